@@ -1,0 +1,381 @@
+r"""Test and train risk of random-feature (RF) and kernel ridge regression.
+
+The omniscient risk estimate of Simon, Karkada, Ghosh & Belkin (2024), "More is Better
+in Modern Machine Learning: when Infinite Overparameterization is Optimal and
+Overfitting is Obligatory", arXiv:2311.14646 (Theorem 1 and its RF eigenframework),
+for ``k`` Gaussian-universal random features of a kernel with eigenvalues
+:math:`\lambda_i` and target eigencoefficients :math:`v_i`, ``n`` samples and ridge
+:math:`\delta` on the unnormalized Gram. ``k = inf`` is kernel ridge regression.
+
+Derivation of the one-equation form, the ridgeless branches and the cancellation-free
+expressions used here: ``docs/derivations/rf_ridge.md``.
+"""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+from typing import Protocol
+
+import numpy as np
+from numpy.typing import ArrayLike
+
+from theory._solve import solve_bracketed
+
+__all__ = ["RFRiskPrediction", "SpectrumTail", "rf_ridge_risk"]
+
+_XTOL, _FTOL = 1e-12, 1e-13  # relative precision of gamma; relative residual
+# Cells per block: (cells x modes) work arrays of 8 MB stay cache-friendly.
+_BLOCK_ELEMENTS = 1 << 20
+
+
+class RFRiskPrediction(NamedTuple):
+    r"""Order parameters and risks of RF ridge regression, broadcast over the cells.
+
+    Attributes:
+      test_risk: :math:`E_{te}`, population MSE including the label noise.
+      train_risk: :math:`E_{tr}`, mean squared training residual.
+      kappa: :math:`\kappa \ge 0`, the KRR constant of the random RF kernel.
+      gamma: :math:`\gamma \ge \kappa`, the effective ridge of the infinite-width
+        kernel.
+      overfitting_coeff: :math:`E_0^{RF} \ge 1` (``inf`` at the interpolation peak).
+      learnability_sum: :math:`z = \sum_i L_i` with
+        :math:`L_i = \lambda_i/(\lambda_i+\gamma)`.
+      learnability_sq_sum: :math:`q = \sum_i L_i^2`.
+      residual: largest relative residual of the two fixed-point equations.
+    """
+
+    test_risk: np.ndarray
+    train_risk: np.ndarray
+    kappa: np.ndarray
+    gamma: np.ndarray
+    overfitting_coeff: np.ndarray
+    learnability_sum: np.ndarray
+    learnability_sq_sum: np.ndarray
+    residual: np.ndarray
+
+
+def _check_spectrum(eigvals: ArrayLike, target_power: ArrayLike):
+    lam = np.asarray(eigvals, dtype=np.float64)
+    v2 = np.asarray(target_power, dtype=np.float64)
+    if lam.ndim != 1 or lam.size == 0:
+        raise ValueError(f"eigvals must be a non-empty 1-D array, got {lam.shape}")
+    if v2.shape != lam.shape:
+        raise ValueError(
+            f"target_power has shape {v2.shape} but eigvals has shape {lam.shape}"
+        )
+    bad = ~(np.isfinite(lam) & (lam > 0))
+    if bad.any():
+        i = int(np.flatnonzero(bad)[0])
+        raise ValueError(f"eigvals must be positive and finite, got {lam[i]} at {i}")
+    bad = ~(np.isfinite(v2) & (v2 >= 0))
+    if bad.any():
+        i = int(np.flatnonzero(bad)[0])
+        raise ValueError(
+            f"target_power must be >= 0 and finite, got target_power[{i}]={v2[i]}"
+        )
+    return lam, v2
+
+
+def _check_param(name: str, value, low: float, *, strict=False, allow_inf=False):
+    arr = np.asarray(value, dtype=np.float64)
+    ok = (arr > low) if strict else (arr >= low)
+    ok &= np.isfinite(arr) | (allow_inf & (arr == np.inf))
+    if not np.all(ok):
+        bad = arr[~ok] if arr.ndim else arr
+        rel = ">" if strict else ">="
+        raise ValueError(f"{name} must be {rel} {low:g}, got {name}={bad.ravel()[0]!r}")
+    return arr
+
+
+def rf_ridge_risk(
+    eigvals: ArrayLike,
+    target_power: ArrayLike,
+    *,
+    n: ArrayLike,
+    k: ArrayLike,
+    ridge: ArrayLike,
+    noise_var: ArrayLike = 0.0,
+    pool_size: float | None = None,
+    tail: SpectrumTail | None = None,
+) -> RFRiskPrediction:
+    r"""Asymptotic test and train risk of random-feature ridge regression.
+
+    Solves the RF eigenframework of arXiv:2311.14646 (Theorem 1) for the pair
+    :math:`(\kappa, \gamma)`:
+
+    .. math::
+
+        n = \sum_i \frac{\lambda_i}{\lambda_i+\gamma} + \frac{\delta}{\kappa}, \qquad
+        k = \sum_i \frac{\lambda_i}{\lambda_i+\gamma} + \frac{k\kappa}{\gamma},
+
+        E_{te} = E_0^{RF}\Big[\sum_i (1-L_i)\Big(1 - L_i\frac{k-z}{k-q}\Big) v_i^2
+        + \sigma^2\Big], \qquad E_{tr} = \Big(1-\frac{z}{n}\Big)^2 E_{te},
+
+    with :math:`L_i = \lambda_i/(\lambda_i+\gamma)`, :math:`z=\sum_i L_i`,
+    :math:`q=\sum_i L_i^2` and :math:`E_0^{RF} = 1/(1-x)`,
+    :math:`x = [q(k-2z)+z^2]/[n(k-q)]`. Eliminating κ leaves one monotone equation,
+    :math:`\gamma(1-z/n)(1-z/k) = \delta/n`, solved in :math:`\log\gamma`.
+    ``k = inf`` gives kernel ridge regression (:math:`\kappa=\gamma`,
+    :math:`E_0 = n/(n-q)`). At :math:`\delta = 0` the ridgeless limits are used:
+    :math:`z = \min(n, k)` if it is below the number of modes; the peak ``n == k``
+    has :math:`E_0 = \infty`.
+
+    Here :math:`\lambda_i` = ``eigvals``, :math:`v_i^2` = ``target_power``,
+    :math:`\delta` = ``ridge`` (on the unnormalized ``n x n`` Gram), :math:`\sigma^2`
+    = ``noise_var``, ``n`` samples and ``k`` features.
+
+    Args:
+      eigvals: shape ``(M,)``, kernel eigenvalues, positive (any order).
+      target_power: shape ``(M,)``, squared target eigencoefficients, >= 0.
+      n: number of training samples, >= 1; broadcasts with ``k, ridge, noise_var``.
+      k: number of random features, >= 1, or ``inf`` for kernel ridge regression.
+      ridge: ridge :math:`\delta \ge 0`.
+      noise_var: label-noise variance :math:`\sigma^2 \ge 0` (included in the test
+        risk).
+      pool_size: optional finite-pool correction for a test set drawn uniformly from
+        a pool of ``pool_size`` points that contains the training set:
+        :math:`E_{te} \leftarrow (P E_{te} - n E_{tr})/(P-n)`, then :math:`E_{tr}`
+        recomputed from it. Off (``None``) for i.i.d. test data. Needs ``P > n``.
+      tail: optional analytic sum over modes beyond ``eigvals`` (a truncated power
+        law, :class:`theory.rf_powerlaw.PowerLawTail`). At ``ridge = 0`` it needs
+        ``min(n, k)`` below the number of explicit modes.
+
+    Returns:
+      :class:`RFRiskPrediction`, every field float64 of the broadcast shape of
+      ``n, k, ridge, noise_var``.
+
+    Raises:
+      ValueError: non-positive or non-finite eigvals, negative target power,
+        mismatched lengths, ``n < 1``, ``k < 1``, ``ridge < 0``, ``noise_var < 0``,
+        ``pool_size <= n``, or a ridgeless cell that a tail cannot resolve.
+      FixedPointError: the solver failed (it checks its bracket and convergence).
+
+    Examples:
+      >>> lam = np.arange(1, 1001) ** -1.5
+      >>> out = rf_ridge_risk(lam, lam, n=100, k=[50, 200, np.inf], ridge=1e-2)
+      >>> bool(np.all(np.diff(out.test_risk) < 0))
+      True
+      >>> bool(np.all(out.kappa <= out.gamma))
+      True
+    """
+    lam, v2 = _check_spectrum(eigvals, target_power)
+    n = _check_param("n", n, 1.0)
+    k = _check_param("k", k, 1.0, allow_inf=True)
+    ridge = _check_param("ridge", ridge, 0.0)
+    noise_var = _check_param("noise_var", noise_var, 0.0)
+    shape = np.broadcast_shapes(n.shape, k.shape, ridge.shape, noise_var.shape)
+    cells = [np.broadcast_to(a, shape).ravel() for a in (n, k, ridge, noise_var)]
+    if pool_size is not None:
+        _check_param("pool_size", pool_size, float(np.max(n)), strict=True)
+    spec = _Spectrum(lam, v2, tail)
+    if tail is not None:
+        m = np.minimum(cells[0], cells[1])[cells[2] == 0]
+        if m.size and m.max() >= lam.size:
+            raise ValueError(
+                f"with a tail, ridge=0 needs min(n, k) < len(eigvals)={lam.size}, "
+                f"got min(n, k)={m.max()!r}"
+            )
+
+    fields = {f: np.empty(cells[0].size) for f in RFRiskPrediction._fields}
+    block = max(1, _BLOCK_ELEMENTS // lam.size)
+    for start in range(0, cells[0].size, block):
+        part = slice(start, start + block)
+        for name, value in _solve_block(spec, *(c[part] for c in cells)).items():
+            fields[name][part] = value
+    out = RFRiskPrediction(**{f: v.reshape(shape) for f, v in fields.items()})
+    if pool_size is None:
+        return out
+    P = float(pool_size)
+    n_b = np.broadcast_to(n, shape)
+    test = (P * out.test_risk - n_b * out.train_risk) / (P - n_b)
+    frac = np.where(
+        out.test_risk > 0,
+        out.train_risk / np.where(out.test_risk > 0, out.test_risk, 1.0),
+        0.0,
+    )
+    return out._replace(test_risk=test, train_risk=frac * test)
+
+
+class SpectrumTail(Protocol):
+    r"""Analytic contribution of the modes beyond the explicit ``eigvals``.
+
+    See :class:`theory.rf_powerlaw.PowerLawTail`. Each method broadcasts over
+    ``gamma`` and returns the sum over the omitted modes :math:`i > M`.
+    """
+
+    trace: float  # sum of the omitted eigenvalues
+
+    def sums(self, gamma: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        r""":math:`\sum_{i>M} L_i` and :math:`\sum_{i>M} L_i^2`."""
+        ...
+
+    def bias(self, gamma: np.ndarray, d: np.ndarray) -> np.ndarray:
+        r""":math:`\sum_{i>M} (1-L_i)(1-d L_i) v_i^2`."""
+        ...
+
+
+class _Spectrum(NamedTuple):
+    lam: np.ndarray
+    v2: np.ndarray
+    tail: SpectrumTail | None
+
+    @property
+    def trace(self) -> float:
+        return float(self.lam.sum()) + (self.tail.trace if self.tail else 0.0)
+
+    @property
+    def num_modes(self) -> float:
+        return np.inf if self.tail else self.lam.size
+
+    def sums(self, gamma: np.ndarray):
+        """z = sum_i L_i and q = sum_i L_i^2 at the effective ridges ``gamma``.
+
+        Works in place in one ``gamma.shape + lam.shape`` buffer: the passes over the
+        modes dominate the cost of the whole theory, and fresh temporaries double it.
+        """
+        L = np.add(self.lam, gamma[..., None])
+        np.divide(self.lam, L, out=L)
+        z, q = L.sum(axis=-1), np.einsum("...m,...m->...", L, L)
+        if self.tail is not None:
+            zt, qt = self.tail.sums(gamma)
+            z, q = z + zt, q + qt
+        return z, q
+
+    def bias(self, gamma: np.ndarray, d: np.ndarray) -> np.ndarray:
+        """sum_i (1 - L_i)(1 - d L_i) v_i^2, with 1 - L_i = gamma / (lam_i + gamma)."""
+        one_minus_L = gamma[:, None] / (self.lam + gamma[:, None])
+        L_d = (1.0 - one_minus_L) * d[:, None]
+        out = np.einsum("cm,cm,m->c", one_minus_L, 1.0 - L_d, self.v2)
+        if self.tail is not None:
+            out = out + self.tail.bias(gamma, d)
+        return out
+
+
+def _ridge_equation(z, q, gamma, n, k, ridge):
+    r"""The one-equation form at :math:`\delta > 0`, with its log-gamma slope.
+
+    With :math:`r = \gamma(n-z)(1-z/k)/\delta` the root is r = 1, and r increases in
+    :math:`\gamma` wherever z < min(n, k) (elsewhere r is set to 0). r is linear in
+    :math:`\log\gamma` near the pole-free end z -> min(n, k) and exponential at large
+    gamma, so Newton runs on r - 1 below the root and on log r above it; the two
+    agree to first order at the root.
+    """
+    finite_k = np.isfinite(k)
+    k_f = np.where(finite_k, k, 1.0)
+    one_minus_zk = np.where(finite_k, 1 - z / k_f, 1.0)
+    inside = (z < n) & (one_minus_zk > 0)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        log_r = np.log(gamma) + np.log(n - z) + np.log(one_minus_zk) - np.log(ridge)
+        # d log r / d log gamma = [(n-q)(1-z/k) + (n-z)(z-q)/k] / [(n-z)(1-z/k)]
+        cross = np.where(finite_k, (n - z) * (z - q) / k_f, 0.0)
+        dlog_r = ((n - q) * one_minus_zk + cross) / ((n - z) * one_minus_zk)
+    log_r = np.where(inside, log_r, -np.inf)
+    dlog_r = np.where(inside, dlog_r, 0.0)
+    with np.errstate(over="ignore", invalid="ignore"):
+        return np.expm1(log_r), np.exp(log_r) * dlog_r
+
+
+def _ridgeless_equation(z, q, gamma, m):
+    """z(gamma) = m as log(m / z), increasing in gamma, with its log-gamma slope."""
+    return np.log(m / z), (z - q) / z
+
+
+def _solve(spec, equation, lo, hi, *params):
+    """Root of an increasing ``equation(z, q, gamma, *params)`` on [lo, hi].
+
+    A shared table of z, q on 128 log-spaced gammas narrows each bracket to one table
+    interval first, so the Newton-bisection needs only a few passes over the modes.
+    """
+    grid = np.geomspace(lo.min(), hi.max(), 128)
+    zg, qg = spec.sums(grid)
+    cols = [p[:, None] for p in params]
+    values = equation(zg, qg, grid, *cols)[0]
+    values = np.where(grid < lo[:, None], -np.inf, values)
+    values = np.where(grid > hi[:, None], np.inf, values)
+    j = np.argmax(values > 0, axis=1)
+    lo = np.maximum(lo, grid[np.maximum(j - 1, 0)])
+    hi = np.minimum(hi, grid[j])
+
+    def fun(g):
+        return equation(*spec.sums(g), g, *params)
+
+    # Both equations are relative residuals with a rounding floor near 1e-15.
+    return solve_bracketed(fun, lo, hi, xtol=_XTOL, ftol=_FTOL).root
+
+
+def _ridgeless_bracket(spec, target):
+    """gammas with z > target and z < target (needs target < explicit modes).
+
+    Over the explicit modes M - z <= M gamma / min(lam); z <= trace / gamma.
+    """
+    M = spec.lam.size
+    lo = spec.lam.min() * (M - target) / (2 * M)
+    return lo, 2 * spec.trace / target
+
+
+def _solve_block(spec, n, k, ridge, noise_var) -> dict[str, np.ndarray]:
+    M = spec.num_modes
+    finite_k = np.isfinite(k)
+    k_f = np.where(finite_k, k, 1.0)  # placeholder where k = inf
+    m = np.minimum(n, k)
+    gamma = np.zeros_like(n)
+
+    # delta > 0: r <= gamma n / delta = 1/2 at delta / 2n, and r >= 9n / 4m > 1 at
+    # 4 (tr + delta) / m, where z <= tr / gamma <= m / 4.
+    pos = ridge > 0
+    if pos.any():
+        d = ridge[pos]
+        lo, hi = d / (2 * n[pos]), 4 * (spec.trace + d) / m[pos]
+        gamma[pos] = _solve(spec, _ridge_equation, lo, hi, n[pos], k[pos], d)
+
+    # delta = 0: z(gamma) = min(n, k) when that is below M, else gamma = 0.
+    reach = ~pos & (m < M)
+    if reach.any():
+        target = m[reach]
+        lo, hi = _ridgeless_bracket(spec, target)
+        gamma[reach] = _solve(spec, _ridgeless_equation, lo, hi, target)
+
+    z, q = spec.sums(gamma)
+    w = z - q
+    u_inf = np.where(finite_k, k_f - z, np.inf)
+    # s = n - z and u = k - z, each taken from the expression without cancellation:
+    # near the solution one of them is tiny and must come from delta / kappa.
+    with np.errstate(divide="ignore", invalid="ignore"):
+        wide = finite_k & (n >= k)
+        narrow = np.where(finite_k, k_f / u_inf, 1.0)  # k / (k - z); 1 for KRR
+        s_pos = np.where(wide, n - z, ridge / gamma * narrow)
+        kappa_pos = ridge / s_pos
+        u_pos = np.where(wide, k_f * kappa_pos / gamma, u_inf)
+        ridgeless_rank = m >= M  # gamma = 0: every mode learned, L_i = 1
+        s0 = np.where(ridgeless_rank, n - M, np.where(n <= k, 0.0, n - m))
+        u0 = np.where(ridgeless_rank | (n < k), u_inf, 0.0)
+        kappa0 = np.where(n < k, gamma * np.where(finite_k, u_inf / k_f, 1.0), 0.0)
+        s = np.where(pos, s_pos, np.maximum(s0, 0.0))
+        u = np.where(pos, u_pos, np.maximum(u0, 0.0))
+        kappa = np.where(pos, kappa_pos, kappa0)
+        # E_0 = n (k - q) / [s u + w (s + u)] with k - q = u + w; n / (s + w) for KRR.
+        E0 = np.where(finite_k, n * (u + w) / (s * u + w * (s + u)), n / (s + w))
+        E0 = np.where(~pos & ridgeless_rank, n / s, E0)
+        E0 = np.where(np.isnan(E0), np.inf, E0)  # 0/0 only at the n == k peak
+        d_ratio = np.where(finite_k, u / (u + w), 1.0)
+        d_ratio = np.where(np.isnan(d_ratio), 0.0, d_ratio)
+    bias = spec.bias(gamma, d_ratio)
+    bracket = bias + noise_var
+    test = np.where(bracket == 0, 0.0, E0 * bracket)
+    train = np.where(s == 0, 0.0, (s / n) ** 2 * test)
+
+    with np.errstate(divide="ignore", invalid="ignore"):
+        r1 = np.where(pos, (n - z - ridge / kappa) / n, 0.0)
+        r2 = np.where(pos & finite_k, (k_f - z - k_f * kappa / gamma) / k_f, 0.0)
+        r0 = np.where(~pos & (m < M), (z - m) / m, 0.0)
+    residual = np.maximum(np.abs(r1), np.maximum(np.abs(r2), np.abs(r0)))
+    return {
+        "test_risk": test,
+        "train_risk": train,
+        "kappa": kappa,
+        "gamma": gamma,
+        "overfitting_coeff": E0,
+        "learnability_sum": z,
+        "learnability_sq_sum": q,
+        "residual": residual,
+    }
