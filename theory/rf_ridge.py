@@ -19,6 +19,7 @@ from typing import Protocol
 import numpy as np
 from numpy.typing import ArrayLike
 
+from theory._chebyshev import PiecewiseChebyshev
 from theory._solve import solve_bracketed
 
 __all__ = ["RFRiskPrediction", "SpectrumTail", "rf_ridge_risk"]
@@ -176,24 +177,17 @@ def rf_ridge_risk(
                 f"got min(n, k)={m.max()!r}"
             )
 
-    fields = {f: np.empty(cells[0].size) for f in RFRiskPrediction._fields}
-    block = max(1, _BLOCK_ELEMENTS // lam.size)
-    for start in range(0, cells[0].size, block):
-        part = slice(start, start + block)
-        for name, value in _solve_block(spec, *(c[part] for c in cells)).items():
-            fields[name][part] = value
-    out = RFRiskPrediction(**{f: v.reshape(shape) for f, v in fields.items()})
+    res = _solve_cells(spec, *cells)
+    out = RFRiskPrediction(
+        **{f: res[f].reshape(shape) for f in RFRiskPrediction._fields}
+    )
     if pool_size is None:
         return out
     P = float(pool_size)
     n_b = np.broadcast_to(n, shape)
     test = (P * out.test_risk - n_b * out.train_risk) / (P - n_b)
-    frac = np.where(
-        out.test_risk > 0,
-        out.train_risk / np.where(out.test_risk > 0, out.test_risk, 1.0),
-        0.0,
-    )
-    return out._replace(test_risk=test, train_risk=frac * test)
+    fit_ratio = (res["s"].reshape(shape) / n_b) ** 2  # E_tr / E_te = (1 - z/n)^2
+    return out._replace(test_risk=test, train_risk=fit_ratio * test)
 
 
 class SpectrumTail(Protocol):
@@ -214,82 +208,106 @@ class SpectrumTail(Protocol):
         ...
 
 
-class _Spectrum(NamedTuple):
-    lam: np.ndarray
-    v2: np.ndarray
-    tail: SpectrumTail | None
+class _Spectrum:
+    r"""The four spectral sums the whole theory needs, as functions of gamma > 0.
 
-    @property
-    def trace(self) -> float:
-        return float(self.lam.sum()) + (self.tail.trace if self.tail else 0.0)
+    With :math:`L_i = \lambda_i/(\lambda_i+\gamma)`: :math:`z=\sum L_i`,
+    :math:`w=\sum L_i(1-L_i) = z - q`, :math:`B_a=\sum(1-L_i)^2 v_i^2` and
+    :math:`B_b=\sum L_i(1-L_i) v_i^2`, so that the bias is
+    :math:`\sum(1-L_i)(1-dL_i)v_i^2 = B_a + (1-d) B_b`: every term is a sum of
+    non-negative parts computed from :math:`1-L_i = \gamma/(\lambda_i+\gamma)`,
+    without cancellation. The explicit modes are tabulated once per call on a
+    piecewise Chebyshev interpolant in :math:`\log\gamma` (accurate to about 1e-14
+    relative), so each cell costs a few flops instead of a pass over the modes.
+    """
 
-    @property
-    def num_modes(self) -> float:
-        return np.inf if self.tail else self.lam.size
+    def __init__(self, lam: np.ndarray, v2: np.ndarray, tail: SpectrumTail | None):
+        self.lam, self.v2, self.tail = lam, v2, tail
+        self.trace = float(lam.sum()) + (tail.trace if tail is not None else 0.0)
+        self.num_modes = np.inf if tail is not None else lam.size
+        self._table: PiecewiseChebyshev | None = None
 
-    def sums(self, gamma: np.ndarray):
-        """z = sum_i L_i and q = sum_i L_i^2 at the effective ridges ``gamma``.
+    def exact(self, gamma: np.ndarray) -> np.ndarray:
+        """(z, w, B_a, B_b) over the explicit modes by direct summation, (4, P)."""
+        out = np.empty((4, gamma.size))
+        block = max(1, _BLOCK_ELEMENTS // self.lam.size)
+        for start in range(0, gamma.size, block):
+            g = gamma[start : start + block, None]
+            one_minus_L = g / (self.lam + g)
+            L = self.lam / (self.lam + g)
+            Lw = L * one_minus_L
+            out[0, start : start + block] = L.sum(axis=1)
+            out[1, start : start + block] = Lw.sum(axis=1)
+            out[2, start : start + block] = (one_minus_L * one_minus_L) @ self.v2
+            out[3, start : start + block] = Lw @ self.v2
+        return out
 
-        Works in place in one ``gamma.shape + lam.shape`` buffer: the passes over the
-        modes dominate the cost of the whole theory, and fresh temporaries double it.
+    def tabulate(self, gamma_lo: float, gamma_hi: float) -> None:
+        """Build the interpolant of :meth:`exact` on [gamma_lo, gamma_hi]."""
+        self._table = PiecewiseChebyshev(
+            lambda t: self.exact(np.exp(t)), np.log(gamma_lo), np.log(gamma_hi)
+        )
+
+    def __call__(self, gamma: np.ndarray, *, only_zw: bool = False) -> np.ndarray:
+        """(z, w, B_a, B_b) at ``gamma > 0`` (shape (P,)), tail included, (4, P).
+
+        ``only_zw`` returns just (z, w), which is all the solver needs.
         """
-        L = np.add(self.lam, gamma[..., None])
-        np.divide(self.lam, L, out=L)
-        z, q = L.sum(axis=-1), np.einsum("...m,...m->...", L, L)
-        if self.tail is not None:
+        gamma = np.asarray(gamma, dtype=np.float64)
+        if self._table is None:
+            out = self.exact(gamma)
+        else:
+            out = self._table(np.log(gamma), slice(0, 2) if only_zw else slice(None))
+        if only_zw:
+            out = out[:2]
+        if self.tail is not None and only_zw:
             zt, qt = self.tail.sums(gamma)
-            z, q = z + zt, q + qt
-        return z, q
-
-    def bias(self, gamma: np.ndarray, d: np.ndarray) -> np.ndarray:
-        """sum_i (1 - L_i)(1 - d L_i) v_i^2, with 1 - L_i = gamma / (lam_i + gamma)."""
-        one_minus_L = gamma[:, None] / (self.lam + gamma[:, None])
-        L_d = (1.0 - one_minus_L) * d[:, None]
-        out = np.einsum("cm,cm,m->c", one_minus_L, 1.0 - L_d, self.v2)
-        if self.tail is not None:
-            out = out + self.tail.bias(gamma, d)
+            out = out + np.stack([zt, zt - qt])
+        elif self.tail is not None:
+            zt, qt = self.tail.sums(gamma)
+            one = np.ones_like(gamma)
+            sq, lin = self.tail.bias(gamma, one), self.tail.bias(gamma, 0 * one)
+            out = out + np.stack([zt, zt - qt, sq, lin - sq])
         return out
 
 
-def _ridge_equation(z, q, gamma, n, k, ridge):
+def _ridge_equation(z, w, gamma, n, k, ridge):
     r"""The one-equation form at :math:`\delta > 0`, with its log-gamma slope.
 
     With :math:`r = \gamma(n-z)(1-z/k)/\delta` the root is r = 1, and r increases in
-    :math:`\gamma` wherever z < min(n, k) (elsewhere r is set to 0). r is linear in
-    :math:`\log\gamma` near the pole-free end z -> min(n, k) and exponential at large
-    gamma, so Newton runs on r - 1 below the root and on log r above it; the two
-    agree to first order at the root.
+    :math:`\gamma` wherever z < min(n, k) (elsewhere r is set to 0). Unlike the
+    form :math:`n = z + \delta/\kappa`, r has no pole: it is linear in
+    :math:`\log\gamma` where z -> min(n, k), so Newton on r - 1 converges in a few
+    steps once the bracket is narrow. Uses :math:`dz/d\log\gamma = -w`.
     """
     finite_k = np.isfinite(k)
     k_f = np.where(finite_k, k, 1.0)
     one_minus_zk = np.where(finite_k, 1 - z / k_f, 1.0)
     inside = (z < n) & (one_minus_zk > 0)
-    with np.errstate(divide="ignore", invalid="ignore"):
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
         log_r = np.log(gamma) + np.log(n - z) + np.log(one_minus_zk) - np.log(ridge)
-        # d log r / d log gamma = [(n-q)(1-z/k) + (n-z)(z-q)/k] / [(n-z)(1-z/k)]
-        cross = np.where(finite_k, (n - z) * (z - q) / k_f, 0.0)
-        dlog_r = ((n - q) * one_minus_zk + cross) / ((n - z) * one_minus_zk)
-    log_r = np.where(inside, log_r, -np.inf)
-    dlog_r = np.where(inside, dlog_r, 0.0)
-    with np.errstate(over="ignore", invalid="ignore"):
+        # d log r / d log gamma = [(n-q)(1-z/k) + (n-z) w / k] / [(n-z)(1-z/k)]
+        cross = np.where(finite_k, (n - z) * w / k_f, 0.0)
+        dlog_r = ((n - z + w) * one_minus_zk + cross) / ((n - z) * one_minus_zk)
+        log_r = np.where(inside, log_r, -np.inf)
+        dlog_r = np.where(inside, dlog_r, 0.0)
         return np.expm1(log_r), np.exp(log_r) * dlog_r
 
 
-def _ridgeless_equation(z, q, gamma, m):
+def _ridgeless_equation(z, w, gamma, m):
     """z(gamma) = m as log(m / z), increasing in gamma, with its log-gamma slope."""
-    return np.log(m / z), (z - q) / z
+    return np.log(m / z), w / z
 
 
-def _solve(spec, equation, lo, hi, *params):
-    """Root of an increasing ``equation(z, q, gamma, *params)`` on [lo, hi].
+def _solve(sums: _Spectrum, equation, lo, hi, *params):
+    """Root of an increasing ``equation(z, w, gamma, *params)`` on [lo, hi].
 
-    A shared table of z, q on 128 log-spaced gammas narrows each bracket to one table
-    interval first, so the Newton-bisection needs only a few passes over the modes.
+    The equation is first evaluated on 48 shared log-spaced gammas to narrow each
+    bracket to one grid interval; the Newton-bisection then needs a few steps.
     """
-    grid = np.geomspace(lo.min(), hi.max(), 128)
-    zg, qg = spec.sums(grid)
-    cols = [p[:, None] for p in params]
-    values = equation(zg, qg, grid, *cols)[0]
+    grid = np.geomspace(lo.min(), hi.max(), 48)
+    zg, wg = sums(grid, only_zw=True)
+    values = equation(zg, wg, grid, *(p[:, None] for p in params))[0]
     values = np.where(grid < lo[:, None], -np.inf, values)
     values = np.where(grid > hi[:, None], np.inf, values)
     j = np.argmax(values > 0, axis=1)
@@ -297,46 +315,47 @@ def _solve(spec, equation, lo, hi, *params):
     hi = np.minimum(hi, grid[j])
 
     def fun(g):
-        return equation(*spec.sums(g), g, *params)
+        z, w = sums(g, only_zw=True)
+        return equation(z, w, g, *params)
 
     # Both equations are relative residuals with a rounding floor near 1e-15.
     return solve_bracketed(fun, lo, hi, xtol=_XTOL, ftol=_FTOL).root
 
 
-def _ridgeless_bracket(spec, target):
-    """gammas with z > target and z < target (needs target < explicit modes).
-
-    Over the explicit modes M - z <= M gamma / min(lam); z <= trace / gamma.
-    """
-    M = spec.lam.size
-    lo = spec.lam.min() * (M - target) / (2 * M)
-    return lo, 2 * spec.trace / target
-
-
-def _solve_block(spec, n, k, ridge, noise_var) -> dict[str, np.ndarray]:
+def _solve_cells(spec: _Spectrum, n, k, ridge, noise_var) -> dict[str, np.ndarray]:
     M = spec.num_modes
     finite_k = np.isfinite(k)
     k_f = np.where(finite_k, k, 1.0)  # placeholder where k = inf
     m = np.minimum(n, k)
-    gamma = np.zeros_like(n)
-
+    pos = ridge > 0
+    reach = ~pos & (m < M)  # delta = 0: z(gamma) = min(n, k) when below M
     # delta > 0: r <= gamma n / delta = 1/2 at delta / 2n, and r >= 9n / 4m > 1 at
     # 4 (tr + delta) / m, where z <= tr / gamma <= m / 4.
-    pos = ridge > 0
+    d = ridge[pos]
+    lo_pos, hi_pos = d / (2 * n[pos]), 4 * (spec.trace + d) / m[pos]
+    # delta = 0 (explicit modes only, M > m): M - z <= M gamma / min(lam) and
+    # z <= tr / gamma.
+    target = m[reach]
+    lo_0 = spec.lam.min() * (spec.lam.size - target) / (2 * spec.lam.size)
+    hi_0 = 2 * spec.trace / target
+    lows = np.concatenate([lo_pos, lo_0])
+    if lows.size:
+        highs = np.concatenate([hi_pos, hi_0])
+        spec.tabulate(lows.min(), highs.max())
+
+    gamma = np.zeros_like(n)
     if pos.any():
-        d = ridge[pos]
-        lo, hi = d / (2 * n[pos]), 4 * (spec.trace + d) / m[pos]
-        gamma[pos] = _solve(spec, _ridge_equation, lo, hi, n[pos], k[pos], d)
-
-    # delta = 0: z(gamma) = min(n, k) when that is below M, else gamma = 0.
-    reach = ~pos & (m < M)
+        gamma[pos] = _solve(spec, _ridge_equation, lo_pos, hi_pos, n[pos], k[pos], d)
     if reach.any():
-        target = m[reach]
-        lo, hi = _ridgeless_bracket(spec, target)
-        gamma[reach] = _solve(spec, _ridgeless_equation, lo, hi, target)
+        gamma[reach] = _solve(spec, _ridgeless_equation, lo_0, hi_0, target)
 
-    z, q = spec.sums(gamma)
-    w = z - q
+    # gamma = 0 (delta = 0 and min(n, k) >= M): every mode learned, L_i = 1.
+    full_rank = gamma == 0
+    sums = np.zeros((4, n.size))
+    sums[0] = spec.lam.size
+    if (~full_rank).any():
+        sums[:, ~full_rank] = spec(gamma[~full_rank])
+    z, w, bias_a, bias_b = sums
     u_inf = np.where(finite_k, k_f - z, np.inf)
     # s = n - z and u = k - z, each taken from the expression without cancellation:
     # near the solution one of them is tiny and must come from delta / kappa.
@@ -346,28 +365,27 @@ def _solve_block(spec, n, k, ridge, noise_var) -> dict[str, np.ndarray]:
         s_pos = np.where(wide, n - z, ridge / gamma * narrow)
         kappa_pos = ridge / s_pos
         u_pos = np.where(wide, k_f * kappa_pos / gamma, u_inf)
-        ridgeless_rank = m >= M  # gamma = 0: every mode learned, L_i = 1
-        s0 = np.where(ridgeless_rank, n - M, np.where(n <= k, 0.0, n - m))
-        u0 = np.where(ridgeless_rank | (n < k), u_inf, 0.0)
+        s0 = np.where(full_rank, n - M, np.where(n <= k, 0.0, n - m))
+        u0 = np.where(full_rank | (n < k), u_inf, 0.0)
         kappa0 = np.where(n < k, gamma * np.where(finite_k, u_inf / k_f, 1.0), 0.0)
         s = np.where(pos, s_pos, np.maximum(s0, 0.0))
         u = np.where(pos, u_pos, np.maximum(u0, 0.0))
         kappa = np.where(pos, kappa_pos, kappa0)
         # E_0 = n (k - q) / [s u + w (s + u)] with k - q = u + w; n / (s + w) for KRR.
         E0 = np.where(finite_k, n * (u + w) / (s * u + w * (s + u)), n / (s + w))
-        E0 = np.where(~pos & ridgeless_rank, n / s, E0)
+        E0 = np.where(full_rank, n / s, E0)
         E0 = np.where(np.isnan(E0), np.inf, E0)  # 0/0 only at the n == k peak
-        d_ratio = np.where(finite_k, u / (u + w), 1.0)
-        d_ratio = np.where(np.isnan(d_ratio), 0.0, d_ratio)
-    bias = spec.bias(gamma, d_ratio)
-    bracket = bias + noise_var
+        # 1 - d with d = (k - z)/(k - q) = u / (u + w); d = 1 for KRR.
+        one_minus_d = np.where(finite_k, w / (u + w), 0.0)
+        one_minus_d = np.where(np.isnan(one_minus_d), 1.0, one_minus_d)
+    bracket = bias_a + one_minus_d * bias_b + noise_var
     test = np.where(bracket == 0, 0.0, E0 * bracket)
     train = np.where(s == 0, 0.0, (s / n) ** 2 * test)
 
     with np.errstate(divide="ignore", invalid="ignore"):
         r1 = np.where(pos, (n - z - ridge / kappa) / n, 0.0)
         r2 = np.where(pos & finite_k, (k_f - z - k_f * kappa / gamma) / k_f, 0.0)
-        r0 = np.where(~pos & (m < M), (z - m) / m, 0.0)
+        r0 = np.where(reach, (z - m) / m, 0.0)
     residual = np.maximum(np.abs(r1), np.maximum(np.abs(r2), np.abs(r0)))
     return {
         "test_risk": test,
@@ -376,6 +394,7 @@ def _solve_block(spec, n, k, ridge, noise_var) -> dict[str, np.ndarray]:
         "gamma": gamma,
         "overfitting_coeff": E0,
         "learnability_sum": z,
-        "learnability_sq_sum": q,
+        "learnability_sq_sum": z - w,
         "residual": residual,
+        "s": s,
     }

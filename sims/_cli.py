@@ -1,0 +1,149 @@
+"""The command line every simulation shares.
+
+``python -m sims.<name> --sweep [--experiment E] [--preset P] [--set key=v1,v2 ...]
+[--trials N] [--seed S] [--device auto|cpu|cuda[:i]] [--dtype float64|float32]
+[--out PATH] [--scheduler ADDR] [--no-resume]``. Bad input exits 2 with one line.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import shlex
+import sys
+from collections.abc import Callable
+from collections.abc import Mapping
+from collections.abc import Sequence
+from pathlib import Path
+from typing import NamedTuple
+
+import xarray as xr
+
+from sims._config import SweepConfig
+from sims._report import format_gaps
+from sims._report import theory_gaps
+
+__all__ = ["Experiment", "run_cli"]
+
+
+class Experiment(NamedTuple):
+    """What the CLI needs of one experiment of a sim module.
+
+    Attributes:
+      presets: preset name -> config (must include ``smoke`` and ``default``).
+      sweep: ``sweep(config, *, out, resume, scheduler, command) -> (Dataset, Path)``.
+      subsets: optional ``subsets(ds) -> {label: mask}`` for the closing table.
+    """
+
+    presets: Mapping[str, SweepConfig]
+    sweep: Callable[..., tuple[xr.Dataset, Path]]
+    subsets: Callable[[xr.Dataset], dict[str, xr.DataArray]] | None = None
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str):  # one line, exit 2, no usage dump
+        self.exit(2, f"{self.prog}: error: {message}\n")
+
+
+def _build_parser(prog: str, description: str, experiments) -> argparse.ArgumentParser:
+    p = _Parser(prog=prog, description=description)
+    p.add_argument("--sweep", action="store_true", help="run the sweep")
+    if len(experiments) > 1:
+        p.add_argument(
+            "--experiment", choices=sorted(experiments), default=next(iter(experiments))
+        )
+    presets = sorted({name for e in experiments.values() for name in e.presets})
+    p.add_argument("--preset", choices=presets, default="default")
+    p.add_argument("--smoke", action="store_true", help="alias for --preset smoke")
+    p.add_argument(
+        "--set",
+        dest="overrides",
+        nargs="+",
+        action="extend",
+        default=[],
+        metavar="KEY=V1,V2",
+        help="override config fields",
+    )
+    p.add_argument("--trials", type=int, help="trials per cell")
+    p.add_argument("--seed", type=int, help="root seed")
+    p.add_argument("--device", help="auto, cpu, cuda or cuda:<i>")
+    p.add_argument("--dtype", choices=("float64", "float32"))
+    p.add_argument("--out", type=Path, help="output netCDF path")
+    p.add_argument("--scheduler", help="dask scheduler address, or local:N")
+    p.add_argument(
+        "--no-resume",
+        action="store_true",
+        help="discard finished chunks of an earlier run",
+    )
+    p.add_argument(
+        "--print-config",
+        action="store_true",
+        help="print the resolved config as JSON and exit",
+    )
+    p.add_argument("-q", "--quiet", action="store_true", help="no progress output")
+    return p
+
+
+def run_cli(
+    argv: Sequence[str] | None,
+    *,
+    prog: str,
+    description: str,
+    experiments: Mapping[str, Experiment],
+) -> int:
+    """Parse ``argv``, build the config, run the sweep, print the closing table."""
+    parser = _build_parser(prog, description, experiments)
+    args = parser.parse_args(argv)
+    name = getattr(args, "experiment", next(iter(experiments)))
+    experiment = experiments[name]
+    preset = "smoke" if args.smoke else args.preset
+    if preset not in experiment.presets:
+        parser.error(f"experiment {name!r} has no preset {preset!r}")
+    try:
+        config = experiment.presets[preset].with_overrides(args.overrides)
+        flags = {
+            "trials": args.trials,
+            "seed": args.seed,
+            "device": args.device,
+            "dtype": args.dtype,
+        }
+        config = config.replace(**{k: v for k, v in flags.items() if v is not None})
+    except (ValueError, TypeError) as err:
+        parser.error(str(err))
+    if args.print_config or not args.sweep:
+        print(config.to_json())
+        if not args.sweep:
+            print(
+                f"(dry run: add --sweep to run this {preset!r} config)", file=sys.stderr
+            )
+        return 0
+    logging.basicConfig(
+        level=logging.WARNING if args.quiet else logging.INFO,
+        format=f"{prog}: %(message)s",
+        stream=sys.stderr,
+    )
+    command = " ".join([prog, *(shlex.quote(a) for a in (argv or sys.argv[1:]))])
+    try:
+        ds, path = experiment.sweep(
+            config,
+            out=args.out,
+            resume=not args.no_resume,
+            scheduler=args.scheduler,
+            command=command,
+        )
+    except ValueError as err:
+        parser.error(str(err))
+    except KeyboardInterrupt:
+        print(
+            f"{prog}: interrupted; finished chunks are kept, rerun the same "
+            "command to resume",
+            file=sys.stderr,
+        )
+        return 130
+    dims = ", ".join(f"{d}={n}" for d, n in ds.sizes.items())
+    print(f"wrote {path} ({dims})")
+    subsets = experiment.subsets(ds) if experiment.subsets else None
+    rows = theory_gaps(ds, subsets)
+    if rows:
+        print(format_gaps(rows))
+    return 0

@@ -1,0 +1,87 @@
+"""netCDF results with provenance attrs, written atomically."""
+
+from __future__ import annotations
+
+import datetime as _dt
+import os
+import subprocess
+import sys
+import tempfile
+from importlib import metadata
+from pathlib import Path
+
+import torch
+import xarray as xr
+
+__all__ = ["provenance", "read_netcdf", "write_netcdf_atomic"]
+
+_REPO = Path(__file__).resolve().parent.parent
+
+
+def _git(*args: str) -> str | None:
+    try:
+        out = subprocess.run(
+            ["git", *args], cwd=_REPO, capture_output=True, text=True, timeout=10
+        )
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return out.stdout.strip() if out.returncode == 0 else None
+
+
+def _package_version() -> str:
+    try:
+        return metadata.version("learning-dynamics")
+    except metadata.PackageNotFoundError:
+        return "unknown"
+
+
+def provenance(
+    *, seed: int, device: torch.device, dtype: str, config_json: str, command: str
+) -> dict[str, str | int]:
+    """Provenance attrs (str/int only: netCDF refuses dict, bool and None)."""
+    commit = _git("rev-parse", "HEAD")
+    dirty = _git("status", "--porcelain", "--untracked-files=no")
+    if device.type == "cuda":
+        device_name = torch.cuda.get_device_name(device)
+    else:
+        device_name = "cpu"
+    return {
+        "seed": int(seed),
+        "git_commit": commit or "unknown",
+        "git_dirty": int(bool(dirty)) if dirty is not None else -1,
+        "package_version": _package_version(),
+        "created_utc": _dt.datetime.now(_dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "device": device_name,
+        "torch_version": str(torch.__version__),
+        "backend_version": f"torch {torch.__version__}",
+        "dtype": dtype,
+        "matmul_precision": torch.get_float32_matmul_precision(),
+        "python_version": sys.version.split()[0],
+        "command": command,
+        "config_json": config_json,
+    }
+
+
+def write_netcdf_atomic(ds: xr.Dataset, path: Path) -> Path:
+    """Write ``ds`` to ``path`` via a temporary file and a rename in the same folder.
+
+    A reader never sees a half-written file, and a crash leaves the old file (or
+    none) in place.
+    """
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    os.close(fd)
+    try:
+        ds.to_netcdf(tmp, engine="h5netcdf")
+        os.replace(tmp, path)
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+    return path
+
+
+def read_netcdf(path: Path) -> xr.Dataset:
+    """Load a whole netCDF file into memory and close it."""
+    with xr.open_dataset(path, engine="h5netcdf") as ds:
+        return ds.load()

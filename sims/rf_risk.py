@@ -1,0 +1,388 @@
+r"""Random-feature ridge regression on Gaussian data: simulated vs predicted risk.
+
+The protocol of Simon, Karkada, Ghosh & Belkin (2024), arXiv:2311.14646, Fig. 1
+("Gaussian RF @ Gaussian data"). Data ``x ~ N(0, I_M)`` with kernel eigenvalues
+:math:`\lambda_i = i^{-\alpha}` acting through ``Λ^{1/2} x``, target
+:math:`y = \sum_i v_i x_i + \epsilon` with :math:`v_i^2 = i^{-\beta}` and
+:math:`\epsilon \sim N(0, \sigma^2)`. Per (trial, n) a pool of ``pool`` features
+:math:`g_j \cdot \Lambda^{1/2} x` with :math:`g_j \sim N(0, I_M)` is drawn; each ``k``
+subsamples ``k`` of them without replacement (so the ``k`` features are i.i.d.) and
+scales them by :math:`1/\sqrt{k}`. Ridge regression with ridge :math:`\delta` on the
+unnormalized Gram is fitted for all ridges from one eigendecomposition.
+
+Measured per (n, k, ridge, trial): the population test risk of the fitted weights,
+exactly, :math:`\|w_{eff} - v\|^2 + \sigma^2` with
+:math:`w_{eff} = \Lambda^{1/2} G_S^\top \theta / \sqrt{k}`; the held-out MSE on
+``test_size`` fresh points; the train MSE. Theory siblings come from
+:func:`theory.rf_ridge.rf_ridge_risk` on the same ``M`` modes.
+
+Run ``python -m sims.rf_risk --sweep`` (see ``--help``).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+import torch
+import xarray as xr
+
+from sims._backend import cell_generator
+from sims._backend import resolve_device
+from sims._backend import resolve_dtype
+from sims._cli import Experiment
+from sims._cli import run_cli
+from sims._config import SweepConfig
+from sims._config import int_logspace
+from sims._sweep import Chunk
+from sims._sweep import plan_chunks
+from sims._sweep import run_sweep
+from theory.rf_ridge import rf_ridge_risk
+
+__all__ = ["PRESETS", "RFRiskSweep", "main", "simulate", "sweep", "theory_grid"]
+
+NAME = "rf_risk"
+_PAPER_RIDGES = tuple(float(r) for r in np.logspace(-3, 2, 31))
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class RFRiskSweep(SweepConfig):
+    """A grid of Gaussian random-feature ridge regressions.
+
+    Attributes:
+      n: training-set sizes (dim ``n``).
+      k: numbers of features (dim ``k``); each at most ``pool``.
+      ridge: ridges δ >= 0 on the unnormalized Gram (dim ``ridge``).
+      num_modes: data dimension M = number of kernel eigenmodes.
+      pool: features drawn per (trial, n); every k subsamples this pool.
+      alpha: eigenvalue exponent, λ_i = i^-alpha.
+      beta: target exponent, v_i^2 = i^-beta.
+      noise_var: label-noise variance σ².
+      test_size: held-out points per (trial, n) for the held-out MSE.
+    """
+
+    n: tuple[int, ...] = (256,)
+    k: tuple[int, ...] = tuple(sorted({*int_logspace(10, 2000, 24), 256}))
+    ridge: tuple[float, ...] = tuple(_PAPER_RIDGES[i] for i in (5, 8, 12, 20, 26))
+    num_modes: int = 2000
+    pool: int = 2000
+    alpha: float = 1.5
+    beta: float = 1.5
+    noise_var: float = 0.5
+    test_size: int = 1000
+    trials: int = 30
+    trial_batch: int = 5
+
+    def validate(self) -> None:
+        for name in ("n", "k", "ridge"):
+            values = getattr(self, name)
+            if len(values) == 0:
+                raise ValueError(f"{name} must have at least one value")
+            if len(set(values)) != len(values):
+                raise ValueError(f"{name} has repeated values: {values}")
+        for name in ("n", "k"):
+            bad = [v for v in getattr(self, name) if not isinstance(v, int) or v < 1]
+            if bad:
+                raise ValueError(f"{name} values must be integers >= 1, got {bad[0]!r}")
+        bad = [r for r in self.ridge if not (math.isfinite(r) and r >= 0)]
+        if bad:
+            raise ValueError(f"ridge values must be finite and >= 0, got {bad[0]!r}")
+        for name in ("num_modes", "pool", "test_size"):
+            value = getattr(self, name)
+            if not isinstance(value, int) or value < 1:
+                raise ValueError(f"{name} must be an integer >= 1, got {value!r}")
+        if max(self.k) > self.pool:
+            raise ValueError(f"k={max(self.k)} exceeds the feature pool={self.pool}")
+        if not (math.isfinite(self.alpha) and self.alpha > 0):
+            raise ValueError(f"alpha must be > 0, got {self.alpha!r}")
+        if not (math.isfinite(self.beta) and self.beta > 0):
+            raise ValueError(f"beta must be > 0, got {self.beta!r}")
+        if not (math.isfinite(self.noise_var) and self.noise_var >= 0):
+            raise ValueError(f"noise_var must be >= 0, got {self.noise_var!r}")
+
+    def spectrum(self) -> tuple[np.ndarray, np.ndarray]:
+        """Eigenvalues λ_i = i^-alpha and target power v_i² = i^-beta, float64."""
+        i = np.arange(1, self.num_modes + 1, dtype=np.float64)
+        return i**-self.alpha, i**-self.beta
+
+
+PRESETS: dict[str, RFRiskSweep] = {
+    "smoke": RFRiskSweep(
+        n=(48,),
+        k=(8, 16, 32, 96, 128),
+        ridge=(1e-2, 1.0),
+        num_modes=160,
+        pool=160,
+        test_size=200,
+        trials=4,
+        trial_batch=2,
+    ),
+    "default": RFRiskSweep(),
+    # spec §6A: M = 1e4, 31 ridges, 45 trials, a k-sweep at n = 256 ...
+    "paper": RFRiskSweep(
+        n=(256,),
+        k=int_logspace(10, 10_000, 31),
+        ridge=_PAPER_RIDGES,
+        num_modes=10_000,
+        pool=10_000,
+        trials=45,
+        trial_batch=3,
+    ),
+    # ... and an n-sweep at k = 256.
+    "paper_n": RFRiskSweep(
+        n=int_logspace(10, 10_000, 31),
+        k=(256,),
+        ridge=_PAPER_RIDGES,
+        num_modes=10_000,
+        pool=10_000,
+        trials=45,
+        trial_batch=3,
+    ),
+}
+
+
+def _ridge_solutions(phi, y, ridges):
+    """Ridge weights θ for every ridge from one eigendecomposition.
+
+    phi: (T, n, k) features, y: (T, n) labels, ridges: (R,). Returns (T, R, k).
+    Uses the k x k Gram when k <= n and the n x n Gram (dual form) otherwise.
+    A ridge of 0 gives the minimum-norm interpolator (zero eigenvalues dropped).
+    """
+    n, k = phi.shape[-2:]
+    if k <= n:
+        s, V = torch.linalg.eigh(phi.mT @ phi)  # (T,k), (T,k,k)
+        b = (V.mT @ (phi.mT @ y[..., None]))[..., 0]  # (T,k)
+    else:
+        s, V = torch.linalg.eigh(phi @ phi.mT)  # (T,n), (T,n,n)
+        b = (V.mT @ y[..., None])[..., 0]  # (T,n)
+    s = s.clamp_min(0)[:, None, :]  # (T,1,r)
+    floor = s.amax(-1, keepdim=True) * s.shape[-1] * torch.finfo(s.dtype).eps
+    denom = s + ridges[None, :, None]
+    inv = torch.where(denom > floor, 1.0 / denom, torch.zeros_like(denom))
+    coef = inv * b[:, None, :]  # (T,R,r)
+    sol = coef @ V.mT  # (T,R,r): rows are V @ coef
+    return sol if k <= n else sol @ phi  # dual: θ = Φᵀ α
+
+
+def simulate(
+    config: RFRiskSweep, n: int, trials: Sequence[int]
+) -> dict[str, np.ndarray]:
+    """One ``n`` and a batch of trials, all ``k`` and ridges: the batched kernel.
+
+    Every random draw comes from a generator seeded by (seed, n, trial) for data and
+    pool, and by (seed, n, trial, k) for the feature subset, so a cell's numbers do
+    not depend on the other cells or the batch it runs in.
+
+    Returns:
+      ``test_risk``, ``test_risk_heldout``, ``train_risk``, each of shape
+      ``(len(k), len(ridge), len(trials))``, float64 numpy.
+    """
+    device = resolve_device(config.device)
+    dtype = resolve_dtype(config.dtype)
+    lam, v2 = config.spectrum()
+    sqrt_lam = torch.as_tensor(np.sqrt(lam), dtype=dtype, device=device)
+    v = torch.as_tensor(np.sqrt(v2), dtype=dtype, device=device)
+    ridges = torch.as_tensor(config.ridge, dtype=dtype, device=device)
+    M, P, m = config.num_modes, config.pool, n + config.test_size
+    sigma = math.sqrt(config.noise_var)
+
+    X, y, G = [], [], []
+    for t in trials:
+        gen = cell_generator(config.seed, "data", n, t, device=device)
+        X.append(torch.randn(m, M, generator=gen, dtype=dtype, device=device))
+        noise = torch.randn(m, generator=gen, dtype=dtype, device=device)
+        y.append(X[-1] @ v + sigma * noise)
+        G.append(torch.randn(P, M, generator=gen, dtype=dtype, device=device))
+    X, y, G = torch.stack(X), torch.stack(y), torch.stack(G)  # (T,m,M) (T,m) (T,P,M)
+    W = G * sqrt_lam  # (T,P,M): pool feature j is W_j · x
+    F = X @ W.mT  # (T,m,P)
+    T = len(trials)
+
+    shape = (len(config.k), len(config.ridge), T)
+    out = {
+        key: np.empty(shape) for key in ("test_risk", "test_risk_heldout", "train_risk")
+    }
+    for ik, k in enumerate(config.k):
+        idx = torch.stack(
+            [
+                torch.randperm(
+                    P,
+                    generator=cell_generator(
+                        config.seed, "subset", n, t, k, device=device
+                    ),
+                    device=device,
+                )[:k]
+                for t in trials
+            ]
+        )  # (T,k)
+        phi = torch.gather(F, 2, idx[:, None, :].expand(T, m, k)) / math.sqrt(k)
+        theta = _ridge_solutions(phi[:, :n], y[:, :n], ridges)  # (T,R,k)
+        pred = theta @ phi.mT  # (T,R,m)
+        resid = pred - y[:, None, :]
+        train = resid[..., :n].square().mean(-1)
+        heldout = resid[..., n:].square().mean(-1)
+        # Population risk: w_eff = Λ^{1/2} G_Sᵀ θ / √k over the M data modes, with θ
+        # scattered into the pool (zeros off the subset) to avoid copying G_S.
+        theta_pool = theta.new_zeros(T, len(config.ridge), P)
+        theta_pool.scatter_(2, idx[:, None, :].expand_as(theta), theta)
+        w_eff = theta_pool @ W / math.sqrt(k)  # (T,R,M)
+        test = (w_eff - v).square().sum(-1) + config.noise_var
+        for key, val in (
+            ("test_risk", test),
+            ("test_risk_heldout", heldout),
+            ("train_risk", train),
+        ):
+            out[key][ik] = val.double().cpu().numpy().T
+    return out
+
+
+def _kernel(config: RFRiskSweep, chunk: Chunk) -> xr.Dataset:
+    (n,) = chunk.coords["n"]
+    trials = chunk.coords["trial"]
+    res = simulate(config, n, trials)
+    coords = {
+        "n": [n],
+        "k": list(config.k),
+        "ridge": list(config.ridge),
+        "trial": list(trials),
+    }
+    dims = ("n", "k", "ridge", "trial")
+    return xr.Dataset(
+        {key: (dims, val[None]) for key, val in res.items()}, coords=coords
+    )
+
+
+_ATTRS = {
+    "test_risk": (
+        "test risk (population MSE)",
+        "E_{te}",
+        "exact population MSE of the fitted weights, ||w_eff - v||^2 + noise_var",
+    ),
+    "test_risk_heldout": (
+        "held-out MSE",
+        r"\hat{E}_{te}",
+        "mean squared error on test_size fresh samples",
+    ),
+    "train_risk": (
+        "train risk (train MSE)",
+        "E_{tr}",
+        "mean squared residual on the n training samples",
+    ),
+    "kappa": ("kappa", r"\kappa", "KRR constant of the random RF kernel"),
+    "gamma": (
+        "effective ridge",
+        r"\gamma",
+        "effective ridge of the infinite-width kernel",
+    ),
+}
+
+
+def theory_grid(config: RFRiskSweep) -> xr.Dataset:
+    """Theory siblings on the config's (n, k, ridge) grid, float64."""
+    lam, v2 = config.spectrum()
+    n = np.asarray(config.n, dtype=float)[:, None, None]
+    k = np.asarray(config.k, dtype=float)[None, :, None]
+    ridge = np.asarray(config.ridge, dtype=float)[None, None, :]
+    pred = rf_ridge_risk(lam, v2, n=n, k=k, ridge=ridge, noise_var=config.noise_var)
+    dims = ("n", "k", "ridge")
+    ds = xr.Dataset(
+        {
+            f"{name}_theory": (dims, getattr(pred, name))
+            for name in ("test_risk", "train_risk", "kappa", "gamma")
+        },
+        coords={"n": list(config.n), "k": list(config.k), "ridge": list(config.ridge)},
+    )
+    return ds
+
+
+def _finish(config: RFRiskSweep, ds: xr.Dataset) -> xr.Dataset:
+    ds = ds.reindex(
+        n=list(config.n),
+        k=list(config.k),
+        ridge=list(config.ridge),
+        trial=list(range(config.trials)),
+    )
+    ds = ds.merge(theory_grid(config))
+    for name in ds.data_vars:
+        base = name.removesuffix("_theory")
+        long_name, symbol, description = _ATTRS[base]
+        attrs = {
+            "long_name": long_name,
+            "units": "1",
+            "math_symbol": symbol,
+            "description": description,
+        }
+        if name.endswith("_theory"):
+            attrs["long_name"] = f"{long_name}, theory"
+            attrs["theory_fn"] = "theory.rf_ridge.rf_ridge_risk"
+        ds[name].attrs = attrs
+    ds["n"].attrs = {"long_name": "training samples", "units": "1", "math_symbol": "n"}
+    ds["k"].attrs = {"long_name": "random features", "units": "1", "math_symbol": "k"}
+    ds["ridge"].attrs = {"long_name": "ridge", "units": "1", "math_symbol": r"\delta"}
+    ds["trial"].attrs = {"long_name": "trial", "units": "1"}
+    ds.attrs.update(
+        {
+            "title": "Gaussian random-feature ridge regression, sim vs theory",
+            "references": "Simon, Karkada, Ghosh, Belkin (2024), arXiv:2311.14646",
+            "alpha": config.alpha,
+            "beta": config.beta,
+            "num_modes": config.num_modes,
+            "pool": config.pool,
+            "noise_var": config.noise_var,
+        }
+    )
+    return ds
+
+
+def sweep(
+    config: RFRiskSweep,
+    *,
+    out: Path | str | None = None,
+    resume: bool = True,
+    scheduler: str | None = None,
+    command: str = "",
+) -> tuple[xr.Dataset, Path]:
+    """Run the grid of ``config`` (chunked, resumable) and return ``(dataset, path)``.
+
+    Dims ``n, k, ridge, trial``; variables ``test_risk, test_risk_heldout,
+    train_risk`` and the siblings ``test_risk_theory, train_risk_theory,
+    kappa_theory, gamma_theory``.
+    """
+    chunks = plan_chunks(
+        {"n": config.n, "trial": range(config.trials)}, {"trial": config.trial_batch}
+    )
+    return run_sweep(
+        config,
+        name=NAME,
+        chunks=chunks,
+        kernel=_kernel,
+        finish=_finish,
+        out=out,
+        resume=resume,
+        scheduler=scheduler,
+        command=command,
+    )
+
+
+def away_from_peak(ds: xr.Dataset) -> dict[str, xr.DataArray]:
+    """Cells with k outside [0.5 n, 1.2 n], where finite-size effects are small."""
+    ratio = ds["k"] / ds["n"]
+    return {"k not in [n/2,1.2n]": (ratio < 0.5) | (ratio > 1.2)}
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """``python -m sims.rf_risk --sweep [options]``; see ``--help``."""
+    return run_cli(
+        argv,
+        prog="python -m sims.rf_risk",
+        description=__doc__.splitlines()[0],
+        experiments={"rf": Experiment(PRESETS, sweep, away_from_peak)},
+    )
+
+
+if __name__ == "__main__":
+    sys.exit(main())
