@@ -45,6 +45,14 @@ class SweepConfig:
     dtype: str = "float64"
 
     def __post_init__(self) -> None:
+        # Normalize numbers to the declared types (an int given for a float field, a
+        # list for a tuple), so equal configs have equal JSON and hashes.
+        for field in _fields(type(self)):
+            object.__setattr__(
+                self,
+                field.name,
+                _normalize(type(self), field.name, getattr(self, field.name)),
+            )
         for name in ("trials", "trial_batch"):
             value = getattr(self, name)
             if not isinstance(value, int) or value < 1:
@@ -92,6 +100,24 @@ class SweepConfig:
                 )
             changes[key] = _coerce(type(self), key, [v for v in text.split(",") if v])
         return self.replace(**changes)
+
+
+def _normalize(cls, name: str, value):
+    """Cast ints to float for float fields and sequences to tuples; leave the rest."""
+    tp = _field_type(cls, name)
+    args = typing.get_args(tp)
+    if typing.get_origin(tp) is tuple and isinstance(value, list | tuple):
+        if args and args[0] is float:
+            return tuple(_as_float(v) for v in value)
+        return tuple(value)
+    if tp is float or (float in args and value is not None):
+        return _as_float(value)
+    return value
+
+
+def _as_float(value):
+    is_int = isinstance(value, int) and not isinstance(value, bool)
+    return float(value) if is_int else value
 
 
 def _fields(cls) -> tuple[dataclasses.Field, ...]:

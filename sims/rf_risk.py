@@ -168,6 +168,13 @@ def _ridge_solutions(phi, y, ridges):
     return sol if k <= n else sol @ phi  # dual: θ = Φᵀ α
 
 
+def _randn(gen: torch.Generator, *shape: int, dtype: torch.dtype) -> torch.Tensor:
+    """Standard normals drawn in float64 and cast: float32 runs see the same draws."""
+    return torch.randn(
+        *shape, generator=gen, dtype=torch.float64, device=gen.device
+    ).to(dtype)
+
+
 def simulate(
     config: RFRiskSweep, n: int, trials: Sequence[int]
 ) -> dict[str, np.ndarray]:
@@ -193,10 +200,9 @@ def simulate(
     X, y, G = [], [], []
     for t in trials:
         gen = cell_generator(config.seed, "data", n, t, device=device)
-        X.append(torch.randn(m, M, generator=gen, dtype=dtype, device=device))
-        noise = torch.randn(m, generator=gen, dtype=dtype, device=device)
-        y.append(X[-1] @ v + sigma * noise)
-        G.append(torch.randn(P, M, generator=gen, dtype=dtype, device=device))
+        X.append(_randn(gen, m, M, dtype=dtype))
+        y.append(X[-1] @ v + sigma * _randn(gen, m, dtype=dtype))
+        G.append(_randn(gen, P, M, dtype=dtype))
     X, y, G = torch.stack(X), torch.stack(y), torch.stack(G)  # (T,m,M) (T,m) (T,P,M)
     W = G * sqrt_lam  # (T,P,M): pool feature j is W_j · x
     F = X @ W.mT  # (T,m,P)

@@ -10,3 +10,58 @@ RESIDUAL_RTOL = 1e-10
 IMPL_RTOL = {np.dtype(np.float64): 1e-10, np.dtype(np.float32): 5e-4}
 # Simulation vs theory: |mean - theory| <= Z_SEM * SEM + allowance * |theory|.
 Z_SEM = 4.0
+
+# --- rf_ridge_risk (tests/theory/test_rf_ridge.py) -----------------------------------
+# Two float64 solves of the same fixed point (rescaled, permuted, blocked or the n<->k
+# mirror): the solver stops at ~1e-12 relative in gamma (_XTOL), and E_te moves by
+# at most a few times that away from the delta = 0 peak.
+SOLVE_RTOL = 1e-10
+# The package against the independent brentq solve of the spec §3 one-line gamma
+# equation (and recomputations of E_0 = 1/(1-x), E_te = E_0 [sum b v^2 + s^2] from
+# the returned gamma): the spec's x-form loses ~(k/(k-q)) eps to cancellation in
+# k - z, n - z at the tiniest ridges (1e-6), so a decade looser than IMPL_RTOL.
+RF_REFERENCE_RTOL = 1e-9
+# Inequalities that are exact in real arithmetic (kappa <= gamma, b_i in [0, 1],
+# E_te >= sigma^2, monotonicity in n, k) may be violated by rounding of M-term sums.
+BOUND_RTOL = 1e-12
+# Limits (spec §4, §9.7), each at a point where the analytic gap is far smaller:
+# k = 1e12 n -> KRR (gap O(n/k) ~ 1e-12 times O(1..E_0) sensitivity);
+K_INF_RTOL = 1e-9
+# n = 1e12..1e14 -> approximation error (gap O(k/n) <= 5e-11, times E_0 sensitivity);
+N_INF_RTOL = 1e-8
+# delta = 1e13 n tr(lambda) -> null predictor (gap O(n tr/delta) = 1e-13);
+RIDGE_INF_RTOL = 1e-10
+# delta = 1e-14 min(lambda) -> the delta = 0 branch (gap linear in delta except for
+# k = M or n >= M, where gamma ~ sqrt(delta) gives ~1e-7);
+RIDGE_ZERO_RTOL = 1e-6
+# |k - n| E_te at |k - n| = 1e-9 n, delta = 0 -> n [sum (1-L) v^2 + s^2] (gap
+# O(|k-n|/(n-q)) ~ 1e-9 n/(n-q); n - q can be ~1e-2 n for steep spectra).
+PEAK_RTOL = 1e-6
+# Theorem 1 (spec §9.9): min over ridge by a 0.02-decade log grid refined with
+# minimize_scalar (xatol 1e-7 in log10 delta): E* is resolved to ~1e-12 relative; the
+# margin covers a second local minimum being missed by the grid by a hair.
+THEOREM1_RTOL = 1e-6
+# Chebyshev tables of spectral sums vs direct summation: the panels are refined until
+# trailing coefficients are below 1e-14 of the panel's scale; allow 10x for Clenshaw.
+TABLE_RTOL = 1e-13
+
+# --- rf_risk simulation (tests/sims/test_rf_risk.py) ---------------------------------
+# Sim vs theory, spec §9 item 11 (M = pool = 800, n = 100, 40 trials, k outside
+# [0.5n, 1.2n]): |mean - theory| <= Z_SEM * SEM + RF_SIM_TEST_REL * |theory|. The
+# spec's own Monte Carlo at exactly this size (§6A) found the 40-trial mean within 2%
+# of the theory there. That 2% includes the sampling noise, which Z_SEM * SEM covers
+# separately, so 2% bounds the finite-size bias of the deterministic equivalent
+# (its O(1/n), O(1/k) corrections) at this size.
+RF_SIM_TEST_REL = 0.02
+# Train risk at the same size: spec §6A, "the train-error formula agrees to within
+# about 5%" in that same Monte Carlo.
+RF_SIM_TRAIN_REL = 0.05
+# The always-run version at half the size (n = 50, M = pool = 400, 16 trials, same
+# k/n ratios): the finite-size corrections are O(1/n), so halving n doubles both.
+RF_SIM_TEST_REL_SMALL = 2 * RF_SIM_TEST_REL
+RF_SIM_TRAIN_REL_SMALL = 2 * RF_SIM_TRAIN_REL
+# Interpolation (k >= n, ridge <= 1e-10): the train residual is delta (K + delta)^-1 y,
+# so train MSE <= (delta / s_min(K))^2 mean(y^2); with s_min(K) >~ 1e-4 for the smoke
+# spectrum at k >= n = 48 that is <= 1e-12 of mean(y^2) (ridge 0: rounding, ~1e-20).
+# Measured: <= 2e-14 relative. The bound is 1e-10 relative to sum(v^2) + sigma^2.
+INTERP_TRAIN_RTOL = 1e-10
