@@ -91,6 +91,8 @@ def solve_bracketed(
 
     fa, _ = _split(fun(to_x(a)))
     fb, _ = _split(fun(to_x(b)))
+    # Scalar brackets are shared by all problems: broadcast them to fun's output.
+    a, b, fa, fb = (x.copy() for x in np.broadcast_arrays(a, b, fa, fb))
     bad = np.isnan(fa) | np.isnan(fb) | (np.sign(fa) * np.sign(fb) > 0)
     if np.any(bad):
         i = int(np.flatnonzero(bad)[0])

@@ -365,9 +365,11 @@ def _solve_cells(spec: _Spectrum, n, k, ridge, noise_var) -> dict[str, np.ndarra
         s_pos = np.where(wide, n - z, ridge / gamma * narrow)
         kappa_pos = ridge / s_pos
         u_pos = np.where(wide, k_f * kappa_pos / gamma, u_inf)
+        # delta = 0: z = m exactly, so s = n - m and u = k - m (not k - z(gamma)).
         s0 = np.where(full_rank, n - M, np.where(n <= k, 0.0, n - m))
-        u0 = np.where(full_rank | (n < k), u_inf, 0.0)
-        kappa0 = np.where(n < k, gamma * np.where(finite_k, u_inf / k_f, 1.0), 0.0)
+        u_exact = np.where(finite_k, k_f - np.where(full_rank, M, m), np.inf)
+        u0 = np.where(full_rank | (n < k), u_exact, 0.0)
+        kappa0 = np.where(n < k, gamma * np.where(finite_k, u_exact / k_f, 1.0), 0.0)
         s = np.where(pos, s_pos, np.maximum(s0, 0.0))
         u = np.where(pos, u_pos, np.maximum(u0, 0.0))
         kappa = np.where(pos, kappa_pos, kappa0)
@@ -379,8 +381,9 @@ def _solve_cells(spec: _Spectrum, n, k, ridge, noise_var) -> dict[str, np.ndarra
         one_minus_d = np.where(finite_k, w / (u + w), 0.0)
         one_minus_d = np.where(np.isnan(one_minus_d), 1.0, one_minus_d)
     bracket = bias_a + one_minus_d * bias_b + noise_var
-    test = np.where(bracket == 0, 0.0, E0 * bracket)
-    train = np.where(s == 0, 0.0, (s / n) ** 2 * test)
+    with np.errstate(invalid="ignore"):  # inf * 0 at peaks, replaced by np.where
+        test = np.where(bracket == 0, 0.0, E0 * bracket)
+        train = np.where(s == 0, 0.0, (s / n) ** 2 * test)
 
     with np.errstate(divide="ignore", invalid="ignore"):
         r1 = np.where(pos, (n - z - ridge / kappa) / n, 0.0)
