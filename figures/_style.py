@@ -1,0 +1,181 @@
+"""Shared figure style: rcParams, the ridge colour scale, attr-based labels, saving.
+
+Every figure function draws inside :func:`style` so that a figure looks the same
+whichever script or test made it, and saves with :func:`save` (PNG and PDF).
+Conventions (DESIGN.md, Figures): theory is drawn as lines, simulation as markers with
+error bars (mean ± SEM over ``trial``, from :func:`mean_sem`), and axis labels come from
+the variables' ``long_name`` / ``math_symbol`` / ``units`` attrs through :func:`label`.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator
+from collections.abc import Sequence
+from pathlib import Path
+
+import matplotlib as mpl
+import numpy as np
+import xarray as xr
+from matplotlib.axis import Axis
+from matplotlib.colors import Colormap
+from matplotlib.colors import ListedColormap
+from matplotlib.colors import LogNorm
+from matplotlib.figure import Figure
+from matplotlib.ticker import FuncFormatter
+
+__all__ = [
+    "RC",
+    "RIDGE_CMAP",
+    "apply",
+    "label",
+    "mean_sem",
+    "plain_log_ticks",
+    "ridge_colour",
+    "ridge_norm",
+    "save",
+    "style",
+    "symbol",
+]
+
+RC: dict[str, object] = {
+    "font.size": 9,
+    "axes.titlesize": 9,
+    "axes.labelsize": 9,
+    "xtick.labelsize": 8,
+    "ytick.labelsize": 8,
+    "legend.fontsize": 7.5,
+    "legend.frameon": False,
+    "legend.handlelength": 2.2,
+    "axes.spines.top": False,
+    "axes.spines.right": False,
+    "axes.linewidth": 0.8,
+    "lines.linewidth": 1.4,
+    "lines.markersize": 4.0,
+    "errorbar.capsize": 0.0,
+    "figure.dpi": 100,
+    "savefig.dpi": 200,
+    "savefig.bbox": "tight",
+    "savefig.pad_inches": 0.03,
+    "pdf.fonttype": 42,  # TrueType: text stays editable in the PDF
+}
+
+# Ridge colours: viridis without its pale yellow end, which vanishes on white.
+RIDGE_CMAP: Colormap = ListedColormap(
+    mpl.colormaps["viridis"](np.linspace(0.0, 0.88, 256)), name="ridge"
+)
+
+
+@contextlib.contextmanager
+def style() -> Iterator[None]:
+    """Context in which the shared rcParams :data:`RC` are in force."""
+    with mpl.rc_context(RC):
+        yield
+
+
+def apply() -> None:
+    """Install :data:`RC` globally (for notebooks; scripts use :func:`style`)."""
+    mpl.rcParams.update(RC)
+
+
+def ridge_norm(ridges: Sequence[float] | np.ndarray) -> LogNorm:
+    """Log colour scale spanning the positive ``ridges`` (as the paper's LogNorm).
+
+    A single positive ridge gets a decade either side; zero ridges are ignored (draw
+    them with :func:`ridge_colour`, which clips them to the low end).
+
+    Raises:
+      ValueError: no positive ridge.
+    """
+    r = np.asarray(ridges, dtype=np.float64).ravel()
+    r = r[np.isfinite(r) & (r > 0)]
+    if r.size == 0:
+        raise ValueError(f"ridge_norm needs a positive ridge, got {ridges!r}")
+    lo, hi = float(r.min()), float(r.max())
+    if lo == hi:
+        lo, hi = lo / 10, hi * 10
+    return LogNorm(vmin=lo, vmax=hi, clip=True)
+
+
+def ridge_colour(ridge: float, norm: LogNorm) -> tuple[float, float, float, float]:
+    """RGBA of ``ridge`` on :data:`RIDGE_CMAP` under ``norm`` (ridge 0 -> low end)."""
+    value = max(float(ridge), float(norm.vmin))
+    return tuple(RIDGE_CMAP(float(norm(value))))
+
+
+def symbol(da: xr.DataArray, default: str | None = None) -> str:
+    """``$math_symbol$`` from the attrs, else ``default`` (else the name)."""
+    sym = da.attrs.get("math_symbol")
+    if sym:
+        return f"${sym}$"
+    return default if default is not None else str(da.name)
+
+
+def label(da: xr.DataArray, *, units: bool = True) -> str:
+    """Axis label ``"long_name $math_symbol$"`` from the attrs of ``da``.
+
+    Falls back to the variable's name without ``long_name`` and drops the symbol
+    without ``math_symbol``. Units other than ``"1"`` are appended in brackets
+    unless ``units=False``.
+
+    Example:
+      >>> da = xr.DataArray([1.0], dims="k", name="k",
+      ...                   attrs={"long_name": "features", "math_symbol": "k"})
+      >>> label(da)
+      'features $k$'
+    """
+    attrs = da.attrs
+    text = str(attrs.get("long_name") or da.name or "")
+    sym = attrs.get("math_symbol")
+    if sym:
+        text = f"{text} ${sym}$" if text else f"${sym}$"
+    unit = attrs.get("units")
+    if units and unit and str(unit) != "1":
+        text = f"{text} [{unit}]"
+    return text
+
+
+def plain_log_ticks(axis: Axis, max_decades: float = 2.0) -> None:
+    """Label a short log axis with plain numbers at 1, 2, 3, 5 x 10^j.
+
+    Matplotlib labels the minor ticks of a log axis spanning under about two decades
+    as ``6 x 10^0``; this writes ``6`` instead and labels only 1, 2, 3, 5 per decade.
+    Longer axes keep the default ``10^j`` labels. Call after the limits are set.
+    """
+    lo, hi = axis.get_view_interval()
+    if not (0 < lo < hi) or np.log10(hi / lo) > max_decades:
+        return
+
+    def fmt(value: float, _pos) -> str:
+        mantissa = value / 10 ** np.floor(np.log10(value) + 1e-9)
+        return f"{value:g}" if round(mantissa) in (1, 2, 3, 5) else ""
+
+    axis.set_major_formatter(FuncFormatter(fmt))
+    axis.set_minor_formatter(FuncFormatter(fmt))
+
+
+def mean_sem(da: xr.DataArray, dim: str = "trial") -> tuple[xr.DataArray, xr.DataArray]:
+    """Mean and standard error of the mean of ``da`` over ``dim``, skipping NaNs.
+
+    SEM = sample std (ddof=1) / sqrt(count); NaN where fewer than two values.
+    """
+    count = da.count(dim)
+    mean = da.mean(dim, skipna=True)
+    std = da.std(dim, ddof=1, skipna=True)
+    sem = (std / np.sqrt(count)).where(count > 1)
+    return mean, sem
+
+
+def save(fig: Figure, out_dir: str | Path, stem: str) -> tuple[Path, Path]:
+    """Write ``fig`` as ``out_dir/stem.png`` and ``out_dir/stem.pdf``.
+
+    Creates ``out_dir``. Metadata dates are dropped so that reruns give identical
+    files. Returns the two paths (PNG, PDF).
+    """
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    png, pdf = out / f"{stem}.png", out / f"{stem}.pdf"
+    with style():
+        fig.savefig(png, metadata={"Software": None})
+        fig.savefig(pdf, metadata={"CreationDate": None, "Creator": None})
+    return png, pdf
