@@ -11,7 +11,21 @@ import importlib
 import pytest
 
 PUBLIC = {
-    "theory": ["FixedPointError", "RFRiskPrediction", "rf_ridge_risk"],
+    "theory": [
+        "ContinuumIntegrals",
+        "FixedPointError",
+        "PowerLawSpectrum",
+        "PowerLawTail",
+        "RFRiskPrediction",
+        "SpectrumTail",
+        "continuum_integrals",
+        "optimal_fitting_ratio",
+        "powerlaw_constant",
+        "powerlaw_spectrum",
+        "powerlaw_test_risk",
+        "rf_ridge_risk",
+        "zero_ridge_optimal",
+    ],
     "sims": ["Chunk", "SweepConfig", "int_logspace", "plan_chunks", "run_sweep"],
 }
 

@@ -243,10 +243,18 @@ class _Spectrum:
         return out
 
     def tabulate(self, gamma_lo: float, gamma_hi: float) -> None:
-        """Build the interpolant of :meth:`exact` on [gamma_lo, gamma_hi]."""
-        self._table = PiecewiseChebyshev(
-            lambda t: self.exact(np.exp(t)), np.log(gamma_lo), np.log(gamma_hi)
-        )
+        """Build the interpolant of :meth:`exact` on [gamma_lo, gamma_hi].
+
+        Where the panels cannot reach their tolerance (sums that underflow towards
+        subnormal numbers at absurdly small ridges such as 1e-157) the exact sums
+        are used instead: slower, never less accurate.
+        """
+        try:
+            self._table = PiecewiseChebyshev(
+                lambda t: self.exact(np.exp(t)), np.log(gamma_lo), np.log(gamma_hi)
+            )
+        except ValueError:
+            self._table = None
 
     def __call__(self, gamma: np.ndarray, *, only_zw: bool = False) -> np.ndarray:
         """(z, w, B_a, B_b) at ``gamma > 0`` (shape (P,)), tail included, (4, P).

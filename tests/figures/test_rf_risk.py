@@ -334,8 +334,7 @@ def test_fitting_ratio_plots_the_powerlaw_functions(stub_powerlaw):
 
 
 def test_fitting_ratio_argmin_is_the_curve_minimum():
-    """Against the real theory.rf_powerlaw once it exists."""
-    pytest.importorskip("theory.rf_powerlaw")
+    """Against the real theory.rf_powerlaw."""
     fig = rf_risk.plot_fitting_ratio(num=2000)
     for ax in fig.axes:
         curves = {
