@@ -14,10 +14,11 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
+from figures import neural_collapse
 from figures import rf_risk
 
 # module stem (the folder under results/) -> its figure module.
-MODULES = {"rf_risk": rf_risk}
+MODULES = {"rf_risk": rf_risk, "neural_collapse": neural_collapse}
 
 
 def _grids(folder: Path, module) -> list:

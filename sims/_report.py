@@ -41,7 +41,7 @@ def theory_gaps(
         mean = sim.mean("trial")
         sem = sim.std("trial", ddof=1) / np.sqrt(count)
         rel = abs(mean - theory) / abs(theory)
-        z = (mean - theory) / sem
+        z = ((mean - theory) / sem).where(sem > 0)  # no z for deterministic runs
         valid = np.isfinite(theory) & (theory != 0) & np.isfinite(mean)
         for label, mask in subsets.items():
             keep = valid if mask is None else valid & mask
@@ -80,6 +80,11 @@ def format_gaps(rows: list[GapRow]) -> str:
     for r in rows:
         lines.append(
             f"{r.variable:<20} {r.subset:<16} {r.cells:>6} {r.median_rel_gap:>15.2%} "
-            f"{r.worst_rel_gap:>14.2%} {r.worst_abs_z:>10.2f}"
+            f"{r.worst_rel_gap:>14.2%} "
+            + (
+                f"{r.worst_abs_z:>10.2f}"
+                if r.worst_abs_z == r.worst_abs_z
+                else "       n/a"
+            )
         )
     return "\n".join(lines)

@@ -191,6 +191,10 @@ def run_sweep(
 
     pieces = [read_netcdf(parts / f"{c.key}.nc") for c in chunks]
     merged = xr.combine_by_coords(pieces, combine_attrs="drop_conflicts")
+    # Forget the chunk files' on-disk encodings: a string coordinate read back from
+    # a chunk keeps that chunk's width ("ce" -> <U2) and would truncate "mse".
+    for var in merged.variables.values():
+        var.encoding = {}
     merged = finish(config, merged)
     merged.attrs.update(
         provenance(

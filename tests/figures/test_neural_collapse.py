@@ -1,0 +1,181 @@
+"""The neural-collapse figures, drawn from tiny grids saved by the real sweeps.
+
+Each grid is produced by ``sims.neural_collapse`` at a reduced smoke size and written
+to ``tmp_path``; the figures must then come from the saved files alone (every
+simulate function is disabled while drawing), and what they draw is read back from
+the matplotlib artists and compared with the grids and with the theory.
+"""
+
+from __future__ import annotations
+
+import matplotlib
+
+matplotlib.use("Agg")
+
+import numpy as np
+import pytest
+import torch
+import xarray as xr
+
+from figures import neural_collapse as fig_nc
+from sims import neural_collapse as snc
+from sims._backend import cpu_threads
+from theory import neural_collapse as nc
+
+F64 = 1e-12
+
+
+@pytest.fixture(autouse=True)
+def _one_thread():
+    """Tiny matrices: one torch and one BLAS thread (see sims.neural_collapse)."""
+    with cpu_threads(torch.device("cpu")):
+        yield
+
+
+@pytest.fixture(scope="module")
+def grids(tmp_path_factory):
+    root = tmp_path_factory.mktemp("nc_grids")
+    presets = snc.PRESETS
+    configs = {
+        "ufm": (
+            snc.sweep_ufm,
+            presets["ufm"]["smoke"].replace(
+                steps=40, checkpoints=5, loss=("mse",), trials=2
+            ),
+        ),
+        "perturbation": (snc.sweep_perturbation, presets["perturbation"]["smoke"]),
+        "central_path": (
+            snc.sweep_central_path,
+            presets["central_path"]["smoke"].replace(
+                t_max=0.2, checkpoints=5, max_iter=500
+            ),
+        ),
+        "digits": (
+            snc.sweep_digits,
+            presets["digits"]["smoke"].replace(layers=1, steps=5, trials=2),
+        ),
+    }
+    paths = {}
+    for name, (sweep, config) in configs.items():
+        _, paths[name] = sweep(config.replace(device="cpu"), out=root / f"{name}.nc")
+    return paths
+
+
+@pytest.fixture
+def no_simulation(monkeypatch):
+    def boom(*args, **kwargs):
+        raise AssertionError("figures must not simulate")
+
+    for name in (
+        "simulate_ufm",
+        "simulate_perturbation",
+        "simulate_central_path",
+        "simulate_digits",
+        "sweep_ufm",
+        "sweep_perturbation",
+        "sweep_central_path",
+        "sweep_digits",
+    ):
+        monkeypatch.setattr(snc, name, boom)
+
+
+def test_every_figure_from_saved_grids(grids, tmp_path, no_simulation, capsys):
+    assert fig_nc.main([*map(str, grids.values()), "--out", str(tmp_path)]) == 0
+    written = capsys.readouterr().out.split()
+    stems = {
+        "nc_perturbation_spectrum",
+        "nc_central_path",
+        "nc_ufm_metrics",
+        "nc_ufm_lengths",
+        "nc_digits_layers",
+    }
+    assert {p.rsplit("/", 1)[-1] for p in written} == {
+        f"{s}.{ext}" for s in stems for ext in ("png", "pdf")
+    }
+    for path in written:
+        assert (tmp_path / path.rsplit("/", 1)[-1]).stat().st_size > 1000
+
+
+def test_write_figures_uses_the_newest_grid_of_each_kind(grids, tmp_path):
+    ds = fig_nc.load_grid(grids["digits"])
+    older = ds.copy()
+    older["nc1"] = older["nc1"] * 0 + 1.0
+    paths = fig_nc.write_figures([ds, older], tmp_path)
+    assert [p.name for p in paths] == ["nc_digits_layers.png", "nc_digits_layers.pdf"]
+    fig = fig_nc.plot_digits_layers(ds)
+    line = fig.axes[0].lines[0]
+    mean = ds["nc1"].sel(loss=ds["loss"].values[0]).mean("trial").values
+    np.testing.assert_allclose(np.asarray(line.get_ydata(), float), mean, rtol=F64)
+
+
+def test_perturbation_figure_draws_grid_points_and_theorem_42_lines(grids):
+    ds = fig_nc.load_grid(grids["perturbation"])
+    fig = fig_nc.plot_perturbation_spectrum(ds, beta=100.0)
+    ax = fig.axes[0]
+    sub = ds.sel(beta=100.0).isel(lam_w=0, trial=0, **{"class": 0})
+    points = [ln for ln in ax.lines if ln.get_linestyle() == "None"]
+    assert len(points) == sub.sizes["sv_index"]
+    for i, ln in enumerate(points):
+        np.testing.assert_allclose(
+            ln.get_ydata(), sub["sv_intra"].isel(sv_index=i), rtol=F64
+        )
+    curves = [ln for ln in ax.lines if ln.get_linestyle() == "-"]
+    x = curves[0].get_xdata()
+    pred = nc.near_collapse_spectrum(
+        int(ds.attrs["classes"]),
+        int(ds.attrs["n"]),
+        int(ds.attrs["width"]),
+        beta=100.0,
+        lam_w=float(ds["lam_w"][0]),
+        lam_h=x,
+    )
+    present = [j for j in range(5) if pred.multiplicity[j] > 0]
+    for ln, j in zip(curves, present, strict=True):
+        np.testing.assert_allclose(
+            ln.get_ydata(), 1 - pred.kappa[:, j] / 100.0, rtol=F64
+        )
+
+
+def test_lengths_figure_curves_are_the_closed_form(grids):
+    ds = fig_nc.load_grid(grids["ufm"])
+    fig = fig_nc.plot_ufm_lengths(ds)
+    ax = fig.axes[0]
+    lam = float(ds["lam"][0])
+    curves = [ln for ln in ax.lines if ln.get_label().startswith("M=")]
+    assert len(curves) == ds.sizes["depth"]
+    for ln, depth in zip(curves, ds["depth"].values, strict=True):
+        expected = nc.deep_linear_class_a2(
+            ln.get_xdata(), num_samples=40, depth=int(depth), lam_w=lam, lam_h=lam
+        )
+        np.testing.assert_allclose(ln.get_ydata(), expected, rtol=F64)
+
+
+def test_central_path_and_metrics_figures_draw(grids):
+    flow = fig_nc.load_grid(grids["central_path"])
+    fig = fig_nc.plot_central_path(flow)
+    first = fig.axes[0].lines[0]
+    rel = flow["nc1_tilde"] / flow["nc1_tilde"].isel(time=0)
+    expected = rel.isel(lam_w=0, lam_h=0).mean("trial").values
+    np.testing.assert_allclose(first.get_ydata(), expected, rtol=F64)
+    ufm = fig_nc.load_grid(grids["ufm"])
+    fig = fig_nc.plot_ufm_metrics(ufm)
+    assert len(fig.axes) == 5 * ufm.sizes["profile"]
+
+
+def test_bad_grids_are_refused(tmp_path, grids, capsys):
+    missing = tmp_path / "missing.nc"
+    with pytest.raises(fig_nc.GridError, match="no such file"):
+        fig_nc.load_grid(missing)
+    other = tmp_path / "other.nc"
+    xr.Dataset({"x": ("a", [1.0])}).to_netcdf(other, engine="h5netcdf")
+    with pytest.raises(fig_nc.GridError, match="not a neural_collapse grid"):
+        fig_nc.load_grid(other)
+    text = tmp_path / "text.nc"
+    text.write_text("not netcdf")
+    with pytest.raises(fig_nc.GridError, match="cannot read"):
+        fig_nc.load_grid(text)
+    broken = xr.open_dataset(grids["digits"]).load().drop_vars("nc1_tilde")
+    with pytest.raises(fig_nc.GridError, match="lacks variables"):
+        fig_nc.check_grid(broken)
+    assert fig_nc.main([str(other), "--out", str(tmp_path)]) == 2
+    assert "error" in capsys.readouterr().err

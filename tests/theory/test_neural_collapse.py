@@ -1,0 +1,944 @@
+r"""Tests of :mod:`theory.neural_collapse` against ``shared/papers/neural_collapse.md``.
+
+(a) exact values with provenance: the spec §3.5 table, the §3.2 counter-example, the
+    §3.4 CE table, the §2.5 Theorem 4.2 check, the §3.2 cross-paper mapping;
+(b) hypothesis properties, spec §6 items 1-16, over the §6 strategies (K in [2, 8],
+    d in [K, K + 6], n in [2, 6], lambda log-uniform in [1e-3, 1]), with
+    ``@example`` at the papers' values;
+(c) input validation.
+
+Independent references used here share no code with ``theory``: scipy L-BFGS on the
+objectives (UFM gradients written out below; deep linear gradients by torch autograd),
+alternating exact block minimization of Eq. 2 written in numpy, brute-force grids.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+from hypothesis import assume
+from hypothesis import example
+from hypothesis import given
+from hypothesis import settings
+from hypothesis import strategies as st
+from scipy.optimize import minimize
+from threadpoolctl import threadpool_limits
+
+from tests._tolerances import NC_CE_ATOL as CE_ATOL
+from tests._tolerances import NC_COR22_ATOL as COR22_ATOL
+from tests._tolerances import NC_DEEP_RTOL as DEEP_RTOL
+from tests._tolerances import NC_EXACT_ATOL as EXACT_ATOL
+from tests._tolerances import NC_INVARIANCE_RTOL as INVARIANCE_RTOL
+from tests._tolerances import NC_LBFGS_VALUE_ATOL as LBFGS_VALUE_ATOL
+from tests._tolerances import NC_STATIONARY_ATOL as STATIONARY_ATOL
+from tests._tolerances import NC_TABLE_ATOL as TABLE_ATOL
+from tests._tolerances import NC_THM41_RTOL as THM41_RTOL
+from theory import neural_collapse as nc
+
+
+@pytest.fixture(autouse=True)
+def _one_thread():
+    """The matrices here are tiny: BLAS/torch thread pools only add contention, which
+    on a busy 2-core machine made single calls 10-50x slower (sims.neural_collapse)."""
+    old = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        with threadpool_limits(1):
+            yield
+    finally:
+        torch.set_num_threads(old)
+
+
+def lam_st(lo=-3.0, hi=0.0):
+    """log-uniform lambda in [10^lo, 10^hi] (spec §6)."""
+    return st.floats(lo, hi).map(lambda e: float(10.0**e))
+
+
+def _orthonormal(d, K, seed):
+    rng = np.random.default_rng(seed)
+    q, r = np.linalg.qr(rng.standard_normal((d, d)))
+    return (q * np.sign(np.diag(r)))[:, :K]
+
+
+def _labels(K, n):
+    return np.repeat(np.arange(K), n)
+
+
+# ======================================================================================
+# (a) exact values with provenance
+# ======================================================================================
+
+# Spec §3.5 [DER; L-BFGS agrees to 2e-6]: lambda_W = lambda_H = 5e-4, width 64.
+TABLE_BALANCED = {  # M: (a^2, |hbar|^2, w.hbar, s^2, objective), classes 4 x 100
+    1: (9.8, 0.098, 0.98, 9.8, 0.0198000),
+    2: (21.277263, 0.046127, 0.990688, 4.612728, 0.0138815),
+    3: (31.322298, 0.031522, 0.993655, 3.152230, 0.0126291),
+    6: (51.451414, 0.019286, 0.996128, 1.928559, 0.0135074),
+    9: (62.735275, 0.015839, 0.996822, 1.583885, 0.0158439),
+}
+TABLE_IMBALANCED = {  # M: (a^2, |hbar|^2, w.hbar, s^2, objective), 200, 100, 50, 50
+    1: (
+        (13.942136, 9.8, 6.871068),
+        (0.069711, 0.098, 0.137421),
+        (0.985858, 0.98, 0.971716),
+        (13.942136, 9.8, 6.871068),
+        0.0189421,
+    ),
+    2: (
+        (33.932591, 21.277263, 13.304756),
+        (0.029126, 0.046127, 0.072951),
+        (0.99414, 0.990688, 0.98519),
+        (5.825169, 4.612728, 3.647568),
+        0.0133466,
+    ),
+    3: (
+        (52.882676, 31.322298, 18.502206),
+        (0.018768, 0.031522, 0.052898),
+        None,
+        (3.753512, 3.15223, 2.644891),
+        0.0122184,
+    ),
+    6: (
+        (93.480337, 51.451414, 28.249295),
+        (0.010652, 0.019286, 0.034903),
+        None,
+        (2.130362, 1.928559, 1.745157),
+        0.0132204,
+    ),
+    9: (
+        (117.380558, 62.735275, 33.451306),
+        (0.00849, 0.015839, 0.02954),
+        None,
+        None,
+        0.0155963,
+    ),
+}
+
+
+@pytest.mark.parametrize("M", sorted(TABLE_BALANCED))
+def test_spec_table_balanced(M):
+    a2, h2, wh, s2, obj = TABLE_BALANCED[M]
+    s = nc.deep_linear_mse_minimizer([100] * 4, depth=M, lam_w=5e-4, lam_h=5e-4)
+    np.testing.assert_allclose(s.a2, a2, rtol=0, atol=TABLE_ATOL)
+    np.testing.assert_allclose(s.mean_norm2, h2, rtol=0, atol=TABLE_ATOL)
+    np.testing.assert_allclose(s.wh, wh, rtol=0, atol=TABLE_ATOL)
+    np.testing.assert_allclose(s.layer_sv2, s2, rtol=0, atol=TABLE_ATOL)
+    assert abs(s.objective - obj) <= TABLE_ATOL
+    assert np.all(s.residual <= 1e-12)
+
+
+@pytest.mark.parametrize("M", sorted(TABLE_IMBALANCED))
+def test_spec_table_imbalanced(M):
+    a2, h2, wh, s2, obj = TABLE_IMBALANCED[M]
+    s = nc.deep_linear_mse_minimizer(
+        [200, 100, 50, 50], depth=M, lam_w=5e-4, lam_h=5e-4
+    )
+    expand = [0, 1, 2, 2]  # the table writes "x2" for the two classes of 50
+    np.testing.assert_allclose(s.a2, np.asarray(a2)[expand], atol=TABLE_ATOL, rtol=0)
+    np.testing.assert_allclose(
+        s.mean_norm2, np.asarray(h2)[expand], atol=TABLE_ATOL, rtol=0
+    )
+    if wh is not None:
+        np.testing.assert_allclose(
+            s.wh, np.asarray(wh)[expand], atol=TABLE_ATOL, rtol=0
+        )
+    if s2 is not None:
+        np.testing.assert_allclose(
+            s.layer_sv2[0], np.asarray(s2)[expand], atol=TABLE_ATOL, rtol=0
+        )
+    assert abs(s.objective - obj) <= TABLE_ATOL
+
+
+def test_spec_cifar_imbalanced_targets():
+    # Spec §3.5, last paragraph: n_k = 100,100,...,500,500 (N = 3000), lambda = 1e-5.
+    n = [100, 100, 200, 200, 300, 300, 400, 400, 500, 500]
+    m1 = nc.deep_linear_mse_minimizer(n, depth=1, lam_w=1e-5, lam_h=1e-5).a2
+    np.testing.assert_allclose(
+        m1[::2], [9.97, 14.112, 17.291, 19.97, 22.331], atol=5e-3, rtol=0
+    )
+    for M, (lo, hi) in {3: (31.58, 105.69), 6: (51.74, 205.73)}.items():
+        a2 = nc.deep_linear_mse_minimizer(n, depth=M, lam_w=1e-5, lam_h=1e-5).a2
+        np.testing.assert_allclose([a2[0], a2[-1]], [lo, hi], atol=5e-3, rtol=0)
+
+
+def test_counterexample_picks_the_global_zero_branch():
+    # Issue 4 / spec §3.2: K=2, n=[200, 50], M=2, lambda = 0.022958: class 2 at zero.
+    s = nc.deep_linear_mse_minimizer([200, 50], depth=2, lam_w=0.022958, lam_h=0.022958)
+    assert s.a2[1] == 0.0 and not s.nonzero[1] and s.nonzero[0]
+    code = nc.deep_linear_mse_minimizer(
+        [200, 50], depth=2, lam_w=0.022958, lam_h=0.022958, branch="largest_root"
+    )
+    assert code.a2[1] > 0 and code.objective > s.objective
+    # The spec's numbers are at b/n_2 = 0.55 exactly: lambda^3 = 1.21e-5, printed
+    # 0.022958: a_2^2 = 4.63681 and loss 0.2941383 (code), 0.2893897 (zero branch).
+    lam = 1.21e-5 ** (1 / 3)
+    code = nc.deep_linear_mse_minimizer(
+        [200, 50], depth=2, lam_w=lam, lam_h=lam, branch="largest_root"
+    )
+    best = nc.deep_linear_mse_minimizer([200, 50], depth=2, lam_w=lam, lam_h=lam)
+    assert abs(code.a2[1] - 4.63681) <= 5e-6
+    assert abs(code.objective - 0.2941383) <= 5e-8
+    assert abs(best.objective - 0.2893897) <= 5e-8
+    # Both points are stationary (spec: |grad| < 1e-8 at both).
+    for branch in ("global", "largest_root"):
+        p = nc.deep_linear_mse_point(
+            [200, 50], depth=2, lam_w=lam, lam_h=lam, width=3, branch=branch
+        )
+        assert _deep_grad_norm(p, lam, lam, "mse") < 1e-10
+
+
+def test_ce_etf_spec_table():
+    # Spec §3.4 [DER]: K=4, n=20, lambda_W = lambda_H, the ETF column.
+    cases = {
+        (1, 5e-3): 0.319722,
+        (2, 5e-3): 0.198177,
+        (3, 5e-3): 0.160882,
+        (3, 1e-3): 0.036280,
+        (3, 1e-4): 0.004135,
+    }
+    for (M, lam), value in cases.items():
+        e = nc.deep_linear_ce_etf(4, 20, depth=M, lam_w=lam, lam_h=lam)
+        assert abs(e.objective - value) <= 5e-7
+        assert e.nonzero
+
+
+def test_theorem_42_spec_check():
+    # Spec §2.5 [DER]: K=4, n=10, d=10, lambda_W=0.5, lambda_H=0.4, F from the Schur
+    # complement: sigma_min(F_kk) = 0.991135, sigma_max(F_kk~) = 0.004384 at beta=100;
+    # 0.999106 and 0.000442 at beta = 1000; second sv of F_kk~ ~1e-13.
+    m = nc.ufm_minimizer(4, 10, 10, lam_w=0.5, lam_h=0.4)
+    for beta, smin, sint in ((100.0, 0.991135, 0.004384), (1000.0, 0.999106, 0.000442)):
+        F = nc.perturbation_operator(m.W, m.H, K=4, beta=beta, lam_w=0.5, lam_h=0.4).F
+        bs = nc.block_singular_values(F, K=4)
+        assert abs(bs.intra.min() - smin) <= 5e-7
+        assert abs(bs.intra.max() - 1.0) <= EXACT_ATOL
+        off = bs.inter[~np.eye(4, dtype=bool)]
+        assert abs(off[:, 0].max() - sint) <= 5e-7
+        assert off[:, 1].max() <= 1e-12
+    pred = nc.near_collapse_spectrum(4, 10, 10, beta=100.0, lam_w=0.5, lam_h=0.4)
+    assert abs(float(pred.sigma_min_intra) - 0.991056) <= 5e-7
+    assert abs(float(pred.sigma_max_inter) - 0.004422) <= 5e-7
+
+
+def test_cross_paper_mapping_reproduces_theorem_21():
+    # Spec §3.2 [DER]: M=1, balanced, lambda_W^B = lambda_W^A/K, lambda_H^B =
+    # lambda_H^A/(Kn): a^2 = 0.790994, rho = 0.474597 at (lambda_W^A, lambda_H^A) =
+    # (0.3, 0.5), K=4, n=5.
+    K, n, lw, lh = 4, 5, 0.3, 0.5
+    s = nc.deep_linear_mse_minimizer([n] * K, depth=1, lam_w=lw / K, lam_h=lh / (K * n))
+    m = nc.ufm_minimizer(K, n, K, lam_w=lw, lam_h=lh)
+    np.testing.assert_allclose(s.a2, m.w_norm2, rtol=1e-13)
+    np.testing.assert_allclose(s.mean_norm2, m.rho, rtol=1e-13)
+    np.testing.assert_allclose(s.wh, m.wh, rtol=1e-13)
+    assert abs(m.w_norm2 - 0.790994) <= 5e-7 and abs(m.rho - 0.474597) <= 5e-7
+
+
+# ======================================================================================
+# (b) properties, spec §6
+# ======================================================================================
+
+# --- 1-4: metrics ---------------------------------------------------------------------
+
+
+@given(
+    K=st.integers(2, 8),
+    extra=st.integers(0, 6),
+    seed=st.integers(0, 2**31),
+    alpha=st.floats(0.1, 10.0),
+)
+@example(K=4, extra=6, seed=0, alpha=1.0)
+def test_1_simplex_etf(K, extra, seed, alpha):
+    d = K + extra
+    M = nc.simplex_etf(K, d, rotation=_orthonormal(d, K, seed))
+    G = M.T @ M
+    np.testing.assert_allclose(np.diag(G), 1.0, atol=EXACT_ATOL, rtol=0)
+    off = G[~np.eye(K, dtype=bool)]
+    np.testing.assert_allclose(off, -1.0 / (K - 1), atol=EXACT_ATOL, rtol=0)
+    np.testing.assert_allclose(M.sum(axis=1), 0.0, atol=EXACT_ATOL)
+    assert np.linalg.matrix_rank(M, tol=1e-9) == K - 1
+    assert abs(np.sum(M**2) - K) <= EXACT_ATOL * K
+    assert nc.nc2(alpha * M) <= EXACT_ATOL
+
+
+def _random_features(K, d, n, seed, noise=1.0):
+    rng = np.random.default_rng(seed)
+    means = rng.standard_normal((d, K)) * 3
+    return np.repeat(means, n, axis=1) + noise * rng.standard_normal((d, K * n))
+
+
+@given(
+    K=st.integers(2, 8),
+    extra=st.integers(0, 6),
+    n=st.integers(2, 6),
+    seed=st.integers(0, 2**31),
+)
+def test_2_nc1_zero_on_collapsed_features(K, extra, n, seed):
+    H = _random_features(K, K + extra, n, seed, noise=0.0)
+    y = _labels(K, n)
+    assert 0 <= nc.nc1(H, y) < 1e-12
+    assert 0 <= nc.nc1_tilde(H, y) < 1e-12
+    Hn = _random_features(K, K + extra, n, seed, noise=1.0)
+    assert nc.nc1(Hn, y) > 0 and nc.nc1_tilde(Hn, y) > 0
+
+
+@given(
+    K=st.integers(2, 8),
+    extra=st.integers(0, 6),
+    n=st.integers(2, 6),
+    seed=st.integers(0, 2**31),
+    c=st.floats(0.1, 10.0),
+)
+@example(K=4, extra=6, n=5, seed=1, c=3.0)
+def test_3_nc1_invariances(K, extra, n, seed, c):
+    d = K + extra
+    H = _random_features(K, d, n, seed)
+    y = _labels(K, n)
+    rng = np.random.default_rng(seed + 1)
+    Q = _orthonormal(d, d, seed + 2)
+    v = rng.standard_normal((d, 1))
+    perm_classes = rng.permutation(K)
+    order = np.concatenate([rng.permutation(np.flatnonzero(y == k)) for k in range(K)])
+    for f in (nc.nc1, nc.nc1_tilde):
+        base = f(H, y)
+        for H2, y2 in (
+            (Q @ H, y),
+            (c * H, y),
+            (H + v, y),
+            (H, perm_classes[y]),
+            (H[:, order], y[order]),
+        ):
+            np.testing.assert_allclose(f(H2, y2), base, rtol=INVARIANCE_RTOL)
+
+
+@given(
+    K=st.integers(2, 8),
+    extra=st.integers(0, 6),
+    seed=st.integers(0, 2**31),
+    alpha=st.floats(0.1, 10.0),
+    gamma=st.floats(0.1, 10.0),
+    n=st.integers(2, 6),
+)
+def test_4_nc2_nc3_nc4_zeros(K, extra, seed, alpha, gamma, n):
+    d = K + extra
+    U = _orthonormal(d, K, seed)
+    M = alpha * nc.simplex_etf(K, d, rotation=U)
+    assert nc.nc2(M) <= EXACT_ATOL
+    assert nc.nc2(alpha * U, frame="of") <= EXACT_ATOL  # equinorm orthogonal frame
+    weights = np.random.default_rng(seed).uniform(0.5, 2.0, K)
+    assert nc.nc2(U * np.sqrt(weights), frame="gof", weights=weights) <= EXACT_ATOL
+    # A shifted ETF: centered means = M, global mean h_G.
+    hG = np.random.default_rng(seed + 1).standard_normal(d)
+    H = np.repeat(M + hG[:, None], n, axis=1)
+    y = _labels(K, n)
+    cm = nc.class_means(H, y)
+    np.testing.assert_allclose(cm.centered, M, atol=1e-10)
+    assert nc.nc3(gamma * cm.centered.T, cm.centered) <= EXACT_ATOL
+    W = cm.centered.T
+    assert nc.nc4(H, y, W, -W @ cm.global_mean) == 0.0
+    rng = np.random.default_rng(seed + 2)
+    for _ in range(3):
+        A, B = rng.standard_normal((d, K)), rng.standard_normal((K, d))
+        assert 0 <= nc.nc2(A) <= 2 and 0 <= nc.nc2(A, frame="of") <= 2
+        assert 0 <= nc.nc3(B, A) <= 2
+
+
+def test_nc_metric_conventions_by_hand():
+    # Two classes in R^2 (hand computation): S_W = diag(.5,.5), S_B has the single
+    # eigenvalue 4.5 along (1,-1)/sqrt 2.
+    H = np.array([[1.0, 3.0, -1.0, -1.0], [0.0, 0.0, 2.0, 4.0]])
+    y = [0, 0, 1, 1]
+    assert abs(nc.nc1_tilde(H, y) - 1 / 4.5) <= EXACT_ATOL
+    assert abs(nc.nc1(H, y) - 0.5 * 0.5 / 4.5) <= EXACT_ATOL
+    # NC4: a classifier that swaps the classes mismatches every sample.
+    assert nc.nc4(H, y, np.array([[-1.0, 1.0], [1.0, -1.0]])) == 1.0
+    # NC2 of opposite unit vectors: the Gram is exactly the ETF shape.
+    assert nc.nc2(np.array([[1.0, -1.0], [0.0, 0.0]])) <= EXACT_ATOL
+
+
+# --- 5-6: Theorem 2.1 and Corollary 2.2 -----------------------------------------------
+
+
+def _ufm_fg(x, K, n, d, lw, lh, beta=0.0, H0=None):
+    W = x[: K * d].reshape(K, d)
+    H = x[K * d :].reshape(d, K * n)
+    Y = np.kron(np.eye(K), np.ones((1, n)))
+    N = K * n
+    R = W @ H - Y
+    f = (
+        0.5 * np.sum(R**2) / N
+        + 0.5 * lw / K * np.sum(W**2)
+        + 0.5 * lh / N * np.sum(H**2)
+    )
+    gW = R @ H.T / N + lw / K * W
+    gH = (W.T @ R + lh * H) / N
+    if beta > 0:
+        f += 0.5 * beta / N * np.sum((H - H0) ** 2)
+        gH = gH + beta * (H - H0) / N
+    return f, np.concatenate([gW.ravel(), gH.ravel()])
+
+
+def _lbfgs(fg, x0, gtol=1e-12):
+    res = minimize(
+        fg,
+        x0,
+        jac=True,
+        method="L-BFGS-B",
+        options={"gtol": gtol, "ftol": 1e-16, "maxiter": 50_000, "maxcor": 30},
+    )
+    return res
+
+
+ufm_sizes = st.tuples(st.integers(2, 5), st.integers(0, 3), st.integers(2, 4))
+
+
+@settings(max_examples=5)
+@given(sizes=ufm_sizes, lw=lam_st(), lh=lam_st(), seed=st.integers(0, 2**31))
+@example(sizes=(4, 0, 5), lw=0.3, lh=0.5, seed=0)
+def test_5_theorem_21_closed_form(sizes, lw, lh, seed):
+    K, extra, n = sizes
+    d = K + extra
+    m = nc.ufm_minimizer(K, n, d, lam_w=lw, lam_h=lh, rotation=_orthonormal(d, K, seed))
+    gW, gH = nc.ufm_gradient(m.W, m.H, K=K, lam_w=lw, lam_h=lh)
+    assert max(abs(gW).max(), abs(gH).max()) <= STATIONARY_ATOL
+    f_star = nc.ufm_objective(m.W, m.H, K=K, lam_w=lw, lam_h=lh)
+    assert abs(f_star - m.objective) <= EXACT_ATOL
+    rng = np.random.default_rng(seed)
+    for _ in range(3):
+        x0 = rng.standard_normal(K * d + d * K * n)
+        res = _lbfgs(lambda x: _ufm_fg(x, K, n, d, lw, lh), x0)
+        assert f_star <= res.fun + LBFGS_VALUE_ATOL
+    if m.c <= 1:
+        np.testing.assert_allclose(
+            nc.optimal_classifier(m.H, K=K, lam_w=lw), m.W, atol=1e-12
+        )
+        np.testing.assert_allclose(
+            m.W @ m.H, (1 - m.c) * np.kron(np.eye(K), np.ones((1, n))), atol=1e-12
+        )
+    else:
+        assert not m.W.any() and not m.H.any()
+
+
+def test_5_zero_minimizer_above_c_one():
+    m = nc.ufm_minimizer(3, 2, 4, lam_w=2.0, lam_h=0.9)  # c = sqrt(1.8) > 1
+    assert m.c > 1 and m.objective == 0.5
+    assert not m.W.any() and not m.H.any()
+    res = _lbfgs(
+        lambda x: _ufm_fg(x, 3, 2, 4, 2.0, 0.9),
+        np.random.default_rng(0).standard_normal(12 + 24),
+    )
+    assert res.fun >= 0.5 - LBFGS_VALUE_ATOL
+
+
+@settings(max_examples=10)
+@given(
+    sizes=ufm_sizes,
+    lw=lam_st(),
+    lh=lam_st(),
+    beta=lam_st(-1, 2),
+    seed=st.integers(0, 2**31),
+)
+@example(sizes=(4, 2, 3), lw=0.5, lh=0.4, beta=1.0, seed=0)
+def test_6_corollary_22(sizes, lw, lh, beta, seed):
+    K, extra, n = sizes
+    assume(lw * lh < 0.8)
+    d = K + extra
+    m = nc.ufm_minimizer(K, n, d, lam_w=lw, lam_h=lh, rotation=_orthonormal(d, K, seed))
+    rng = np.random.default_rng(seed)
+    start = m.H + 0.05 * rng.standard_normal(m.H.shape)
+    H = _prox(m.H, K, n, lw, lh, beta, start=start)
+    Y = np.kron(np.eye(K), np.ones((1, n)))
+    W = np.linalg.solve(H @ H.T + n * lw * np.eye(d), H @ Y.T).T
+    np.testing.assert_allclose(H, m.H, atol=COR22_ATOL, rtol=0)
+    np.testing.assert_allclose(W, m.W, atol=COR22_ATOL, rtol=0)
+
+
+# --- 7-8: Theorem 3.1 and Corollary 3.2 -----------------------------------------------
+
+
+@settings(max_examples=10)
+@given(
+    sizes=st.tuples(st.integers(2, 4), st.integers(0, 3), st.integers(2, 4)),
+    lw=lam_st(),
+    lh=lam_st(),
+    seed=st.integers(0, 2**31),
+)
+@example(sizes=(3, 3, 4), lw=0.2, lh=0.1, seed=0)  # the spec §2.3 check
+def test_7_theorem_31_along_the_flow(sizes, lw, lh, seed):
+    K, extra, n = sizes
+    d = K + extra
+    H0 = np.random.default_rng(seed).standard_normal((d, K * n))
+    t = np.linspace(0.0, 1.0, 21)
+    path = nc.central_path_flow(
+        H0, K=K, lam_w=lw, lam_h=lh, t=t, dt=1e-3, method="euler"
+    )
+    assert np.all(np.diff(path.nc1_tilde) < 0)
+    scaled_w = np.exp(2 * lh * t) * path.tr_sigma_w
+    scaled_b = np.exp(2 * lh * t) * path.tr_sigma_b
+    # Non-increasing: a rise may only be rounding of a constant (never here).
+    assert np.all(np.diff(scaled_w) <= 1e-12 * scaled_w[:-1])
+    assert np.all(np.diff(scaled_b) > 0)
+    # The exact derivatives at t = 0 have the signs the proof gives.
+    r = nc.central_path_rates(H0, K=K, lam_w=lw, lam_h=lh)
+    assert r.d_nc1_tilde < 0
+    assert r.d_tr_sigma_w + 2 * lh * r.tr_sigma_w <= 1e-12 * r.tr_sigma_w
+    assert r.d_tr_sigma_b + 2 * lh * r.tr_sigma_b > 0
+
+
+def test_7_rk4_against_euler_and_rates():
+    H0 = np.random.default_rng(3).standard_normal((6, 12))
+    kw = {"K": 3, "lam_w": 0.2, "lam_h": 0.1}
+    rk = nc.central_path_flow(H0, t=[0.5], dt=1e-2, **kw)
+    fine = nc.central_path_flow(H0, t=[0.5], dt=1e-3, **kw)
+    eu = nc.central_path_flow(H0, t=[0.5], dt=1e-4, method="euler", **kw)
+    assert np.abs(rk.H - fine.H).max() < 1e-9  # RK4 error O(dt^4)
+    assert np.abs(eu.H - fine.H).max() < 1e-3 * np.abs(fine.H).max()  # Euler O(dt)
+    # central_path_rates = finite difference of the traces along the flow.
+    h = 1e-4
+    a = nc.central_path_flow(H0, t=[h], dt=h / 4, **kw)
+    r = nc.central_path_rates(H0, **kw)
+    b0 = nc.central_path_flow(H0, t=[0.0], **kw)
+    assert abs((a.nc1_tilde[0] - b0.nc1_tilde[0]) / h - r.d_nc1_tilde) < 1e-3 * abs(
+        r.d_nc1_tilde
+    )
+
+
+def _prox(H0, K, n, lw, lh, beta, iters=50_000, start=None):
+    """argmin f(.; H0) by alternating exact block minimization (numpy reference).
+
+    Each block update is an exact minimization, so f decreases monotonically; the
+    iteration stops when H no longer changes at float64 resolution.
+    """
+    d = H0.shape[0]
+    Y = np.kron(np.eye(K), np.ones((1, n)))
+    H = H0.copy() if start is None else start.copy()
+    for _ in range(iters):
+        W = np.linalg.solve(H @ H.T + n * lw * np.eye(d), H @ Y.T).T
+        Hn = np.linalg.solve(W.T @ W + (lh + beta) * np.eye(d), W.T @ Y + beta * H0)
+        if np.abs(Hn - H).max() <= 1e-15 * np.abs(Hn).max():
+            return Hn
+        H = Hn
+    return H
+
+
+@settings(max_examples=10)
+@given(
+    sizes=st.tuples(st.integers(2, 4), st.integers(0, 3), st.integers(2, 4)),
+    lw=lam_st(),
+    lh=lam_st(),
+    seed=st.integers(0, 2**31),
+    beta=st.sampled_from([1e3, 1e4]),
+)
+@example(sizes=(3, 5, 6), lw=0.2, lh=0.05, seed=0, beta=1e3)  # the spec §2.3 check
+def test_8_corollary_32(sizes, lw, lh, seed, beta):
+    K, extra, n = sizes
+    d = K + extra
+    H0 = np.random.default_rng(seed).standard_normal((d, K * n))
+    y = _labels(K, n)
+    Hb = _prox(H0, K, n, lw, lh, beta)
+    assert nc.nc1_tilde(Hb, y) < nc.nc1_tilde(H0, y)
+
+
+# --- 9-11: Theorems 4.1 and 4.2 ----------------------------------------------------
+
+
+@settings(max_examples=10)
+@given(
+    sizes=ufm_sizes,
+    lw=lam_st(),
+    lh=lam_st(),
+    beta=lam_st(1, 3),
+    seed=st.integers(0, 2**31),
+)
+@example(sizes=(4, 6, 3), lw=0.5, lh=0.4, beta=100.0, seed=0)
+def test_9_theorem_41_against_finite_differences(sizes, lw, lh, beta, seed):
+    K, extra, n = sizes
+    assume(lw * lh < 0.8)
+    d = K + extra
+    m = nc.ufm_minimizer(K, n, d, lam_w=lw, lam_h=lh, rotation=_orthonormal(d, K, seed))
+    op = nc.perturbation_operator(m.W, m.H, K=K, beta=beta, lam_w=lw, lam_h=lh)
+    rng = np.random.default_rng(seed)
+    delta = rng.standard_normal(m.H.shape)
+    eps = 1e-5  # central differences: O(eps^2) truncation, O(1e-16/eps) rounding
+    Yk = np.kron(np.eye(K), np.ones((1, n)))
+    ends = []
+    for sign in (1, -1):
+        Ht = _prox(m.H + sign * eps * delta, K, n, lw, lh, beta)
+        Wt = np.linalg.solve(Ht @ Ht.T + n * lw * np.eye(d), Ht @ Yk.T).T
+        ends.append((Ht, Wt))
+    dH = ((ends[0][0] - ends[1][0]) / (2 * eps)).ravel(order="F")
+    dW = ((ends[0][1] - ends[1][1]) / (2 * eps)).ravel(order="F")
+    vec = delta.ravel(order="F")
+    for measured, predicted in ((dH, op.F @ vec), (dW, op.G @ vec)):
+        gap = np.linalg.norm(measured - predicted)
+        assert gap <= THM41_RTOL * np.linalg.norm(predicted)
+
+
+def _thm42_errors(K, n, d, lw, lh, beta):
+    m = nc.ufm_minimizer(K, n, d, lam_w=lw, lam_h=lh)
+    F = nc.perturbation_operator(m.W, m.H, K=K, beta=beta, lam_w=lw, lam_h=lh).F
+    bs = nc.block_singular_values(F, K=K)
+    pred = nc.near_collapse_spectrum(K, n, d, beta=beta, lam_w=lw, lam_h=lh)
+    off = bs.inter[~np.eye(K, dtype=bool)]
+    kappa_meas = np.sort(beta * (1 - bs.intra), axis=-1)
+    kappa_pred = np.sort(beta * (1 - pred.sv_intra))
+    return {
+        "max_intra": abs(bs.intra.max() - 1.0),
+        "min": abs(beta * (1 - bs.intra.min()) - np.sqrt(lh / lw)),
+        "inter": abs(beta * off[:, 0].max() - 2 * lh * (1 - np.sqrt(lh * lw))),
+        "rank2": off[:, 1].max() if off.shape[1] > 1 else 0.0,
+        "levels": np.abs(kappa_meas - kappa_pred).max(),
+    }
+
+
+@settings(max_examples=15)
+@given(
+    sizes=st.tuples(st.integers(2, 5), st.integers(1, 4), st.integers(2, 4)),
+    lw=lam_st(),
+    lh=lam_st(),
+)
+@example(sizes=(4, 6, 10), lw=0.5, lh=0.4)
+def test_10_theorem_42_error_shrinks_like_one_over_beta(sizes, lw, lh):
+    K, extra, n = sizes
+    assume(np.sqrt(lw * lh) < 0.9)
+    d = K + extra
+    e3 = _thm42_errors(K, n, d, lw, lh, 1e3)
+    e4 = _thm42_errors(K, n, d, lw, lh, 1e4)
+    for e in (e3, e4):
+        assert e["max_intra"] <= 1e-10  # d > K: the rotation direction, exactly 1
+        assert e["rank2"] <= 1e-10  # F_kk~ has rank one
+    # beta * (1 - sigma) -> kappa with error O(1/beta): 10x larger beta, ~10x smaller
+    # error (a slope of -1 in log-log; allow 7x-13x for the O(1/beta^2) remainder),
+    # unless the error is already at the rounding floor (beta * 1e-13).
+    for key in ("min", "inter", "levels"):
+        if e3[key] > 1e-8:
+            ratio = e3[key] / e4[key]
+            assert 7.0 <= ratio <= 13.0, (key, e3[key], e4[key])
+        else:
+            assert e4[key] <= 1e-8
+
+
+@settings(max_examples=10)
+@given(lw=lam_st(), lh=lam_st())
+@example(lw=0.5, lh=0.4)
+def test_11_monotonicity_in_the_regularization(lw, lh):
+    assume(np.sqrt(lw * lh) < 0.8)
+    K, n, d, beta = 3, 3, 5, 1e3
+    h = 1e-3
+
+    def blocks(lw_, lh_):
+        m = nc.ufm_minimizer(K, n, d, lam_w=lw_, lam_h=lh_)
+        F = nc.perturbation_operator(m.W, m.H, K=K, beta=beta, lam_w=lw_, lam_h=lh_).F
+        bs = nc.block_singular_values(F, K=K)
+        return bs.intra.min(), np.nanmax(bs.inter[..., 0])
+
+    base_min, base_inter = blocks(lw, lh)
+    up_h_min, _ = blocks(lw, lh * (1 + h))
+    up_w_min, up_w_inter = blocks(lw * (1 + h), lh)
+    assert up_h_min < base_min  # d sigma_min(F_kk) / d lambda_H < 0
+    assert up_w_min > base_min  # d sigma_min(F_kk) / d lambda_W > 0
+    assert up_w_inter < base_inter  # d sigma_max(F_kk~) / d lambda_W < 0
+    p = nc.near_collapse_spectrum(K, n, d, beta=beta, lam_w=lw, lam_h=lh)
+    q = nc.near_collapse_spectrum(K, n, d, beta=beta, lam_w=lw * (1 + h), lam_h=lh)
+    assert (
+        q.sigma_max_inter < p.sigma_max_inter and q.sigma_min_intra > p.sigma_min_intra
+    )
+
+
+# --- 12-15: deep linear MSE -----------------------------------------------------------
+
+
+def _deep_objective_torch(params, labels, K, M, lam_w, lam_h, loss, bias):
+    Ws, H, b = params[:M], params[M], params[M + 1] if bias else None
+    out = H
+    for w in Ws:
+        out = w @ out
+    if b is not None:
+        out = out + b[:, None]
+    N = H.shape[1]
+    if loss == "mse":
+        Y = torch.nn.functional.one_hot(labels, K).T.double()
+        data = 0.5 * ((out - Y) ** 2).sum() / N
+    else:
+        data = torch.nn.functional.cross_entropy(out.T, labels)
+    reg = 0.5 * sum(lam_w * (w * w).sum() for w in Ws) + 0.5 * lam_h * (H * H).sum()
+    return data + reg
+
+
+def _deep_lbfgs(sizes, M, d, lam, loss="mse", bias=False, seed=0, std=0.5):
+    K, N = len(sizes), int(sum(sizes))
+    labels = torch.as_tensor(np.repeat(np.arange(K), sizes))
+    shapes = [(d, d)] * (M - 1) + [(K, d), (d, N)] + ([(K,)] if bias else [])
+    splits = np.cumsum([int(np.prod(s)) for s in shapes])[:-1]
+
+    def unpack(x):
+        t = torch.as_tensor(x, dtype=torch.float64).requires_grad_()
+        parts = [
+            p.reshape(s)
+            for p, s in zip(torch.tensor_split(t, list(splits)), shapes, strict=True)
+        ]
+        return t, parts
+
+    def fg(x):
+        t, parts = unpack(x)
+        v = _deep_objective_torch(parts, labels, K, M, lam, lam, loss, bias)
+        (g,) = torch.autograd.grad(v, t)
+        return float(v.detach()), g.numpy().copy()
+
+    x0 = std * np.random.default_rng(seed).standard_normal(
+        splits[-1] + int(np.prod(shapes[-1]))
+    )
+    res = _lbfgs(fg, x0, gtol=1e-13)
+    _, parts = unpack(res.x)
+    parts = [p.detach().numpy() for p in parts]
+    return res, parts[:M], parts[M], (parts[M + 1] if bias else None), labels.numpy()
+
+
+def _deep_grad_norm(point, lam_w, lam_h, loss):
+    K = point.weights[-1].shape[0]
+    M = len(point.weights)
+    params = [torch.tensor(w, requires_grad=True) for w in point.weights]
+    params.append(torch.tensor(point.H, requires_grad=True))
+    bias = bool(np.any(point.b))
+    if bias:
+        params.append(torch.tensor(point.b, requires_grad=True))
+    labels = torch.as_tensor(point.labels)
+    v = _deep_objective_torch(params, labels, K, M, lam_w, lam_h, loss, bias)
+    grads = torch.autograd.grad(v, params)
+    return max(float(g.abs().max()) for g in grads)
+
+
+deep_sizes = st.lists(st.integers(2, 8), min_size=2, max_size=4)
+
+
+@settings(max_examples=4)
+@given(
+    sizes=deep_sizes,
+    M=st.integers(1, 3),
+    lam=lam_st(-3, -1.5),
+    seed=st.integers(0, 2**31),
+)
+@example(sizes=[8, 4, 2, 2], M=2, lam=1e-2, seed=0)
+def test_12_deep_linear_closed_form_against_lbfgs(sizes, M, lam, seed):
+    n = np.asarray(sizes)
+    N, K = n.sum(), n.size
+    # branch-safe: every class well inside the non-zero region.
+    s = nc.deep_linear_mse_minimizer(n, depth=M, lam_w=lam, lam_h=lam)
+    b = M * N * (N * lam**M * lam) ** (1 / M)
+    assume(np.all(b / n < 0.6 * nc.nonzero_threshold(M)))
+    d = K + 1
+    res, Ws, H, _, y = _deep_lbfgs(n, M, d, lam, seed=seed)
+    assume(res.fun <= s.objective + 1e-6)  # L-BFGS found the global basin
+    W = Ws[-1]
+    for w in reversed(Ws[:-1]):
+        W = W @ w
+    G = W @ W.T
+    np.testing.assert_allclose(np.diag(G), s.a2, rtol=DEEP_RTOL)
+    assert np.abs(G - np.diag(np.diag(G))).max() <= DEEP_RTOL * G.max()
+    means = nc.class_means(H, y).means
+    np.testing.assert_allclose(
+        means.T @ means, s.gram_h, atol=DEEP_RTOL * s.gram_h.max()
+    )
+    np.testing.assert_allclose(W @ means, s.w_hbar, atol=DEEP_RTOL)
+    np.testing.assert_allclose(
+        W, (s.a2 + N * lam)[:, None] * means.T, atol=DEEP_RTOL * np.abs(W).max()
+    )
+    assert nc.nc1(H, y) < 1e-10
+    layer_energy = [lam * np.linalg.svd(w, compute_uv=False)[:K] ** 2 for w in Ws]
+    np.testing.assert_allclose(
+        np.sort(layer_energy, axis=1),
+        np.sort(np.repeat(layer_energy[:1], M, 0), axis=1),
+        atol=DEEP_RTOL * max(layer_energy[0].max(), 1e-12),
+    )
+
+
+@settings(max_examples=15)
+@given(sizes=deep_sizes, M=st.integers(1, 4), lam=lam_st(-4, -1))
+@example(sizes=[200, 100, 50, 50], M=3, lam=5e-4)
+def test_14_structure(sizes, M, lam):
+    n = np.asarray(sizes)
+    s = nc.deep_linear_mse_minimizer(n, depth=M, lam_w=lam, lam_h=lam)
+    order = np.argsort(n, kind="stable")
+    assert np.all(np.diff(s.a2[order]) >= -1e-12 * s.a2.max())  # a_k non-decreasing
+    N = n.sum()
+    np.testing.assert_allclose(
+        s.gram_h, np.diag(s.a2 / (s.a2 + N * lam) ** 2), atol=1e-15
+    )
+    np.testing.assert_allclose(s.w_hbar, np.diag(s.a2 / (s.a2 + N * lam)), atol=1e-15)
+    if M == 1:
+        on = s.a2 > 0
+        np.testing.assert_allclose(
+            s.a2[on] / s.mean_norm2[on], n[on] * lam / lam, rtol=1e-12
+        )
+    # equal per-layer lambda_l sigma_l^2, also with unequal layer decays
+    lws = np.geomspace(lam, 4 * lam, M)
+    u = nc.deep_linear_mse_minimizer(n, depth=M, lam_w=lws, lam_h=lam)
+    energy = lws[:, None] * u.layer_sv2
+    np.testing.assert_allclose(energy, np.repeat(energy[:1], M, 0), rtol=1e-12)
+    np.testing.assert_allclose(np.prod(u.layer_sv2, axis=0), u.a2, rtol=1e-12)
+    gbar = nc.deep_linear_mse_minimizer(
+        n, depth=M, lam_w=float(np.exp(np.log(lws).mean())), lam_h=lam
+    )
+    np.testing.assert_allclose(u.a2, gbar.a2, rtol=1e-12)  # only the geometric mean
+
+
+@pytest.mark.parametrize("M", [1, 2])
+def test_14_balanced_bias_gives_simplex_etf(M):
+    K, n, lam = 3, 4, 5e-3
+    s = nc.deep_linear_mse_minimizer([n] * K, depth=M, lam_w=lam, lam_h=lam, bias=True)
+    free = nc.deep_linear_mse_minimizer([n] * K, depth=M, lam_w=lam, lam_h=lam)
+    P = np.eye(K) - 1 / K
+    np.testing.assert_allclose(s.gram_w, free.a2[0] * P, rtol=1e-14)
+    np.testing.assert_allclose(free.gram_w, free.a2[0] * np.eye(K), rtol=1e-14)
+    np.testing.assert_allclose(s.b, 1 / K)
+    res, Ws, H, b, y = _deep_lbfgs([n] * K, M, K + 1, lam, bias=True, seed=1)
+    assert abs(res.fun - s.objective) <= 1e-9
+    W = Ws[-1]
+    for w in reversed(Ws[:-1]):
+        W = W @ w
+    np.testing.assert_allclose(W @ W.T, s.gram_w, atol=DEEP_RTOL * s.gram_w.max())
+    np.testing.assert_allclose(b, 1 / K, atol=DEEP_RTOL)
+    means = nc.class_means(H, y).means
+    np.testing.assert_allclose(means.sum(axis=1), 0.0, atol=DEEP_RTOL)
+    p = nc.deep_linear_mse_point(
+        [n] * K, depth=M, lam_w=lam, lam_h=lam, width=K + 1, bias=True
+    )
+    v = nc.deep_linear_mse_objective(
+        p.weights, p.H, p.labels, lam_w=lam, lam_h=lam, b=p.b
+    )
+    assert abs(v - s.objective) <= EXACT_ATOL
+    assert _deep_grad_norm(p, lam, lam, "mse") < STATIONARY_ATOL
+
+
+@given(sizes=deep_sizes, M=st.integers(1, 5), lam=lam_st(-3, 0))
+@example(sizes=[200, 50], M=2, lam=0.022958)
+def test_15_branch_logic(sizes, M, lam):
+    n = np.asarray(sizes)
+    N = n.sum()
+    b = M * N * (N * lam**M * lam) ** (1 / M)
+    phi = b / n
+    thr = nc.nonzero_threshold(M)
+    s = nc.deep_linear_mse_minimizer(n, depth=M, lam_w=lam, lam_h=lam)
+    clear = np.abs(phi / thr - 1) > 1e-9
+    assert np.all((s.a2 == 0)[clear] == (phi >= thr)[clear])
+    # g_k of the returned branch is the minimum of g_k over a brute-force t grid.
+    tmax = 4 * (max(s.a2.max(), 1.0) ** (1 / M) + 1)
+    t = np.linspace(0, tmax, 20001)[:, None]
+    g = n * lam / (2 * (t**M + N * lam)) + 0.5 * M * lam * t
+    assert np.all(s.class_objective <= g.min(axis=0) + 1e-12)
+    # the objective at explicit parameters equals sum_k g_k
+    p = nc.deep_linear_mse_point(n, depth=M, lam_w=lam, lam_h=lam, width=n.size)
+    v = nc.deep_linear_mse_objective(p.weights, p.H, p.labels, lam_w=lam, lam_h=lam)
+    assert abs(v - s.class_objective.sum()) <= 1e-12
+    assert abs(v - s.objective) <= 1e-12
+    # the official code's largest-root branch is never better
+    code = nc.deep_linear_mse_minimizer(
+        n, depth=M, lam_w=lam, lam_h=lam, branch="largest_root"
+    )
+    assert s.objective <= code.objective + 1e-15
+
+
+def test_15_window_between_thresholds_is_a_local_branch():
+    # M = 2: a positive root exists up to phi_max = 0.6495; between 0.5 and that, it
+    # is a local minimum with a higher objective than zero.
+    M, thr = 2, nc.nonzero_threshold(2)
+    x_star = (1 / 3) ** 0.5
+    phi_max = 2 * x_star / (1 + x_star**2) ** 2
+    assert abs(phi_max - 0.6495) < 1e-4
+    for phi in (0.51, 0.55, 0.64):
+        n = np.array([1000.0, 1000.0 * 0.1375 / phi])  # class 1 far from threshold
+        # lam from b / n_2 = phi: b = 2 N sqrt(N lam^3)
+        N = n.sum()
+        lam = (phi * n[1] / (2 * N * np.sqrt(N))) ** (2 / 3)
+        a2 = nc.deep_linear_class_a2(n, num_samples=N, depth=M, lam_w=lam, lam_h=lam)
+        a2c = nc.deep_linear_class_a2(
+            n, num_samples=N, depth=M, lam_w=lam, lam_h=lam, branch="largest_root"
+        )
+        assert a2[1] == 0 and a2c[1] > 0 and phi > thr
+
+
+# --- 16: cross-entropy ---------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("K", "n", "d", "lam"), [(4, 20, 8, 5e-3), (3, 5, 4, 1e-2)])
+def test_16_ce_etf_is_the_lbfgs_minimum_at_depth_one(K, n, d, lam):
+    e = nc.deep_linear_ce_etf(K, n, depth=1, lam_w=lam, lam_h=lam)
+    best = min(
+        _deep_lbfgs([n] * K, 1, d, lam, loss="ce", seed=s, std=0.3)[0].fun
+        for s in range(1)
+    )
+    assert abs(best - e.objective) <= CE_ATOL
+    p = nc.deep_linear_ce_point(K, n, depth=1, lam_w=lam, lam_h=lam, width=d)
+    v = nc.deep_linear_ce_objective(p.weights, p.H, p.labels, lam_w=lam, lam_h=lam)
+    assert abs(v - e.objective) <= EXACT_ATOL
+
+
+@pytest.mark.parametrize("M", [2, 3])
+def test_16_ce_etf_point_is_stationary_beyond_depth_one(M):
+    # Spec §3.4: for M >= 2 the ETF is a critical point; global optimality is NOT
+    # asserted (lower-rank solutions can be better).
+    p = nc.deep_linear_ce_point(4, 20, depth=M, lam_w=5e-3, lam_h=5e-3, width=8)
+    assert _deep_grad_norm(p, 5e-3, 5e-3, "ce") < STATIONARY_ATOL
+
+
+# ======================================================================================
+# (c) validation
+# ======================================================================================
+
+
+@pytest.mark.parametrize(
+    ("call", "match"),
+    [
+        (lambda: nc.simplex_etf(1), "K"),
+        (lambda: nc.simplex_etf(4, 3), "d=3"),
+        (lambda: nc.ufm_minimizer(3, 2, 2, lam_w=0.1, lam_h=0.1), "d=2"),
+        (lambda: nc.ufm_minimizer(3, 2, 4, lam_w=0.0, lam_h=0.1), "lam_w"),
+        (lambda: nc.ufm_minimizer(3, 2, 4, lam_w=0.1, lam_h=-1.0), "lam_h"),
+        (lambda: nc.ufm_minimizer(3, 0, 4, lam_w=0.1, lam_h=0.1), "n"),
+        (lambda: nc.deep_linear_mse_minimizer([5], depth=1, lam_w=1, lam_h=1), "K"),
+        (
+            lambda: nc.deep_linear_mse_minimizer([5, 0], depth=1, lam_w=1, lam_h=1),
+            "class sizes",
+        ),
+        (
+            lambda: nc.deep_linear_mse_minimizer([5, 5], depth=0, lam_w=1, lam_h=1),
+            "depth",
+        ),
+        (
+            lambda: nc.deep_linear_mse_minimizer(
+                [5, 5], depth=2, lam_w=[1, 2, 3], lam_h=1
+            ),
+            "lam_w",
+        ),
+        (
+            lambda: nc.deep_linear_mse_minimizer([5, 5], depth=2, lam_w=1, lam_h=0),
+            "lam_h",
+        ),
+        (
+            lambda: nc.deep_linear_mse_minimizer(
+                [5, 4], depth=1, lam_w=1, lam_h=1, bias=True
+            ),
+            "bias",
+        ),
+        (lambda: nc.nc1(np.ones((3, 4)), [0, 1, 1]), "labels"),
+        (lambda: nc.nc1(np.ones((3, 4)), [0, 0, 2, 2]), "class 1"),
+        (lambda: nc.nc1(np.ones((1, 4)), [0, 1, 0, 1]), "d=1"),
+        (lambda: nc.nc1_tilde(np.ones((3, 4)), [0, 0, 0, 0]), "K"),
+        (lambda: nc.near_collapse_spectrum(3, 2, 4, beta=10, lam_w=2, lam_h=1), "< 1"),
+        (
+            lambda: nc.central_path_flow(np.ones((3, 5)), K=2, lam_w=1, lam_h=1, t=[1]),
+            "multiple",
+        ),
+        (lambda: nc.deep_linear_ce_etf(1, 5, depth=1, lam_w=1, lam_h=1), "K"),
+    ],
+)
+def test_bad_input_raises_value_error_naming_it(call, match):
+    with pytest.raises(ValueError, match=match):
+        call()
+
+
+def test_outputs_are_float64():
+    s = nc.deep_linear_mse_minimizer([3, 2], depth=2, lam_w=1e-2, lam_h=1e-2)
+    assert s.a2.dtype == np.float64 and s.layer_sv2.dtype == np.float64
+    m = nc.ufm_minimizer(2, 2, 3, lam_w=0.5, lam_h=0.5)
+    assert m.W.dtype == np.float64 and m.H.dtype == np.float64

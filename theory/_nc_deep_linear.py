@@ -1,0 +1,810 @@
+r"""Paper B: global minimizers of the deep linear unconstrained-features model.
+
+Dang, Tran, Osher, Tran-The, Ho & Nguyen, "Neural Collapse in Deep Linear Networks:
+From Balanced to Imbalanced Data", ICML 2023, arXiv:2301.00437. The model (as in the
+official code, spec §3.1) is
+
+.. math::
+
+    \min\ \frac{1}{2N}\|W_M\cdots W_1 H + b 1_N^\top - Y\|_F^2
+    + \sum_{l=1}^M \frac{\lambda_{W_l}}{2}\|W_l\|_F^2 + \frac{\lambda_H}{2}\|H\|_F^2
+
+with ``H`` ``(d, N)``, hidden layers ``(d, d)``, ``W_M`` ``(K, d)`` and an optional
+**unregularized** bias ``b``. ``depth`` is ``M``, ``lam_w`` the
+:math:`\lambda_{W_l}` (one number or one per layer), ``lam_h`` is :math:`\lambda_H`,
+``class_sizes`` the :math:`n_k`. The closed forms here were derived for this package
+(spec §3.2-§3.4, ``docs/derivations/neural_collapse.md``) and checked against L-BFGS
+and gradient descent in the tests; the paper's own theorem statements were not
+available to check against.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import NamedTuple
+
+import numpy as np
+from numpy.typing import ArrayLike
+
+from theory._nc_metrics import check_features
+from theory._nc_metrics import check_labels
+from theory._solve import solve_bracketed
+
+__all__ = [
+    "CrossEntropyETF",
+    "DeepLinearMSEMinimizer",
+    "DeepLinearPoint",
+    "deep_linear_ce_etf",
+    "deep_linear_ce_objective",
+    "deep_linear_ce_point",
+    "deep_linear_class_a2",
+    "deep_linear_mse_minimizer",
+    "deep_linear_mse_objective",
+    "deep_linear_mse_point",
+    "nonzero_threshold",
+]
+
+_XTOL = 1e-15
+
+
+def _class_sizes(class_sizes) -> np.ndarray:
+    n = np.asarray(class_sizes)
+    if n.ndim != 1:
+        raise ValueError(f"class_sizes must be 1-D, got shape {n.shape}")
+    if n.size < 2:
+        raise ValueError(f"need K >= 2 classes, got K={n.size} (class_sizes={n})")
+    if not np.all(np.isfinite(n.astype(np.float64))) or np.any(n != np.round(n)):
+        raise ValueError(f"class_sizes must be integers, got {n}")
+    if np.any(n < 1):
+        raise ValueError(f"class sizes must be >= 1, got class_sizes={n.tolist()}")
+    return n.astype(np.int64)
+
+
+def _depth(depth) -> int:
+    if isinstance(depth, bool) or not isinstance(depth, int | np.integer) or depth < 1:
+        raise ValueError(f"depth must be an integer >= 1, got depth={depth!r}")
+    return int(depth)
+
+
+def _layer_lams(lam_w, depth: int) -> np.ndarray:
+    lw = np.asarray(lam_w, dtype=np.float64)
+    if lw.ndim == 0:
+        lw = np.full(depth, float(lw))
+    if lw.shape != (depth,):
+        raise ValueError(
+            f"lam_w must be a number or one value per layer (depth={depth}), got "
+            f"shape {lw.shape}"
+        )
+    if not np.all(np.isfinite(lw) & (lw > 0)):
+        raise ValueError(f"lam_w must be finite and > 0, got lam_w={lw.tolist()}")
+    return lw
+
+
+def _lam(name: str, value) -> float:
+    v = float(value)
+    if not (np.isfinite(v) and v > 0):
+        raise ValueError(f"{name} must be finite and > 0, got {name}={value!r}")
+    return v
+
+
+def nonzero_threshold(depth: int) -> float:
+    r"""Largest :math:`b/n_k` at which class ``k`` is non-zero at the global minimum.
+
+    .. math::
+
+        \varphi_c(M) = \frac{(M-1)^{(M-1)/M}}{M}\ (M \ge 2),\qquad \varphi_c(1) = 1
+
+    where :math:`b = MN(N\bar\lambda^M\lambda_H)^{1/M}` (spec §3.2, derived: the
+    zero branch and the positive root have equal objective exactly here).
+
+    Args:
+      depth: ``M >= 1``.
+
+    Returns:
+      The threshold (``0.5`` for ``M = 2``).
+
+    Raises:
+      ValueError: ``depth < 1``.
+
+    Examples:
+      >>> nonzero_threshold(1), nonzero_threshold(2)
+      (1.0, 0.5)
+    """
+    M = _depth(depth)
+    if M == 1:
+        return 1.0
+    return float((M - 1) ** ((M - 1) / M) / M)
+
+
+class DeepLinearMSEMinimizer(NamedTuple):
+    r"""The global minimizer of the deep linear UFM with MSE, per class.
+
+    ``W = W_M ... W_1`` is the end-to-end classifier, :math:`\bar H` the class means.
+
+    Attributes:
+      a2: ``(K,)``, :math:`\|w_k\|^2 = (WW^\top)_{kk}`.
+      layer_sv2: ``(M, K)``, squared singular value of layer ``l`` along class
+        direction ``k`` (:math:`\lambda_{W_l}\sigma_{l,k}^2` equal over ``l``).
+        With a bias the last direction is the (unused) all-ones one, so 0.
+      mean_norm2: ``(K,)``, :math:`\|\bar h_k\|^2 = (\bar H^\top\bar H)_{kk}`.
+      wh: ``(K,)``, :math:`w_k^\top\bar h_k = (W\bar H)_{kk}`.
+      objective: the minimum value.
+      gram_w: ``(K, K)``, :math:`WW^\top` (``diag(a2)``; :math:`s P_K` with bias).
+      gram_h: ``(K, K)``, :math:`\bar H^\top\bar H`.
+      w_hbar: ``(K, K)``, :math:`W\bar H`.
+      b: ``(K,)``, the bias (zeros when bias-free, :math:`1_K/K` with bias).
+      x: ``(K,)``, the official code's variable, :math:`a_k^2 = N\lambda_H x_k^M`
+        (per class direction).
+      nonzero: ``(K,)`` bool, class direction ``k`` is non-zero.
+      class_objective: ``(K,)``, :math:`g_k` at the solution (sum = objective up to
+        the bias case's constant).
+      residual: ``(K,)``, relative residual of the stationarity equation (0 on the
+        zero branch).
+    """
+
+    a2: np.ndarray
+    layer_sv2: np.ndarray
+    mean_norm2: np.ndarray
+    wh: np.ndarray
+    objective: float
+    gram_w: np.ndarray
+    gram_h: np.ndarray
+    w_hbar: np.ndarray
+    b: np.ndarray
+    x: np.ndarray
+    nonzero: np.ndarray
+    class_objective: np.ndarray
+    residual: np.ndarray
+
+
+def _largest_root(phi: np.ndarray, M: int) -> tuple[np.ndarray, np.ndarray]:
+    """Largest x > 0 of M x^(M-1)/(1+x^M)^2 = phi (NaN where none); residuals."""
+    x = np.full(phi.shape, np.nan)
+    res = np.zeros(phi.shape)
+    if M == 1:
+        ok = phi < 1
+        x[ok] = 1 / np.sqrt(phi[ok]) - 1
+        return x, res
+    x_star = ((M - 1) / (M + 1)) ** (1 / M)
+    phi_max = M * x_star ** (M - 1) / (1 + x_star**M) ** 2
+    ok = phi <= phi_max
+    if not np.any(ok):
+        return x, res
+    target = np.log(phi[ok])
+
+    def fun(xx):
+        # log phi(x) - log target, and its derivative in log x: decreasing on
+        # [x_star, inf), where the larger root lives.
+        xm = xx**M
+        f = np.log(M) + (M - 1) * np.log(xx) - 2 * np.log1p(xm) - target
+        return f, (M - 1) - 2 * M * xm / (1 + xm)
+
+    hi = np.maximum(2 * x_star, 2 * (M / phi[ok]) ** (1 / (M + 1)))
+    sol = solve_bracketed(fun, x_star, hi, log=True, xtol=_XTOL)
+    x[ok] = sol.root
+    res[ok] = np.abs(sol.residual)
+    return x, res
+
+
+def deep_linear_class_a2(
+    class_size: ArrayLike,
+    *,
+    num_samples: float,
+    depth: int,
+    lam_w: float | Sequence[float],
+    lam_h: float,
+    branch: str = "global",
+) -> np.ndarray:
+    r"""Squared classifier length :math:`a^2` of a class of size :math:`n_k`.
+
+    The per-class scalar problem of :func:`deep_linear_mse_minimizer` depends on
+    the other classes only through :math:`N`:
+    :math:`a^2 = N\lambda_H x^M` with :math:`M x^{M-1}/(x^M+1)^2 = b/n_k`,
+    :math:`b = MN(N\bar\lambda^M\lambda_H)^{1/M}`, on the global branch (0 when
+    :math:`b/n_k \ge` :func:`nonzero_threshold`) or the largest root.
+
+    Args:
+      class_size: :math:`n_k > 0`, any shape (need not be integers, for curves).
+      num_samples: :math:`N > 0`.
+      depth, lam_w, lam_h, branch: as :func:`deep_linear_mse_minimizer`.
+
+    Returns:
+      :math:`a_k^2`, the shape of ``class_size``.
+
+    Raises:
+      ValueError: non-positive sizes or parameters.
+
+    Examples:
+      >>> float(deep_linear_class_a2(100, num_samples=400, depth=1, lam_w=5e-4,
+      ...                            lam_h=5e-4))
+      9.8
+    """
+    n = np.asarray(class_size, dtype=np.float64)
+    if not np.all(np.isfinite(n) & (n > 0)):
+        raise ValueError(f"class_size must be > 0, got {class_size!r}")
+    N = _lam("num_samples", num_samples)
+    M = _depth(depth)
+    lw = _layer_lams(lam_w, M)
+    lh = _lam("lam_h", lam_h)
+    if branch not in ("global", "largest_root"):
+        raise ValueError(f"branch must be 'global' or 'largest_root', got {branch!r}")
+    t, _ = _per_class(n.ravel(), N, M, lw, lh, branch)
+    return (t**M).reshape(n.shape)
+
+
+def _per_class(sizes, N, M, lw, lh, branch):
+    """Per-layer value t_k (a_k^2 = t_k^M) and the root residual, per class."""
+    lbar = float(np.exp(np.mean(np.log(lw))))
+    b_const = M * N * (N * lbar**M * lh) ** (1 / M)
+    x, res = _largest_root(b_const / sizes, M)
+    found = np.isfinite(x)
+    x = np.where(found, x, 0.0)
+    res = np.where(found, res, 0.0)
+    t = (N * lh) ** (1 / M) * x
+    if branch == "global":
+        g0 = sizes * lh / (2 * N * lh)
+        gt = sizes * lh / (2 * (t**M + N * lh)) + 0.5 * M * lbar * t
+        zero_better = g0 <= gt
+        t = np.where(zero_better, 0.0, t)
+        res = np.where(zero_better, 0.0, res)
+    return t, res
+
+
+def deep_linear_mse_minimizer(
+    class_sizes: ArrayLike,
+    *,
+    depth: int,
+    lam_w: float | Sequence[float],
+    lam_h: float,
+    bias: bool = False,
+    branch: str = "global",
+) -> DeepLinearMSEMinimizer:
+    r"""Closed-form minimizer of the deep linear UFM with MSE, any class sizes.
+
+    At the optimum the features collapse (:math:`H = \bar H Y`), :math:`WW^\top` and
+    :math:`\bar H^\top\bar H` are diagonal (a general orthogonal frame) and the
+    problem splits per class into a scalar one in the per-layer value
+    :math:`t = a_k^{2/M}` (equal layer weight decays; unequal ones enter through
+    their geometric mean :math:`\bar\lambda`, with
+    :math:`\lambda_{W_l}\sigma_{l,k}^2 = \bar\lambda t_k` in every layer):
+
+    .. math::
+
+        g_k(t) = \frac{n_k\lambda_H}{2(t^M + N\lambda_H)} + \frac{M\bar\lambda}{2}t,
+        \qquad a_k^2 = N\lambda_H x_k^M,\qquad
+        \frac{M x^{M-1}}{(x^M+1)^2} = \frac{b}{n_k},\quad
+        b = MN(N\bar\lambda^M\lambda_H)^{1/M}
+
+    (spec §3.2; the official code's ``compute_x``/``compute_s``). Then
+    :math:`\|\bar h_k\|^2 = a_k^2/(a_k^2+N\lambda_H)^2`,
+    :math:`w_k^\top\bar h_k = a_k^2/(a_k^2+N\lambda_H)` and
+    :math:`w_k = (a_k^2+N\lambda_H)\bar h_k`. The global branch is chosen: for
+    :math:`M \ge 2` the zero solution is always a local minimum, and class ``k`` is
+    non-zero only if :math:`b/n_k <` :func:`nonzero_threshold`; the official code
+    instead returns the largest root whenever it exists (``branch="largest_root"``).
+
+    With ``bias=True`` (balanced data only) the unregularized bias is
+    :math:`b = 1_K/K` and the frame is the simplex ETF: :math:`WW^\top = sP_K`,
+    :math:`\bar H^\top\bar H = s/(s+N\lambda_H)^2 P_K`,
+    :math:`W\bar H = s/(s+N\lambda_H) P_K` with ``s`` the bias-free balanced
+    :math:`a^2` (spec §3.3).
+
+    Args:
+      class_sizes: ``(K,)`` integers :math:`n_k \ge 1`, ``K >= 2``.
+      depth: ``M >= 1`` linear layers.
+      lam_w: :math:`\lambda_{W_l} > 0`, a number or ``M`` values (``lam_w[0]`` for
+        the first layer ``W_1``).
+      lam_h: :math:`\lambda_H > 0`.
+      bias: include the unregularized last-layer bias (needs equal class sizes).
+      branch: ``"global"`` or ``"largest_root"`` (the official code's answer).
+
+    Returns:
+      :class:`DeepLinearMSEMinimizer`.
+
+    Raises:
+      ValueError: ``K < 2``, a class size below 1, ``depth < 1``, non-positive or
+        wrongly shaped ``lam_w``/``lam_h``, ``bias`` with unequal classes, unknown
+        ``branch``.
+
+    Examples:
+      >>> s = deep_linear_mse_minimizer([200, 100, 50, 50], depth=1, lam_w=5e-4,
+      ...                               lam_h=5e-4)
+      >>> np.round(s.a2, 6).tolist(), round(s.objective, 7)
+      ([13.942136, 9.8, 6.871068, 6.871068], 0.0189421)
+    """
+    n = _class_sizes(class_sizes)
+    M = _depth(depth)
+    lw = _layer_lams(lam_w, M)
+    lh = _lam("lam_h", lam_h)
+    if branch not in ("global", "largest_root"):
+        raise ValueError(f"branch must be 'global' or 'largest_root', got {branch!r}")
+    K, N = n.size, float(n.sum())
+    if bias and np.any(n != n[0]):
+        raise ValueError(
+            f"bias=True needs equal class sizes (balanced data), got {n.tolist()}"
+        )
+    lbar = float(np.exp(np.mean(np.log(lw))))
+    # With a bias the target's all-ones direction is fitted by b = 1/K and the other
+    # K-1 directions are the balanced problem; the last direction is kept at zero.
+    sizes = n.astype(np.float64)
+    t, res = _per_class(sizes, N, M, lw, lh, branch)
+    x = t / (N * lh) ** (1 / M)
+
+    def g(tt):
+        return sizes * lh / (2 * (tt**M + N * lh)) + 0.5 * M * lbar * tt
+
+    if bias:
+        t[-1], x[-1], res[-1] = 0.0, 0.0, 0.0
+    nonzero = t > 0
+    s2 = t**M  # squared singular value of W along each class direction
+    gk = g(t)
+    eta2 = s2 / (s2 + N * lh) ** 2
+    wh_s = s2 / (s2 + N * lh)
+    layer = lbar * t[None, :] / lw[:, None]
+    if bias:
+        P = np.eye(K) - np.full((K, K), 1.0 / K)
+        gram_w, gram_h, w_hbar = s2[0] * P, eta2[0] * P, wh_s[0] * P
+        objective = float(np.sum(gk[:-1]))
+        b = np.full(K, 1.0 / K)
+    else:
+        gram_w, gram_h, w_hbar = np.diag(s2), np.diag(eta2), np.diag(wh_s)
+        objective = float(np.sum(gk))
+        b = np.zeros(K)
+    return DeepLinearMSEMinimizer(
+        a2=np.diag(gram_w).copy(),
+        layer_sv2=layer,
+        mean_norm2=np.diag(gram_h).copy(),
+        wh=np.diag(w_hbar).copy(),
+        objective=objective,
+        gram_w=gram_w,
+        gram_h=gram_h,
+        w_hbar=w_hbar,
+        b=b,
+        x=x,
+        nonzero=nonzero,
+        class_objective=gk,
+        residual=res,
+    )
+
+
+class DeepLinearPoint(NamedTuple):
+    r"""Explicit parameters of a deep linear UFM point.
+
+    Attributes:
+      weights: ``[W_1, ..., W_M]``; hidden layers ``(d, d)``, ``W_M`` ``(K, d)``.
+      H: ``(d, N)`` features, columns grouped by class.
+      b: ``(K,)`` bias.
+      labels: ``(N,)`` class of each column.
+    """
+
+    weights: list
+    H: np.ndarray
+    b: np.ndarray
+    labels: np.ndarray
+
+
+def _point(
+    class_sizes: ArrayLike,
+    layer_sv: ArrayLike,
+    mean_coef: ArrayLike,
+    *,
+    width: int,
+    frame: str = "of",
+    b: ArrayLike | None = None,
+    rotation: ArrayLike | None = None,
+) -> DeepLinearPoint:
+    r"""Build explicit layers and features from per-direction singular values.
+
+    With an orthonormal ``U`` (``d x r``) and a class-space basis ``Q`` (``K x r``:
+    :math:`I_K` for ``frame="of"``, an orthonormal basis of :math:`1_K^\perp` for
+    ``frame="etf"``, ``r = K`` or ``K-1``):
+    :math:`W_l = U\,\mathrm{diag}(\sigma_l)U^\top` for ``l < M``,
+    :math:`W_M = Q\,\mathrm{diag}(\sigma_M)U^\top` and
+    :math:`\bar H = U\,\mathrm{diag}(\eta)Q^\top`, :math:`H = \bar H Y`.
+
+    Args:
+      class_sizes: ``(K,)`` class sizes.
+      layer_sv: ``(M, r)`` singular values of each layer per direction.
+      mean_coef: ``(r,)`` feature-mean coefficients :math:`\eta`.
+      width: ``d >= K``.
+      frame: ``"of"`` (``r = K``) or ``"etf"`` (``r = K - 1``).
+      b: ``(K,)`` bias, default zeros.
+      rotation: ``(d, r)`` orthonormal ``U`` (default first columns of the identity).
+
+    Returns:
+      :class:`DeepLinearPoint`.
+
+    Raises:
+      ValueError: bad sizes or shapes.
+
+    Examples:
+      >>> p = _point([2, 1], [[2.0, 1.0]], [0.5, 0.5], width=3)
+      >>> (p.weights[0] @ p.H).tolist()
+      [[1.0, 1.0, 0.0], [0.0, 0.0, 0.5]]
+    """
+    n = _class_sizes(class_sizes)
+    K = n.size
+    if isinstance(width, bool) or not isinstance(width, int | np.integer) or width < K:
+        raise ValueError(f"width must be an integer >= K={K}, got width={width!r}")
+    if frame == "of":
+        Q = np.eye(K)
+    elif frame == "etf":
+        P = np.eye(K) - np.full((K, K), 1.0 / K)
+        Q = np.linalg.eigh(P)[1][:, 1:]
+    else:
+        raise ValueError(f"frame must be 'of' or 'etf', got frame={frame!r}")
+    r = Q.shape[1]
+    sv = np.atleast_2d(np.asarray(layer_sv, dtype=np.float64))
+    eta = np.asarray(mean_coef, dtype=np.float64)
+    if sv.shape[1] != r or eta.shape != (r,):
+        raise ValueError(
+            f"layer_sv must be (M, {r}) and mean_coef ({r},); got {sv.shape}, "
+            f"{eta.shape}"
+        )
+    U = np.eye(width)[:, :r] if rotation is None else np.asarray(rotation, float)
+    if U.shape != (width, r):
+        raise ValueError(f"rotation must be ({width}, {r}), got {U.shape}")
+    weights = [U @ np.diag(s) @ U.T for s in sv[:-1]]
+    weights.append(Q @ np.diag(sv[-1]) @ U.T)
+    labels = np.repeat(np.arange(K), n)
+    Hbar = U @ np.diag(eta) @ Q.T
+    bias = np.zeros(K) if b is None else np.asarray(b, dtype=np.float64)
+    return DeepLinearPoint(weights, Hbar[:, labels], bias, labels)
+
+
+def deep_linear_mse_point(
+    class_sizes: ArrayLike,
+    *,
+    depth: int,
+    lam_w: float | Sequence[float],
+    lam_h: float,
+    width: int,
+    bias: bool = False,
+    branch: str = "global",
+    rotation: ArrayLike | None = None,
+) -> DeepLinearPoint:
+    r"""Explicit layers and features of :func:`deep_linear_mse_minimizer`.
+
+    Layer ``l`` is :math:`U\,\mathrm{diag}(\sigma_{l})U^\top` (the last one
+    :math:`Q\,\mathrm{diag}(\sigma_M)U^\top`) with
+    :math:`\sigma_{l,k}^2` = ``layer_sv2[l, k]``, and
+    :math:`\bar H = U\,\mathrm{diag}(\eta)Q^\top` with
+    :math:`\eta_k = a_k/(a_k^2 + N\lambda_H)`; ``Q = I_K`` bias-free, an
+    orthonormal basis of :math:`1_K^\perp` with a bias. Any orthogonal ``U``
+    (``rotation``) gives another minimizer.
+
+    Args:
+      class_sizes, depth, lam_w, lam_h, bias, branch: as
+        :func:`deep_linear_mse_minimizer`.
+      width: ``d >= K``.
+      rotation: ``(d, K)`` (``(d, K-1)`` with a bias) orthonormal columns.
+
+    Returns:
+      :class:`DeepLinearPoint`.
+
+    Raises:
+      ValueError: as :func:`deep_linear_mse_minimizer`, or ``width < K``.
+
+    Examples:
+      >>> p = deep_linear_mse_point([2, 1], depth=1, lam_w=1e-3, lam_h=1e-3, width=2)
+      >>> [w.shape for w in p.weights], p.H.shape
+      ([(2, 2)], (2, 3))
+    """
+    sol = deep_linear_mse_minimizer(
+        class_sizes, depth=depth, lam_w=lam_w, lam_h=lam_h, bias=bias, branch=branch
+    )
+    n = _class_sizes(class_sizes)
+    r = n.size - 1 if bias else n.size
+    s2 = np.prod(sol.layer_sv2, axis=0)[:r]
+    eta = np.sqrt(s2) / (s2 + n.sum() * float(lam_h))
+    return _point(
+        n,
+        np.sqrt(sol.layer_sv2[:, :r]),
+        eta,
+        width=width,
+        frame="etf" if bias else "of",
+        b=sol.b,
+        rotation=rotation,
+    )
+
+
+def _model_args(weights, H, labels, lam_w, lam_h, b):
+    H = check_features(H)
+    y, K = check_labels(labels, H.shape[1])
+    Ws = [np.asarray(w, dtype=np.float64) for w in weights]
+    if not Ws:
+        raise ValueError("weights must hold at least one layer")
+    M = len(Ws)
+    lw = _layer_lams(lam_w, M)
+    lh = _lam("lam_h", lam_h)
+    d = H.shape[0]
+    for i, w in enumerate(Ws[:-1]):
+        if w.shape != (d, d):
+            raise ValueError(f"hidden layer {i + 1} must be ({d}, {d}), got {w.shape}")
+    if Ws[-1].shape != (K, d):
+        raise ValueError(f"last layer must be ({K}, {d}), got {Ws[-1].shape}")
+    out = H
+    for w in Ws:
+        out = w @ out
+    if b is not None:
+        b = np.asarray(b, dtype=np.float64)
+        if b.shape != (K,):
+            raise ValueError(f"b must have shape ({K},), got {b.shape}")
+        out = out + b[:, None]
+    reg = 0.5 * sum(lam * np.sum(w * w) for lam, w in zip(lw, Ws, strict=True))
+    reg += 0.5 * lh * np.sum(H * H)
+    return out, y, K, reg
+
+
+def deep_linear_mse_objective(
+    weights: Sequence[ArrayLike],
+    H: ArrayLike,
+    labels: ArrayLike,
+    *,
+    lam_w: float | Sequence[float],
+    lam_h: float,
+    b: ArrayLike | None = None,
+) -> float:
+    r"""The deep linear UFM objective with MSE at explicit parameters.
+
+    .. math::
+
+        \frac{1}{2N}\|W_M\cdots W_1 H + b1^\top - Y\|_F^2
+        + \sum_l \frac{\lambda_{W_l}}{2}\|W_l\|_F^2 + \frac{\lambda_H}{2}\|H\|_F^2
+
+    Args:
+      weights: ``[W_1, ..., W_M]``.
+      H: ``(d, N)``.
+      labels: ``(N,)`` integer labels.
+      lam_w: a number or ``M`` values.
+      lam_h: :math:`\lambda_H > 0`.
+      b: optional ``(K,)`` bias (not regularized).
+
+    Returns:
+      The objective value.
+
+    Raises:
+      ValueError: shapes that do not chain, labels not matching ``H``, bad
+        :math:`\lambda`.
+
+    Examples:
+      >>> p = deep_linear_mse_point([3, 1], depth=2, lam_w=1e-2, lam_h=1e-2, width=2)
+      >>> v = deep_linear_mse_objective(p.weights, p.H, p.labels, lam_w=1e-2,
+      ...                               lam_h=1e-2)
+      >>> s = deep_linear_mse_minimizer([3, 1], depth=2, lam_w=1e-2, lam_h=1e-2)
+      >>> bool(abs(v - s.objective) < 1e-14)
+      True
+    """
+    out, y, _, reg = _model_args(weights, H, labels, lam_w, lam_h, b)
+    N = out.shape[1]
+    R = out.copy()
+    R[y, np.arange(N)] -= 1.0
+    return float(0.5 * np.sum(R * R) / N + reg)
+
+
+def deep_linear_ce_objective(
+    weights: Sequence[ArrayLike],
+    H: ArrayLike,
+    labels: ArrayLike,
+    *,
+    lam_w: float | Sequence[float],
+    lam_h: float,
+    b: ArrayLike | None = None,
+) -> float:
+    r"""The deep linear UFM objective with cross-entropy at explicit parameters.
+
+    .. math::
+
+        \frac1N\sum_i \mathrm{CE}(W_M\cdots W_1 h_i + b, y_i)
+        + \sum_l \frac{\lambda_{W_l}}{2}\|W_l\|_F^2 + \frac{\lambda_H}{2}\|H\|_F^2
+
+    (a mean over samples, as ``nn.CrossEntropyLoss``; the normalization of the
+    paper's CE theorem was not available to check, spec §3.1).
+
+    Args:
+      weights, H, labels, lam_w, lam_h, b: as :func:`deep_linear_mse_objective`.
+
+    Returns:
+      The objective value.
+
+    Raises:
+      ValueError: as :func:`deep_linear_mse_objective`.
+
+    Examples:
+      >>> e = deep_linear_ce_etf(4, 20, depth=1, lam_w=5e-3, lam_h=5e-3)
+      >>> round(e.objective, 6)
+      0.319722
+    """
+    out, y, _, reg = _model_args(weights, H, labels, lam_w, lam_h, b)
+    N = out.shape[1]
+    m = out.max(axis=0)
+    lse = m + np.log(np.sum(np.exp(out - m), axis=0))
+    ce = np.mean(lse - out[y, np.arange(N)])
+    return float(ce + reg)
+
+
+class CrossEntropyETF(NamedTuple):
+    r"""The best simplex-ETF point of the balanced deep linear UFM with CE.
+
+    Attributes:
+      a: singular value of :math:`W = W_M\cdots W_1` (``K-1`` equal ones).
+      h: singular value of :math:`\bar H` (``K-1`` equal ones).
+      u: the margin variable :math:`u = ah` (logit gap).
+      objective: the objective at that point.
+      zero_objective: the objective at the origin, :math:`\log K`.
+      nonzero: the ETF point beats the origin (else ``a = h = 0`` is returned).
+      residual: residual of the scalar stationarity equation.
+    """
+
+    a: float
+    h: float
+    u: float
+    objective: float
+    zero_objective: float
+    nonzero: bool
+    residual: float
+
+
+def deep_linear_ce_etf(
+    K: int,
+    n: int,
+    *,
+    depth: int,
+    lam_w: float | Sequence[float],
+    lam_h: float,
+) -> CrossEntropyETF:
+    r"""Scalar reduction of the balanced deep linear CE UFM on the ETF ansatz.
+
+    Give :math:`W` and :math:`\bar H` ``K-1`` equal, aligned singular values
+    ``a`` and ``h`` (so :math:`W\bar H = ah P_K`) and minimize (spec §3.4)
+
+    .. math::
+
+        J(a, h) = \log\big(1 + (K-1)e^{-ah}\big)
+        + \frac{M\bar\lambda}{2}(K-1)a^{2/M} + \frac{\lambda_H n}{2}(K-1)h^2.
+
+    Stationarity gives :math:`\lambda_H n h^2 = \bar\lambda a^{2/M}` and, with
+    :math:`u = ah`, the scalar equation
+
+    .. math::
+
+        \frac{u^{(M-1)/(M+1)}}{e^u + K - 1}
+        = \bar\lambda\Big(\frac{\lambda_H n}{\bar\lambda}\Big)^{1/(M+1)},
+
+    whose largest root is taken (for ``M = 1`` it is
+    :math:`u = \log(1/\sqrt{\bar\lambda\lambda_H n} - K + 1)`). For ``M = 1`` this
+    is the global minimum; for ``M >= 2`` it is a stationary point of the full
+    problem but lower-rank solutions can have a lower objective (spec §3.4), so do
+    not read it as the global optimum.
+
+    Args:
+      K: classes, ``>= 2``.
+      n: samples per class, ``>= 1``.
+      depth: ``M >= 1``.
+      lam_w: a number or ``M`` values, ``> 0``.
+      lam_h: :math:`\lambda_H > 0`.
+
+    Returns:
+      :class:`CrossEntropyETF`.
+
+    Raises:
+      ValueError: bad sizes or :math:`\lambda`.
+
+    Examples:
+      >>> e = deep_linear_ce_etf(4, 20, depth=3, lam_w=5e-3, lam_h=5e-3)
+      >>> round(e.objective, 6)
+      0.160882
+    """
+    if isinstance(K, bool) or not isinstance(K, int | np.integer) or K < 2:
+        raise ValueError(f"K (number of classes) must be an integer >= 2, got K={K!r}")
+    if isinstance(n, bool) or not isinstance(n, int | np.integer) or n < 1:
+        raise ValueError(f"class size n must be an integer >= 1, got n={n!r}")
+    M = _depth(depth)
+    lw = _layer_lams(lam_w, M)
+    lh = _lam("lam_h", lam_h)
+    lbar = float(np.exp(np.mean(np.log(lw))))
+    C = lbar * (lh * n / lbar) ** (1 / (M + 1))
+    p = (M - 1) / (M + 1)
+    zero = float(np.log(K))
+
+    def J(u):
+        a = (u * np.sqrt(lh * n / lbar)) ** (M / (M + 1))
+        h = u / a
+        return (
+            float(
+                np.log1p((K - 1) * np.exp(-u))
+                + 0.5 * M * lbar * (K - 1) * a ** (2 / M)
+                + 0.5 * lh * n * (K - 1) * h**2
+            ),
+            a,
+            h,
+        )
+
+    if M == 1:
+        arg = 1 / np.sqrt(lbar * lh * n) - K + 1
+        if not arg > 1:
+            return CrossEntropyETF(0.0, 0.0, 0.0, zero, zero, False, 0.0)
+        u = float(np.log(arg))
+        res = 0.0
+    else:
+        # r(u) = u^p / (e^u + K - 1) rises to its maximum at u*, where
+        # p (1 + (K-1) e^-u) = u (u* in [p, pK]), then falls to 0.
+        star = solve_bracketed(
+            lambda v: (
+                v - p * (1 + (K - 1) * np.exp(-v)),
+                v * (1 + p * (K - 1) * np.exp(-v)),
+            ),
+            p * 0.999,
+            p * K * 1.001,
+            log=True,
+            xtol=_XTOL,
+        )
+        u_star = float(star.root[0])
+
+        def fun(v):
+            f = p * np.log(v) - np.logaddexp(v, np.log(K - 1)) - np.log(C)
+            return f, p - v / (1 + (K - 1) * np.exp(-v))
+
+        if fun(np.array([u_star]))[0][0] < 0:
+            return CrossEntropyETF(0.0, 0.0, 0.0, zero, zero, False, 0.0)
+        hi = max(2 * u_star, 1.0)
+        while fun(np.array([hi]))[0][0] > 0:
+            hi *= 2
+        sol = solve_bracketed(fun, u_star, hi, log=True, xtol=_XTOL)
+        u, res = float(sol.root[0]), float(abs(sol.residual[0]))
+    obj, a, h = J(u)
+    if obj >= zero:
+        return CrossEntropyETF(0.0, 0.0, 0.0, zero, zero, False, 0.0)
+    return CrossEntropyETF(float(a), float(h), u, obj, zero, True, res)
+
+
+def deep_linear_ce_point(
+    K: int,
+    n: int,
+    *,
+    depth: int,
+    lam_w: float | Sequence[float],
+    lam_h: float,
+    width: int,
+    rotation: ArrayLike | None = None,
+) -> DeepLinearPoint:
+    r"""Explicit layers and features of the ETF point of :func:`deep_linear_ce_etf`.
+
+    Layer ``l`` has ``K-1`` singular values :math:`\sigma_l` with
+    :math:`\lambda_{W_l}\sigma_l^2 = \bar\lambda a^{2/M}` (so
+    :math:`\prod_l\sigma_l = a`) and :math:`\bar H = hUQ^\top`, ``Q`` an orthonormal
+    basis of :math:`1_K^\perp`; no bias.
+
+    Args:
+      K, n, depth, lam_w, lam_h: as :func:`deep_linear_ce_etf`.
+      width: ``d >= K``.
+      rotation: ``(d, K-1)`` orthonormal columns.
+
+    Returns:
+      :class:`DeepLinearPoint` (all zeros when the origin is better).
+
+    Raises:
+      ValueError: as :func:`deep_linear_ce_etf`, or ``width < K``.
+
+    Examples:
+      >>> p = deep_linear_ce_point(3, 2, depth=2, lam_w=1e-3, lam_h=1e-3, width=4)
+      >>> v = deep_linear_ce_objective(p.weights, p.H, p.labels, lam_w=1e-3,
+      ...                              lam_h=1e-3)
+      >>> e = deep_linear_ce_etf(3, 2, depth=2, lam_w=1e-3, lam_h=1e-3)
+      >>> bool(abs(v - e.objective) < 1e-13)
+      True
+    """
+    e = deep_linear_ce_etf(K, n, depth=depth, lam_w=lam_w, lam_h=lam_h)
+    M = _depth(depth)
+    lw = _layer_lams(lam_w, M)
+    lbar = float(np.exp(np.mean(np.log(lw))))
+    sv = np.sqrt(lbar * e.a ** (2 / M) / lw)
+    layer = np.repeat(sv[:, None], K - 1, axis=1)
+    return _point(
+        np.full(K, n),
+        layer,
+        np.full(K - 1, e.h),
+        width=width,
+        frame="etf",
+        rotation=rotation,
+    )

@@ -1,0 +1,440 @@
+r"""Neural-collapse metrics NC1-NC4 and the simplex ETF, float64 numpy.
+
+Conventions (spec ``neural_collapse.md`` §1, §4), stated once for every function here:
+
+- Features ``H`` are ``(d, N)``: one column per sample. ``labels`` are ``(N,)``
+  integers in ``0..K-1``; every class must occur. Classifiers ``W`` are ``(K, d)``
+  (row ``k`` is :math:`w_k^\top`).
+- Class means :math:`\bar h_k`, the sample-weighted global mean
+  :math:`\bar h_G = \frac1N\sum_i h_i` and the centered means
+  :math:`\dot M = \bar H - \bar h_G 1_K^\top`.
+- :math:`\Sigma_W = \frac1N\sum_k\sum_i (h_{k,i}-\bar h_k)(h_{k,i}-\bar h_k)^\top`,
+  :math:`\Sigma_B = \frac1K\sum_k (\bar h_k-\bar h_G)(\bar h_k-\bar h_G)^\top`.
+
+Papyan, Han & Donoho (PNAS 2020) define the metrics; Tirer, Huang & Niles-Weed
+(arXiv:2210.16658) add :math:`\widetilde{NC}_1`; Dang et al. (arXiv:2301.00437) use
+the orthogonal-frame targets. Derivations and conventions:
+``docs/derivations/neural_collapse.md``.
+"""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+import numpy as np
+from numpy.typing import ArrayLike
+
+__all__ = [
+    "ClassMeans",
+    "class_means",
+    "nc1",
+    "nc1_tilde",
+    "nc2",
+    "nc3",
+    "nc4",
+    "simplex_etf",
+]
+
+_FRAMES = ("etf", "of", "gof")
+
+
+class ClassMeans(NamedTuple):
+    r"""Class statistics of a feature matrix.
+
+    Attributes:
+      means: ``(d, K)``, :math:`\bar H = [\bar h_1, \dots, \bar h_K]`.
+      global_mean: ``(d,)``, :math:`\bar h_G`, weighted by samples.
+      centered: ``(d, K)``, :math:`\dot M = \bar H - \bar h_G 1_K^\top`.
+      counts: ``(K,)``, :math:`n_k`.
+      sigma_w: ``(d, d)``, :math:`\Sigma_W`.
+      sigma_b: ``(d, d)``, :math:`\Sigma_B`.
+    """
+
+    means: np.ndarray
+    global_mean: np.ndarray
+    centered: np.ndarray
+    counts: np.ndarray
+    sigma_w: np.ndarray
+    sigma_b: np.ndarray
+
+
+def check_num_classes(K) -> int:
+    """``K`` as an int >= 2, else ``ValueError`` naming it."""
+    if isinstance(K, bool) or not isinstance(K, int | np.integer) or K < 2:
+        raise ValueError(f"K (number of classes) must be an integer >= 2, got K={K!r}")
+    return int(K)
+
+
+def check_features(H: ArrayLike, name: str = "H") -> np.ndarray:
+    """``H`` as a finite float64 ``(d, N)`` array."""
+    H = np.asarray(H, dtype=np.float64)
+    if H.ndim != 2 or H.shape[1] == 0:
+        raise ValueError(f"{name} must be a (d, N) matrix, got shape {H.shape}")
+    if not np.all(np.isfinite(H)):
+        raise ValueError(f"{name} has non-finite entries")
+    return H
+
+
+def check_labels(
+    labels: ArrayLike, N: int, K: int | None = None
+) -> tuple[np.ndarray, int]:
+    """Integer labels of length ``N`` covering ``0..K-1``; returns ``(labels, K)``."""
+    y = np.asarray(labels)
+    if y.ndim != 1 or y.shape[0] != N:
+        raise ValueError(
+            f"labels must have one entry per column of H (N={N}), got shape {y.shape}"
+        )
+    if y.dtype.kind == "f" and np.all(y == np.round(y)):
+        y = y.astype(np.int64)
+    if y.dtype.kind not in "iu":
+        raise ValueError(f"labels must be integers, got dtype {y.dtype}")
+    if y.min() < 0:
+        raise ValueError(f"labels must be >= 0, got label {int(y.min())}")
+    K = int(y.max()) + 1 if K is None else check_num_classes(K)
+    if y.max() >= K:
+        raise ValueError(f"labels must be < K={K}, got label {int(y.max())}")
+    counts = np.bincount(y, minlength=K)
+    if np.any(counts < 1):
+        k = int(np.flatnonzero(counts < 1)[0])
+        raise ValueError(f"every class needs a sample: class {k} has none in labels")
+    check_num_classes(K)
+    return y.astype(np.int64), K
+
+
+def _check_width(d: int, K: int, name: str = "d") -> None:
+    if d < K:
+        raise ValueError(f"feature dimension {name}={d} must be >= K={K}")
+
+
+def class_means(H: ArrayLike, labels: ArrayLike) -> ClassMeans:
+    r"""Class means, the weighted global mean and the two covariances of ``H``.
+
+    .. math::
+
+        \Sigma_W = \frac1N \sum_{k,i}(h_{k,i}-\bar h_k)(h_{k,i}-\bar h_k)^\top,\qquad
+        \Sigma_B = \frac1K \sum_k (\bar h_k-\bar h_G)(\bar h_k-\bar h_G)^\top
+
+    (spec §1; Papyan et al. 2020).
+
+    Args:
+      H: ``(d, N)`` features, float.
+      labels: ``(N,)`` integer labels, every class in ``0..K-1`` present.
+
+    Returns:
+      :class:`ClassMeans`.
+
+    Raises:
+      ValueError: ``H`` not 2-D or non-finite, labels not matching ``H``, a class
+        without samples, ``K < 2`` or ``d < K``.
+
+    Examples:
+      >>> H = np.array([[1.0, 3.0, -1.0, -1.0], [0.0, 0.0, 2.0, 4.0]])
+      >>> cm = class_means(H, [0, 0, 1, 1])
+      >>> cm.means.tolist(), float(np.trace(cm.sigma_w))
+      ([[2.0, -1.0], [0.0, 3.0]], 1.0)
+    """
+    H = check_features(H)
+    y, K = check_labels(labels, H.shape[1])
+    _check_width(H.shape[0], K)
+    return _class_means(H, y, K)
+
+
+def _class_means(H: np.ndarray, y: np.ndarray, K: int) -> ClassMeans:
+    N = H.shape[1]
+    counts = np.bincount(y, minlength=K).astype(np.float64)
+    onehot = np.zeros((K, N))
+    onehot[y, np.arange(N)] = 1.0
+    means = (H @ onehot.T) / counts
+    glob = H.mean(axis=1)
+    centered = means - glob[:, None]
+    dev = H - means[:, y]
+    sigma_w = dev @ dev.T / N
+    sigma_b = centered @ centered.T / K
+    return ClassMeans(means, glob, centered, counts, sigma_w, sigma_b)
+
+
+def nc1(H: ArrayLike, labels: ArrayLike, *, rcond: float = 1e-12) -> float:
+    r"""Within-class variability relative to the between-class spread (NC1).
+
+    .. math:: \mathcal{NC}_1 = \frac1K \operatorname{Tr}(\Sigma_W \Sigma_B^\dagger)
+
+    (Papyan et al. 2020, with the :math:`1/K` factor; some re-implementations drop
+    it). :math:`\Sigma_B^\dagger` is the Moore-Penrose pseudo-inverse: eigenvalues
+    of :math:`\Sigma_B` below ``rcond`` times the largest are treated as zero (the
+    Han-Papyan Colab instead inverts the top ``K-1`` directions; the two agree when
+    the class means span exactly ``K-1`` centered directions, e.g. balanced data).
+
+    Args:
+      H: ``(d, N)`` features.
+      labels: ``(N,)`` integer labels.
+      rcond: relative cut-off of the pseudo-inverse, in ``(0, 1)``.
+
+    Returns:
+      :math:`\mathcal{NC}_1 \ge 0` (``nan`` if the class means coincide).
+
+    Raises:
+      ValueError: as :func:`class_means`, or ``rcond`` outside ``(0, 1)``.
+
+    Examples:
+      >>> H = np.array([[1.0, 3.0, -1.0, -1.0], [0.0, 0.0, 2.0, 4.0]])
+      >>> round(nc1(H, [0, 0, 1, 1]), 12)  # (1/2) * 0.5 / 4.5
+      0.055555555556
+    """
+    if not 0 < rcond < 1:
+        raise ValueError(f"rcond must be in (0, 1), got rcond={rcond!r}")
+    cm = class_means(H, labels)
+    evals, evecs = np.linalg.eigh(cm.sigma_b)
+    top = evals.max()
+    if not top > 0:
+        return float("nan")
+    keep = evals > rcond * top
+    inv = (evecs[:, keep] / evals[keep]) @ evecs[:, keep].T
+    K = cm.counts.size
+    return max(float(np.sum(cm.sigma_w * inv)) / K, 0.0)
+
+
+def nc1_tilde(H: ArrayLike, labels: ArrayLike) -> float:
+    r"""Trace ratio :math:`\widetilde{\mathcal{NC}}_1` of Tirer, Huang & Niles-Weed.
+
+    .. math::
+
+        \widetilde{\mathcal{NC}}_1(H) = \frac{\operatorname{Tr}\Sigma_W(H)}
+        {\operatorname{Tr}\Sigma_B(H)}
+
+    Eq. (3) of arXiv:2210.16658 (``covariance_ratio(metric="quotient")`` in
+    rhubarbwu/neural-collapse). It is zero iff :math:`\Sigma_W = 0`.
+
+    Args:
+      H: ``(d, N)`` features.
+      labels: ``(N,)`` integer labels.
+
+    Returns:
+      :math:`\widetilde{\mathcal{NC}}_1 \ge 0` (``nan`` if the class means coincide).
+
+    Raises:
+      ValueError: as :func:`class_means`.
+
+    Examples:
+      >>> H = np.array([[1.0, 3.0, -1.0, -1.0], [0.0, 0.0, 2.0, 4.0]])
+      >>> round(nc1_tilde(H, [0, 0, 1, 1]), 12)  # 1 / 4.5
+      0.222222222222
+    """
+    cm = class_means(H, labels)
+    tb = float(np.trace(cm.sigma_b))
+    if not tb > 0:
+        return float("nan")
+    return float(np.trace(cm.sigma_w)) / tb
+
+
+def simplex_etf(K: int, d: int | None = None, *, rotation: ArrayLike | None = None):
+    r"""The standard simplex equiangular tight frame, optionally rotated into R^d.
+
+    .. math::
+
+        M = \sqrt{\tfrac{K}{K-1}}\, U P_K, \qquad P_K = I_K - \tfrac1K 1_K 1_K^\top,
+        \qquad U^\top U = I_K
+
+    (spec §4; Papyan et al. 2020). :math:`M^\top M = \frac{K}{K-1}P_K`: unit
+    diagonal, off-diagonal :math:`-1/(K-1)`, :math:`M 1_K = 0`, rank ``K-1``,
+    :math:`\|M\|_F^2 = K`.
+
+    Args:
+      K: number of classes, ``K >= 2``.
+      d: ambient dimension, ``d >= K`` (default ``K``).
+      rotation: ``U``, a ``(d, K)`` matrix with orthonormal columns, or a ``(d, d)``
+        orthogonal matrix (its first ``K`` columns are used). Default: the first
+        ``K`` columns of :math:`I_d`.
+
+    Returns:
+      ``(d, K)`` float64 matrix; column ``k`` is the vertex of class ``k``.
+
+    Raises:
+      ValueError: ``K < 2``, ``d < K``, or ``rotation`` of the wrong shape or without
+        orthonormal columns.
+
+    Examples:
+      >>> M = simplex_etf(3)
+      >>> np.round(M.T @ M, 12).tolist()
+      [[1.0, -0.5, -0.5], [-0.5, 1.0, -0.5], [-0.5, -0.5, 1.0]]
+    """
+    K = check_num_classes(K)
+    d = K if d is None else d
+    if isinstance(d, bool) or not isinstance(d, int | np.integer):
+        raise ValueError(f"d must be an integer, got d={d!r}")
+    _check_width(int(d), K)
+    if rotation is None:
+        U = np.eye(d)[:, :K]
+    else:
+        U = np.asarray(rotation, dtype=np.float64)
+        if U.ndim != 2 or U.shape[0] != d or U.shape[1] < K:
+            raise ValueError(
+                f"rotation must be (d, K)=({d}, {K}) or (d, d), got shape {U.shape}"
+            )
+        U = U[:, :K]
+        if not np.allclose(U.T @ U, np.eye(K), atol=1e-10):
+            raise ValueError("rotation must have orthonormal columns")
+    P = np.eye(K) - np.full((K, K), 1.0 / K)
+    return np.sqrt(K / (K - 1)) * (U @ P)
+
+
+def _frame_target(K: int, frame: str, weights) -> np.ndarray:
+    if frame == "etf":
+        return np.eye(K) - np.full((K, K), 1.0 / K)
+    if frame == "of":
+        return np.eye(K)
+    if frame == "gof":
+        if weights is None:
+            raise ValueError("frame='gof' needs weights (the diagonal of the target)")
+        w = np.asarray(weights, dtype=np.float64)
+        if w.shape != (K,) or not np.all(np.isfinite(w)) or np.any(w < 0):
+            raise ValueError(f"weights must be K={K} finite values >= 0, got {w}")
+        if not np.any(w > 0):
+            raise ValueError("weights must have a positive entry")
+        return np.diag(w)
+    raise ValueError(f"frame must be one of {_FRAMES}, got frame={frame!r}")
+
+
+def nc2(M: ArrayLike, *, frame: str = "etf", weights: ArrayLike | None = None) -> float:
+    r"""Distance of a Gram matrix from a tight-frame target (NC2, Frobenius form).
+
+    .. math::
+
+        \mathcal{NC}_2 = \Big\| \frac{M^\top M}{\|M^\top M\|_F}
+        - \frac{T}{\|T\|_F} \Big\|_F,\qquad
+        T = P_K\ (\text{etf}),\ I_K\ (\text{of}),\ \operatorname{diag}(w)\ (\text{gof})
+
+    The form of Zhu et al. (NeurIPS 2021), Tirer et al. (arXiv:2210.16658) and Dang
+    et al. (arXiv:2301.00437). Both matrices have unit norm, so the value lies in
+    ``[0, 2]``. Pass the centered means :math:`\dot M` for the features' ETF test,
+    the raw means :math:`\bar H` for OF/GOF, and :math:`W^\top` for the classifier.
+
+    Args:
+      M: ``(d, K)``; its columns are the K vectors (means or classifier rows).
+      frame: ``"etf"``, ``"of"`` or ``"gof"``.
+      weights: ``(K,)``, the GOF target's diagonal (e.g. :math:`a_k^2` for
+        :math:`WW^\top`); only for ``frame="gof"``.
+
+    Returns:
+      :math:`\mathcal{NC}_2 \in [0, 2]`.
+
+    Raises:
+      ValueError: ``M`` not 2-D or all zero, ``K < 2``, unknown ``frame``, bad
+        ``weights``.
+
+    Examples:
+      >>> round(nc2(simplex_etf(4, 6)), 12)
+      0.0
+      >>> round(nc2(np.eye(3), frame="of"), 12)
+      0.0
+    """
+    M = np.asarray(M, dtype=np.float64)
+    if M.ndim != 2:
+        raise ValueError(f"M must be a (d, K) matrix, got shape {M.shape}")
+    K = check_num_classes(M.shape[1])
+    T = _frame_target(K, frame, weights)
+    G = M.T @ M
+    g = np.linalg.norm(G)
+    if not g > 0:
+        raise ValueError("M is zero: NC2 is undefined")
+    return float(np.linalg.norm(G / g - T / np.linalg.norm(T)))
+
+
+def nc3(W: ArrayLike, M: ArrayLike, *, scale: ArrayLike | None = None) -> float:
+    r"""Self-duality of classifier and class means (NC3, Papyan's unsquared form).
+
+    .. math::
+
+        \mathcal{NC}_3 = \Big\| \frac{W^\top}{\|W\|_F} - \frac{A}{\|A\|_F}\Big\|_F,
+        \qquad A = M \operatorname{diag}(s)
+
+    With ``M`` the centered means :math:`\dot M` and no ``scale`` this is the
+    distance of Papyan et al. (2020, Fig. 5) **without** the square (as Paper B's
+    ``compute_NC3_W_sub_H`` and nc-toolbox; the Colab ``W_M_dist`` squares it).
+    With the raw means :math:`\bar H` and :math:`s_k = a_k^2 + N\lambda_H` it is
+    the general-orthogonal-frame duality :math:`w_k = (a_k^2+N\lambda_H)\bar h_k` of
+    the deep linear MSE minimizer (spec §3.2, §4). The value lies in ``[0, 2]``.
+
+    Args:
+      W: ``(K, d)`` classifier.
+      M: ``(d, K)`` means (centered or raw).
+      scale: ``(K,)`` per-class factors ``s`` (default all ones).
+
+    Returns:
+      :math:`\mathcal{NC}_3 \in [0, 2]`.
+
+    Raises:
+      ValueError: shapes that do not match, a zero ``W`` or ``A``, bad ``scale``.
+
+    Examples:
+      >>> Mdot = simplex_etf(3, 4)
+      >>> round(nc3(2.5 * Mdot.T, Mdot), 12)
+      0.0
+    """
+    W = np.asarray(W, dtype=np.float64)
+    M = np.asarray(M, dtype=np.float64)
+    if W.ndim != 2 or M.ndim != 2 or W.shape != M.T.shape:
+        raise ValueError(
+            f"W must be (K, d) and M (d, K); got W {W.shape} and M {M.shape}"
+        )
+    K = check_num_classes(W.shape[0])
+    A = M.copy()
+    if scale is not None:
+        s = np.asarray(scale, dtype=np.float64)
+        if s.shape != (K,) or not np.all(np.isfinite(s)):
+            raise ValueError(f"scale must be K={K} finite values, got {s}")
+        A = A * s
+    nw, na = np.linalg.norm(W), np.linalg.norm(A)
+    if not (nw > 0 and na > 0):
+        raise ValueError("W and the scaled means must be non-zero for NC3")
+    return float(np.linalg.norm(W.T / nw - A / na))
+
+
+def nc4(
+    H: ArrayLike, labels: ArrayLike, W: ArrayLike, b: ArrayLike | None = None
+) -> float:
+    r"""Mismatch between the classifier and the nearest-class-center rule (NC4).
+
+    .. math::
+
+        \mathcal{NC}_4 = \frac1N \#\{i : \arg\max_k (w_k^\top h_i + b_k)
+        \ne \arg\min_k \|h_i - \bar h_k\|\}
+
+    (Papyan et al. 2020, Fig. 7; some libraries report the agreement
+    :math:`1-\mathcal{NC}_4`). Ties go to the lowest class index on both sides.
+
+    Args:
+      H: ``(d, N)`` features.
+      labels: ``(N,)`` integer labels (define the class means).
+      W: ``(K, d)`` classifier.
+      b: ``(K,)`` bias, default zero.
+
+    Returns:
+      The mismatch fraction in ``[0, 1]``.
+
+    Raises:
+      ValueError: as :func:`class_means`, or ``W``/``b`` of the wrong shape.
+
+    Examples:
+      >>> M = simplex_etf(3)
+      >>> H = np.repeat(M, 2, axis=1)
+      >>> nc4(H, [0, 0, 1, 1, 2, 2], M.T)
+      0.0
+    """
+    cm = class_means(H, labels)
+    H = np.asarray(H, dtype=np.float64)
+    K = cm.counts.size
+    W = np.asarray(W, dtype=np.float64)
+    if W.shape != (K, H.shape[0]):
+        raise ValueError(f"W must be (K, d)=({K}, {H.shape[0]}), got {W.shape}")
+    logits = W @ H
+    if b is not None:
+        b = np.asarray(b, dtype=np.float64)
+        if b.shape != (K,):
+            raise ValueError(f"b must have shape ({K},), got {b.shape}")
+        logits = logits + b[:, None]
+    dist = (
+        np.sum(H * H, axis=0)[None, :]
+        - 2 * cm.means.T @ H
+        + np.sum(cm.means**2, axis=0)[:, None]
+    )
+    return float(np.mean(np.argmax(logits, axis=0) != np.argmin(dist, axis=0)))

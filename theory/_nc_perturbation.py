@@ -1,0 +1,807 @@
+r"""Paper A: the unconstrained-features model near a predefined feature matrix.
+
+Tirer, Huang & Niles-Weed, "Perturbation Analysis of Neural Collapse", ICML 2023,
+arXiv:2210.16658 (equation and theorem numbers below are those of the submission text
+the spec was written from). Balanced data: ``K`` classes of ``n`` samples,
+``H`` is ``(d, Kn)`` with the columns of class ``k`` at ``k*n .. (k+1)*n - 1``,
+:math:`Y = I_K \otimes 1_n^\top` and ``W`` is ``(K, d)``. The objective is
+
+.. math::
+
+    f(W, H; H_0) = \frac{1}{2Kn}\|WH - Y\|_F^2 + \frac{\lambda_W}{2K}\|W\|_F^2
+    + \frac{\lambda_H}{2Kn}\|H\|_F^2 + \frac{\beta}{2Kn}\|H - H_0\|_F^2
+
+(Eq. 2; ``beta = 0`` is the plain UFM of Eq. 1). ``lam_w`` is :math:`\lambda_W`,
+``lam_h`` is :math:`\lambda_H`, ``beta`` is :math:`\beta`. Derivations:
+``docs/derivations/neural_collapse.md``.
+"""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+import numpy as np
+from numpy.typing import ArrayLike
+
+from theory._nc_metrics import check_features
+from theory._nc_metrics import check_num_classes
+
+__all__ = [
+    "BlockSpectrum",
+    "CentralPath",
+    "FlowRates",
+    "NearCollapseSpectrum",
+    "PerturbationOperator",
+    "UFMMinimizer",
+    "block_singular_values",
+    "central_path_flow",
+    "central_path_rates",
+    "central_path_velocity",
+    "near_collapse_spectrum",
+    "optimal_classifier",
+    "perturbation_operator",
+    "ufm_gradient",
+    "ufm_minimizer",
+    "ufm_objective",
+]
+
+
+def _positive(name: str, value, *, allow_zero: bool = False) -> np.ndarray:
+    v = np.asarray(value, dtype=np.float64)
+    ok = np.isfinite(v) & ((v >= 0) if allow_zero else (v > 0))
+    if not np.all(ok):
+        bad = v[~ok].ravel()[0] if v.ndim else v
+        rel = ">= 0" if allow_zero else "> 0"
+        raise ValueError(f"{name} must be finite and {rel}, got {name}={bad!r}")
+    return v
+
+
+def _count(name: str, value, low: int) -> int:
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, int | np.integer)
+        or value < low
+    ):
+        raise ValueError(f"{name} must be an integer >= {low}, got {name}={value!r}")
+    return int(value)
+
+
+def _balanced(H: ArrayLike, K, name: str = "H") -> tuple[np.ndarray, int, int]:
+    H = check_features(H, name)
+    K = check_num_classes(K)
+    d, N = H.shape
+    if N % K:
+        raise ValueError(
+            f"{name} has N={N} columns, not a multiple of K={K} (balanced classes)"
+        )
+    if d < K:
+        raise ValueError(f"feature dimension d={d} must be >= K={K}")
+    return H, K, N // K
+
+
+def _labels_matrix(K: int, n: int) -> np.ndarray:
+    return np.kron(np.eye(K), np.ones((1, n)))
+
+
+class UFMMinimizer(NamedTuple):
+    r"""A global minimizer of the plain UFM (Eq. 1) and its scalars.
+
+    Attributes:
+      W: ``(K, d)``, :math:`W^*`.
+      H: ``(d, Kn)``, :math:`H^* = \bar H^* \otimes 1_n^\top`.
+      rho: :math:`\rho = \|\bar h_k^*\|^2 = (1-c)\sqrt{\lambda_W/\lambda_H}`
+        (0 when :math:`c > 1`).
+      c: :math:`c = \sqrt{\lambda_H\lambda_W}`.
+      w_norm2: :math:`\|w_k^*\|^2 = (1-c)\sqrt{\lambda_H/\lambda_W}`.
+      wh: :math:`w_k^{*\top}\bar h_k^* = 1 - c`.
+      objective: :math:`f^* = c - c^2/2` (``1/2`` when :math:`c > 1`).
+    """
+
+    W: np.ndarray
+    H: np.ndarray
+    rho: float
+    c: float
+    w_norm2: float
+    wh: float
+    objective: float
+
+
+def ufm_minimizer(
+    K: int,
+    n: int,
+    d: int,
+    *,
+    lam_w: float,
+    lam_h: float,
+    rotation: ArrayLike | None = None,
+) -> UFMMinimizer:
+    r"""Closed-form global minimizer of the balanced, bias-free UFM with MSE.
+
+    Theorem 2.1 of arXiv:2210.16658 (Theorem 3.1 of Tirer & Bruna, ICML 2022): with
+    :math:`c = \sqrt{\lambda_H\lambda_W} \le 1`,
+
+    .. math::
+
+        H^* = \sqrt{\rho}\, R \otimes 1_n^\top,\quad
+        W^* = \sqrt{\lambda_H/\lambda_W}\,\sqrt{\rho}\, R^\top,\quad
+        \rho = (1-c)\sqrt{\lambda_W/\lambda_H},\quad R^\top R = I_K,
+
+    so :math:`W^*H^* = (1-c)Y`; for :math:`c > 1` the minimizer is ``(0, 0)``.
+
+    Args:
+      K: classes, ``>= 2``.
+      n: samples per class, ``>= 1``.
+      d: feature dimension, ``>= K``.
+      lam_w: :math:`\lambda_W > 0`.
+      lam_h: :math:`\lambda_H > 0`.
+      rotation: ``R``, ``(d, K)`` with orthonormal columns (or ``(d, d)``
+        orthogonal; first ``K`` columns used). Default: first ``K`` columns of
+        :math:`I_d`. Every minimizer has this form for some ``R``.
+
+    Returns:
+      :class:`UFMMinimizer`.
+
+    Raises:
+      ValueError: ``K < 2``, ``n < 1``, ``d < K``, non-positive ``lam_w`` or
+        ``lam_h``, or a bad ``rotation``.
+
+    Examples:
+      >>> m = ufm_minimizer(4, 5, 6, lam_w=0.3, lam_h=0.5)
+      >>> round(m.rho, 6), round(m.w_norm2, 6), round(m.objective, 6)
+      (0.474597, 0.790994, 0.312298)
+    """
+    K = check_num_classes(K)
+    n = _count("n", n, 1)
+    d = _count("d", d, 1)
+    if d < K:
+        raise ValueError(f"feature dimension d={d} must be >= K={K}")
+    lw = float(_positive("lam_w", lam_w))
+    lh = float(_positive("lam_h", lam_h))
+    if rotation is None:
+        R = np.eye(d)[:, :K]
+    else:
+        R = np.asarray(rotation, dtype=np.float64)
+        if R.ndim != 2 or R.shape[0] != d or R.shape[1] < K:
+            raise ValueError(f"rotation must be (d, K)=({d}, {K}), got {R.shape}")
+        R = R[:, :K]
+        if not np.allclose(R.T @ R, np.eye(K), atol=1e-10):
+            raise ValueError("rotation must have orthonormal columns")
+    c = float(np.sqrt(lh * lw))
+    if c > 1:
+        return UFMMinimizer(
+            np.zeros((K, d)), np.zeros((d, K * n)), 0.0, c, 0.0, 0.0, 0.5
+        )
+    rho = (1 - c) * np.sqrt(lw / lh)
+    Hbar = np.sqrt(rho) * R
+    H = np.repeat(Hbar, n, axis=1)
+    W = np.sqrt(lh / lw) * Hbar.T
+    w_norm2 = (1 - c) * np.sqrt(lh / lw)
+    return UFMMinimizer(W, H, float(rho), c, float(w_norm2), 1 - c, c - c * c / 2)
+
+
+def _check_h0(H0, shape) -> np.ndarray:
+    H0 = check_features(H0, "H0")
+    if H0.shape != shape:
+        raise ValueError(f"H0 must have the shape of H {shape}, got {H0.shape}")
+    return H0
+
+
+def ufm_objective(
+    W: ArrayLike,
+    H: ArrayLike,
+    *,
+    K: int,
+    lam_w: float,
+    lam_h: float,
+    beta: float = 0.0,
+    H0: ArrayLike | None = None,
+) -> float:
+    r"""The objective :math:`f(W, H; H_0)` of Eq. 2 (Eq. 1 when ``beta = 0``).
+
+    .. math::
+
+        f = \frac{1}{2Kn}\|WH - Y\|_F^2 + \frac{\lambda_W}{2K}\|W\|_F^2
+        + \frac{\lambda_H}{2Kn}\|H\|_F^2 + \frac{\beta}{2Kn}\|H - H_0\|_F^2
+
+    Args:
+      W: ``(K, d)``.
+      H: ``(d, Kn)``, columns grouped by class.
+      K: classes.
+      lam_w, lam_h: :math:`\lambda_W, \lambda_H > 0`.
+      beta: :math:`\beta \ge 0`.
+      H0: ``(d, Kn)``; required when ``beta > 0``.
+
+    Returns:
+      The objective value.
+
+    Raises:
+      ValueError: bad shapes or parameters.
+
+    Examples:
+      >>> m = ufm_minimizer(3, 2, 4, lam_w=0.2, lam_h=0.1)
+      >>> round(ufm_objective(m.W, m.H, K=3, lam_w=0.2, lam_h=0.1), 12)
+      0.131421356237
+    """
+    W, H, H0, K, n, lw, lh, b = _ufm_args(W, H, K, lam_w, lam_h, beta, H0)
+    N = K * n
+    R = W @ H - _labels_matrix(K, n)
+    val = 0.5 * np.sum(R * R) / N + 0.5 * lw / K * np.sum(W * W)
+    val += 0.5 * lh / N * np.sum(H * H)
+    if b > 0:
+        val += 0.5 * b / N * np.sum((H - H0) ** 2)
+    return float(val)
+
+
+def _ufm_args(W, H, K, lam_w, lam_h, beta, H0, need_h0=True):
+    H, K, n = _balanced(H, K)
+    W = np.asarray(W, dtype=np.float64)
+    if W.shape != (K, H.shape[0]):
+        raise ValueError(f"W must be (K, d)=({K}, {H.shape[0]}), got {W.shape}")
+    lw = float(_positive("lam_w", lam_w))
+    lh = float(_positive("lam_h", lam_h))
+    b = float(_positive("beta", beta, allow_zero=True))
+    if H0 is not None:
+        H0 = _check_h0(H0, H.shape)
+    elif b > 0 and need_h0:
+        raise ValueError("beta > 0 needs H0")
+    return W, H, H0, K, n, lw, lh, b
+
+
+def ufm_gradient(
+    W: ArrayLike,
+    H: ArrayLike,
+    *,
+    K: int,
+    lam_w: float,
+    lam_h: float,
+    beta: float = 0.0,
+    H0: ArrayLike | None = None,
+) -> tuple[np.ndarray, np.ndarray]:
+    r"""Gradients :math:`(\nabla_W f, \nabla_H f)` of Eq. 2.
+
+    .. math::
+
+        \nabla_W f = \tfrac{1}{Kn}(WH-Y)H^\top + \tfrac{\lambda_W}{K}W,\quad
+        \nabla_H f = \tfrac{1}{Kn}\big(W^\top(WH-Y) + \lambda_H H + \beta(H-H_0)\big)
+
+    Args:
+      W, H, K, lam_w, lam_h, beta, H0: as :func:`ufm_objective`.
+
+    Returns:
+      ``(grad_W, grad_H)`` with the shapes of ``W`` and ``H``.
+
+    Raises:
+      ValueError: bad shapes or parameters.
+
+    Examples:
+      >>> m = ufm_minimizer(3, 2, 4, lam_w=0.2, lam_h=0.1)
+      >>> gW, gH = ufm_gradient(m.W, m.H, K=3, lam_w=0.2, lam_h=0.1)
+      >>> bool(max(abs(gW).max(), abs(gH).max()) < 1e-15)
+      True
+    """
+    W, H, H0, K, n, lw, lh, b = _ufm_args(W, H, K, lam_w, lam_h, beta, H0)
+    N = K * n
+    R = W @ H - _labels_matrix(K, n)
+    gW = R @ H.T / N + lw / K * W
+    gH = W.T @ R + lh * H
+    if b > 0:
+        gH = gH + b * (H - H0)
+    return gW, gH / N
+
+
+def optimal_classifier(H: ArrayLike, *, K: int, lam_w: float) -> np.ndarray:
+    r"""The minimizing classifier for fixed features, :math:`W^*(H)`.
+
+    .. math:: W^*(H) = Y H^\top (H H^\top + n\lambda_W I_d)^{-1}
+
+    (Section 3 of arXiv:2210.16658); the same for Eq. 1 and Eq. 2.
+
+    Args:
+      H: ``(d, Kn)`` features, columns grouped by class.
+      K: classes.
+      lam_w: :math:`\lambda_W > 0`.
+
+    Returns:
+      ``(K, d)`` classifier.
+
+    Raises:
+      ValueError: bad ``H``, ``K`` or ``lam_w``.
+
+    Examples:
+      >>> m = ufm_minimizer(3, 2, 4, lam_w=0.2, lam_h=0.1)
+      >>> bool(np.allclose(optimal_classifier(m.H, K=3, lam_w=0.2), m.W))
+      True
+    """
+    H, K, n = _balanced(H, K)
+    lw = float(_positive("lam_w", lam_w))
+    return _optimal_classifier(H, K, n, lw)
+
+
+def _optimal_classifier(H, K, n, lw):
+    d = H.shape[0]
+    A = H @ H.T + n * lw * np.eye(d)
+    return np.linalg.solve(A, H @ _labels_matrix(K, n).T).T
+
+
+def central_path_velocity(
+    H: ArrayLike, *, K: int, lam_w: float, lam_h: float
+) -> np.ndarray:
+    r"""Right-hand side of the central-path flow (Eq. 4).
+
+    .. math::
+
+        \frac{dH}{dt} = -Kn\,\nabla L(H) = -W^*(H)^\top\big(W^*(H)H - Y\big)
+        - \lambda_H H
+
+    with :math:`L(H) = f(W^*(H), H)` of Eq. 1 (envelope theorem; spec §2.3).
+
+    Args:
+      H: ``(d, Kn)`` features, columns grouped by class.
+      K: classes.
+      lam_w: :math:`\lambda_W > 0`.
+      lam_h: :math:`\lambda_H \ge 0` (Theorem 3.1 allows 0).
+
+    Returns:
+      ``(d, Kn)`` velocity.
+
+    Raises:
+      ValueError: bad ``H``, ``K``, ``lam_w`` or negative ``lam_h``.
+
+    Examples:
+      >>> m = ufm_minimizer(3, 2, 4, lam_w=0.2, lam_h=0.1)
+      >>> bool(abs(central_path_velocity(m.H, K=3, lam_w=0.2, lam_h=0.1)).max() < 1e-14)
+      True
+    """
+    H, K, n = _balanced(H, K)
+    lw = float(_positive("lam_w", lam_w))
+    lh = float(_positive("lam_h", lam_h, allow_zero=True))
+    return _velocity(H, K, n, lw, lh)
+
+
+def _velocity(H, K, n, lw, lh):
+    W = _optimal_classifier(H, K, n, lw)
+    return -W.T @ (W @ H - _labels_matrix(K, n)) - lh * H
+
+
+def _traces(H, K, n):
+    d = H.shape[0]
+    Hc = H.reshape(d, K, n)
+    means = Hc.mean(axis=2)
+    sw = np.sum((Hc - means[:, :, None]) ** 2) / (K * n)
+    sb = np.sum((means - means.mean(axis=1, keepdims=True)) ** 2) / K
+    return float(sw), float(sb)
+
+
+class CentralPath(NamedTuple):
+    r"""A trajectory of the central-path flow.
+
+    Attributes:
+      t: ``(T,)`` times.
+      H: ``(T, d, Kn)`` features :math:`H_t`.
+      nc1_tilde: ``(T,)``, :math:`\widetilde{NC}_1(H_t)`.
+      tr_sigma_w: ``(T,)``, :math:`\operatorname{Tr}\Sigma_W(H_t)`.
+      tr_sigma_b: ``(T,)``, :math:`\operatorname{Tr}\Sigma_B(H_t)`.
+    """
+
+    t: np.ndarray
+    H: np.ndarray
+    nc1_tilde: np.ndarray
+    tr_sigma_w: np.ndarray
+    tr_sigma_b: np.ndarray
+
+
+def central_path_flow(
+    H0: ArrayLike,
+    *,
+    K: int,
+    lam_w: float,
+    lam_h: float,
+    t: ArrayLike,
+    dt: float = 1e-3,
+    method: str = "rk4",
+) -> CentralPath:
+    r"""Integrate the central-path flow :math:`dH/dt = -Kn\nabla L(H)` from ``H0``.
+
+    .. math::
+
+        \frac{dH_t}{dt} = -W^*(H_t)^\top\big(W^*(H_t)H_t - Y\big) - \lambda_H H_t,
+        \qquad H_{t=0} = H_0
+
+    (Eq. 4 of arXiv:2210.16658). Theorem 3.1: :math:`\widetilde{NC}_1(H_t)` strictly
+    decreases, :math:`e^{2\lambda_H t}\operatorname{Tr}\Sigma_W(H_t)` decreases and
+    :math:`e^{2\lambda_H t}\operatorname{Tr}\Sigma_B(H_t)` strictly increases.
+    Fixed steps of size at most ``dt`` land exactly on every requested time.
+
+    Args:
+      H0: ``(d, Kn)`` initial features, columns grouped by class.
+      K: classes.
+      lam_w: :math:`\lambda_W > 0`.
+      lam_h: :math:`\lambda_H \ge 0`.
+      t: increasing output times ``>= 0``.
+      dt: largest step, ``> 0``.
+      method: ``"rk4"`` (classical Runge-Kutta, error O(dt^4)) or ``"euler"``.
+
+    Returns:
+      :class:`CentralPath` at the times ``t``.
+
+    Raises:
+      ValueError: bad ``H0``, parameters, times or method.
+
+    Examples:
+      >>> rng = np.random.default_rng(0)
+      >>> path = central_path_flow(rng.standard_normal((6, 12)), K=3, lam_w=0.2,
+      ...                          lam_h=0.1, t=[0.0, 1.0, 2.0])
+      >>> bool(np.all(np.diff(path.nc1_tilde) < 0))
+      True
+    """
+    H, K, n = _balanced(H0, K, "H0")
+    lw = float(_positive("lam_w", lam_w))
+    lh = float(_positive("lam_h", lam_h, allow_zero=True))
+    dt = float(_positive("dt", dt))
+    times = np.atleast_1d(np.asarray(t, dtype=np.float64))
+    if times.ndim != 1 or np.any(~np.isfinite(times)) or np.any(times < 0):
+        raise ValueError(f"t must be finite times >= 0, got {times}")
+    if np.any(np.diff(times) <= 0):
+        raise ValueError("t must be strictly increasing")
+    if method not in ("rk4", "euler"):
+        raise ValueError(f"method must be 'rk4' or 'euler', got method={method!r}")
+
+    def rhs(X):
+        return _velocity(X, K, n, lw, lh)
+
+    out = np.empty((times.size, *H.shape))
+    now = 0.0
+    for i, target in enumerate(times):
+        span = target - now
+        steps = int(np.ceil(span / dt - 1e-9)) if span > 0 else 0
+        h = span / steps if steps else 0.0
+        for _ in range(steps):
+            if method == "euler":
+                H = H + h * rhs(H)
+            else:
+                k1 = rhs(H)
+                k2 = rhs(H + 0.5 * h * k1)
+                k3 = rhs(H + 0.5 * h * k2)
+                k4 = rhs(H + h * k3)
+                H = H + (h / 6) * (k1 + 2 * k2 + 2 * k3 + k4)
+        now = target
+        out[i] = H
+    tr = np.array([_traces(X, K, n) for X in out])
+    return CentralPath(times, out, tr[:, 0] / tr[:, 1], tr[:, 0], tr[:, 1])
+
+
+class FlowRates(NamedTuple):
+    r"""Values and time derivatives along the central-path flow at one ``H``.
+
+    Attributes:
+      nc1_tilde, d_nc1_tilde: :math:`\widetilde{NC}_1` and its rate.
+      tr_sigma_w, d_tr_sigma_w: :math:`\operatorname{Tr}\Sigma_W` and its rate.
+      tr_sigma_b, d_tr_sigma_b: :math:`\operatorname{Tr}\Sigma_B` and its rate.
+    """
+
+    nc1_tilde: float
+    d_nc1_tilde: float
+    tr_sigma_w: float
+    d_tr_sigma_w: float
+    tr_sigma_b: float
+    d_tr_sigma_b: float
+
+
+def central_path_rates(
+    H: ArrayLike, *, K: int, lam_w: float, lam_h: float
+) -> FlowRates:
+    r"""Exact time derivatives of the Theorem 3.1 quantities along the flow.
+
+    With :math:`V = dH/dt` from :func:`central_path_velocity`, :math:`P_\perp` the
+    within-class centering and :math:`\dot M` the centered means,
+
+    .. math::
+
+        \tfrac{d}{dt}\operatorname{Tr}\Sigma_W = \tfrac{2}{Kn}\langle HP_\perp,
+        VP_\perp\rangle,\qquad
+        \tfrac{d}{dt}\operatorname{Tr}\Sigma_B = \tfrac{2}{K}\langle \dot M,
+        \dot M_V\rangle.
+
+    Theorem 3.1 states ``d_nc1_tilde < 0``, ``d_tr_sigma_w <= -2 lam_h tr_sigma_w``
+    and ``d_tr_sigma_b > -2 lam_h tr_sigma_b``. Corollary 3.2 follows from
+    :math:`H_{1/\beta} = H_0 + V(H_0)/\beta + O(\beta^{-2})`, so
+    :math:`\widetilde{NC}_1(H_{1/\beta}) = \widetilde{NC}_1(H_0)
+    + \dot{\widetilde{NC}}_1/\beta + O(\beta^{-2})`.
+
+    Args:
+      H: ``(d, Kn)`` features, columns grouped by class.
+      K: classes.
+      lam_w: :math:`\lambda_W > 0`.
+      lam_h: :math:`\lambda_H \ge 0`.
+
+    Returns:
+      :class:`FlowRates`.
+
+    Raises:
+      ValueError: bad input, or collapsed means (:math:`\operatorname{Tr}\Sigma_B=0`).
+
+    Examples:
+      >>> rng = np.random.default_rng(1)
+      >>> r = central_path_rates(rng.standard_normal((6, 12)), K=3, lam_w=0.2,
+      ...                        lam_h=0.1)
+      >>> bool(r.d_nc1_tilde < 0)
+      True
+    """
+    H, K, n = _balanced(H, K)
+    lw = float(_positive("lam_w", lam_w))
+    lh = float(_positive("lam_h", lam_h, allow_zero=True))
+    V = _velocity(H, K, n, lw, lh)
+    d = H.shape[0]
+    N = K * n
+
+    def split(X):
+        Xc = X.reshape(d, K, n)
+        m = Xc.mean(axis=2)
+        return Xc - m[:, :, None], m - m.mean(axis=1, keepdims=True)
+
+    Hw, Hb = split(H)
+    Vw, Vb = split(V)
+    sw, sb = np.sum(Hw**2) / N, np.sum(Hb**2) / K
+    if not sb > 0:
+        raise ValueError("the class means of H coincide: Tr Sigma_B = 0")
+    dsw, dsb = 2 * np.sum(Hw * Vw) / N, 2 * np.sum(Hb * Vb) / K
+    return FlowRates(
+        float(sw / sb),
+        float(dsw / sb - sw * dsb / sb**2),
+        float(sw),
+        float(dsw),
+        float(sb),
+        float(dsb),
+    )
+
+
+class PerturbationOperator(NamedTuple):
+    r"""First-order response of the minimizer of Eq. 2 to a change of ``H0``.
+
+    Attributes:
+      F: ``(dKn, dKn)``, :math:`\operatorname{vec}(\delta H) = F
+        \operatorname{vec}(\delta H_0)`; symmetric.
+      G: ``(dK, dKn)``, :math:`\operatorname{vec}(\delta W) = G
+        \operatorname{vec}(\delta H_0)`.
+      hessian_norm_ratio: :math:`\lambda_{\min}(S)/\lambda_{\max}(S)` of the Schur
+        complement; positive at a strict local minimum.
+    """
+
+    F: np.ndarray
+    G: np.ndarray
+    hessian_norm_ratio: float
+
+
+def perturbation_operator(
+    W: ArrayLike,
+    H: ArrayLike,
+    *,
+    K: int,
+    beta: float,
+    lam_w: float,
+    lam_h: float,
+) -> PerturbationOperator:
+    r"""The operator ``F`` of Theorem 4.1, exactly, from the Hessian's Schur complement.
+
+    At a minimizer :math:`(\hat W^*, \hat H^*)` of :math:`f(\cdot; H_0)`,
+
+    .. math::
+
+        \operatorname{vec}(\delta H) \approx \frac{\beta}{Kn} S^{-1}
+        \operatorname{vec}(\delta H_0),\quad
+        S = \nabla^2_{HH} f - \nabla_W^\top\nabla_H f\,(\nabla^2_{WW} f)^{-1}
+        \nabla_H^\top\nabla_W f,
+
+    :math:`\operatorname{vec}(\delta W) \approx -(\nabla^2_{WW}f)^{-1}
+    \nabla_H^\top\nabla_W f\,\operatorname{vec}(\delta H)` (Theorem 4.1 of
+    arXiv:2210.16658; exact to first order in :math:`\delta H_0`, all orders in
+    :math:`1/\beta`). ``vec`` stacks columns. The Hessian is assembled analytically:
+    with :math:`N = Kn` and :math:`R = WH - Y`,
+    :math:`\partial^2 f/\partial W_{ai}\partial W_{bj} = \delta_{ab}(HH^\top)_{ij}/N
+    + \delta_{ab}\delta_{ij}\lambda_W/K`,
+    :math:`\partial^2 f/\partial H_{ij}\partial H_{kl} = \delta_{jl}((W^\top W)_{ik}
+    + (\lambda_H+\beta)\delta_{ik})/N` and
+    :math:`\partial^2 f/\partial W_{ai}\partial H_{kj} = (W_{ak}H_{ij}
+    + \delta_{ik}R_{aj})/N`.
+
+    Args:
+      W: ``(K, d)`` minimizer's classifier.
+      H: ``(d, Kn)`` minimizer's features (columns grouped by class).
+      K: classes.
+      beta: :math:`\beta > 0`.
+      lam_w, lam_h: :math:`\lambda_W, \lambda_H > 0`.
+
+    Returns:
+      :class:`PerturbationOperator`.
+
+    Raises:
+      ValueError: bad shapes or parameters, or a Schur complement that is not
+        positive definite (the point is not a strict local minimizer).
+
+    Examples:
+      >>> m = ufm_minimizer(2, 2, 3, lam_w=0.5, lam_h=0.4)
+      >>> op = perturbation_operator(m.W, m.H, K=2, beta=100.0, lam_w=0.5, lam_h=0.4)
+      >>> op.F.shape, bool(np.allclose(op.F, op.F.T))
+      ((12, 12), True)
+    """
+    W, H, _, K, n, lw, lh, b = _ufm_args(W, H, K, lam_w, lam_h, beta, None, False)
+    if not b > 0:
+        raise ValueError(f"beta must be > 0, got beta={beta!r}")
+    d, N = H.shape
+    R = W @ H - _labels_matrix(K, n)
+    eK, ed, eN = np.eye(K), np.eye(d), np.eye(N)
+    hww = np.einsum("ab,ij->iajb", eK, H @ H.T / N + lw / K * ed).reshape(K * d, K * d)
+    hhh = np.einsum("jl,ik->jilk", eN, (W.T @ W + (lh + b) * ed) / N)
+    hhh = hhh.reshape(N * d, N * d)
+    hwh = (np.einsum("ak,ij->iajk", W, H) + np.einsum("ik,aj->iajk", ed, R)) / N
+    hwh = hwh.reshape(K * d, N * d)
+    coupling = np.linalg.solve(hww, hwh)
+    S = hhh - hwh.T @ coupling
+    S = 0.5 * (S + S.T)
+    evals, evecs = np.linalg.eigh(S)
+    if not evals[0] > 0:
+        raise ValueError(
+            "the Schur complement is not positive definite: (W, H) is not a strict "
+            "local minimizer of f(.; H0)"
+        )
+    F = (b / N) * (evecs / evals) @ evecs.T
+    G = -coupling @ F
+    return PerturbationOperator(F, G, float(evals[0] / evals[-1]))
+
+
+class BlockSpectrum(NamedTuple):
+    r"""Singular values of the ``dn x dn`` blocks :math:`F_{k\tilde k}` of ``F``.
+
+    Attributes:
+      intra: ``(K, dn)``, singular values of :math:`F_{kk}`, descending.
+      inter: ``(K, K, dn)``, singular values of :math:`F_{k\tilde k}`, descending;
+        ``nan`` on the diagonal ``k = k~``.
+    """
+
+    intra: np.ndarray
+    inter: np.ndarray
+
+
+def block_singular_values(F: ArrayLike, *, K: int) -> BlockSpectrum:
+    r"""Singular values of the class blocks of a ``(dKn, dKn)`` operator (Eq. 6).
+
+    Block row ``k`` holds the ``dn`` entries of :math:`\operatorname{vec}(\delta H)`
+    that belong to the columns of class ``k``; :math:`F_{kk}` are the intra-class
+    blocks and :math:`F_{k\tilde k}`, :math:`k \ne \tilde k`, the inter-class
+    ("crosstalk") blocks.
+
+    Args:
+      F: square matrix whose size is a multiple of ``K``.
+      K: classes.
+
+    Returns:
+      :class:`BlockSpectrum`.
+
+    Raises:
+      ValueError: ``F`` not square or its size not a multiple of ``K``.
+
+    Examples:
+      >>> bs = block_singular_values(np.eye(6), K=2)
+      >>> bs.intra.tolist()
+      [[1.0, 1.0, 1.0], [1.0, 1.0, 1.0]]
+    """
+    F = np.asarray(F, dtype=np.float64)
+    K = check_num_classes(K)
+    if F.ndim != 2 or F.shape[0] != F.shape[1] or F.shape[0] % K:
+        raise ValueError(
+            f"F must be square with size a multiple of K={K}, got {F.shape}"
+        )
+    m = F.shape[0] // K
+    blocks = F.reshape(K, m, K, m).transpose(0, 2, 1, 3)
+    sv = np.linalg.svd(blocks, compute_uv=False)
+    intra = sv[np.arange(K), np.arange(K)]
+    inter = sv.copy()
+    inter[np.arange(K), np.arange(K)] = np.nan
+    return BlockSpectrum(intra, inter)
+
+
+class NearCollapseSpectrum(NamedTuple):
+    r"""Theorem 4.2 and the five-level first-order spectrum of :math:`F_{kk}`.
+
+    Every singular value of :math:`F_{kk}` is :math:`1 - \kappa/\beta +
+    O(\beta^{-2})`. Arrays broadcast over the shapes of ``beta, lam_w, lam_h``
+    (shape ``S``).
+
+    Attributes:
+      kappa: ``(*S, 5)``, the levels :math:`0, \lambda_H, \sqrt{\lambda_H/\lambda_W},
+        2\lambda_H(1-c), 4\lambda_H(1-c)`.
+      multiplicity: ``(5,)``, :math:`d-K, (d-K)(n-1), K(n-1), K-1, 1`.
+      sv_intra: ``(*S, dn)``, the predicted singular values, descending.
+      sigma_max_intra: ``(*S,)``, :math:`\sigma_{\max}(F_{kk})` (1 when ``d > K``).
+      sigma_min_intra: ``(*S,)``, :math:`1 - \beta^{-1}\sqrt{\lambda_H/\lambda_W}`.
+      sigma_max_inter: ``(*S,)``,
+        :math:`2\beta^{-1}\lambda_H(1-\sqrt{\lambda_H\lambda_W})`.
+    """
+
+    kappa: np.ndarray
+    multiplicity: np.ndarray
+    sv_intra: np.ndarray
+    sigma_max_intra: np.ndarray
+    sigma_min_intra: np.ndarray
+    sigma_max_inter: np.ndarray
+
+
+def near_collapse_spectrum(
+    K: int,
+    n: int,
+    d: int,
+    *,
+    beta: ArrayLike,
+    lam_w: ArrayLike,
+    lam_h: ArrayLike,
+) -> NearCollapseSpectrum:
+    r"""Theorem 4.2 of arXiv:2210.16658: block spectrum of ``F`` near collapse.
+
+    At :math:`H_0 = H^*` (a collapsed minimizer of Eq. 1), for
+    :math:`\beta \gg \max\{1, \lambda_H\}`, :math:`c = \sqrt{\lambda_H\lambda_W} < 1`
+    and :math:`d > K`:
+
+    .. math::
+
+        \sigma_{\max}(F_{kk}) = 1,\quad
+        \sigma_{\min}(F_{kk}) = 1 - \frac{1}{\beta}\sqrt{\frac{\lambda_H}{\lambda_W}},
+        \quad
+        \sigma_{\max}(F_{k\tilde k}) = \frac{2\lambda_H}{\beta}\big(1 - c\big),
+
+    with :math:`F_{k\tilde k}` of rank one. The full spectrum of :math:`F_{kk}` is
+    :math:`1-\kappa/\beta` with the levels and multiplicities of spec §2.5 (derived
+    in ``docs/derivations/neural_collapse.md``; exact up to :math:`O(\beta^{-2})`).
+    The extremes are taken over the levels with non-zero multiplicity, so they
+    stay right when ``d = K`` or ``n = 1``.
+
+    Args:
+      K: classes, ``>= 2``.
+      n: samples per class, ``>= 1``.
+      d: feature dimension, ``>= K``.
+      beta: :math:`\beta > 0` (array).
+      lam_w, lam_h: :math:`\lambda_W, \lambda_H > 0` with
+        :math:`\lambda_H\lambda_W < 1` (arrays broadcasting with ``beta``).
+
+    Returns:
+      :class:`NearCollapseSpectrum`.
+
+    Raises:
+      ValueError: bad sizes, non-positive parameters or :math:`\lambda_H\lambda_W
+        \ge 1` (then :math:`H^* = 0`).
+
+    Examples:
+      >>> s = near_collapse_spectrum(4, 10, 10, beta=100.0, lam_w=0.5, lam_h=0.4)
+      >>> round(float(s.sigma_min_intra), 6), round(float(s.sigma_max_inter), 6)
+      (0.991056, 0.004422)
+    """
+    K = check_num_classes(K)
+    n = _count("n", n, 1)
+    d = _count("d", d, 1)
+    if d < K:
+        raise ValueError(f"feature dimension d={d} must be >= K={K}")
+    b = _positive("beta", beta)
+    lw = _positive("lam_w", lam_w)
+    lh = _positive("lam_h", lam_h)
+    b, lw, lh = np.broadcast_arrays(b, lw, lh)
+    c = np.sqrt(lh * lw)
+    if np.any(c >= 1):
+        raise ValueError(
+            f"lam_h * lam_w must be < 1 (collapse to zero otherwise), got "
+            f"{float((lh * lw)[c >= 1].ravel()[0])!r}"
+        )
+    kappa = np.stack(
+        [np.zeros_like(lh), lh, np.sqrt(lh / lw), 2 * lh * (1 - c), 4 * lh * (1 - c)],
+        axis=-1,
+    )
+    mult = np.array([d - K, (d - K) * (n - 1), K * (n - 1), K - 1, 1])
+    levels = np.repeat(kappa, mult, axis=-1)
+    sv = 1 - np.sort(levels, axis=-1) / b[..., None]
+    present = kappa[..., mult > 0]
+    return NearCollapseSpectrum(
+        kappa,
+        mult,
+        sv,
+        1 - present.min(axis=-1) / b,
+        1 - present.max(axis=-1) / b,
+        2 * lh * (1 - c) / b,
+    )
