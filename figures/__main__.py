@@ -16,9 +16,14 @@ from pathlib import Path
 
 from figures import neural_collapse
 from figures import rf_risk
+from figures import selu
 
 # module stem (the folder under results/) -> its figure module.
-MODULES = {"rf_risk": rf_risk, "neural_collapse": neural_collapse}
+MODULES = {
+    "rf_risk": rf_risk,
+    "selu": selu,
+    "neural_collapse": neural_collapse,
+}
 
 
 def _grids(folder: Path, module) -> list:

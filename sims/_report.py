@@ -26,9 +26,10 @@ def theory_gaps(
 ) -> list[GapRow]:
     """Relative gap ``|mean - theory| / |theory|`` and ``z = (mean - theory) / SEM``.
 
-    Means and SEMs are over ``trial``. Only cells with finite, non-zero theory
-    count. ``subsets`` maps a label to a boolean mask over the cells (e.g. away
-    from an interpolation peak); ``"all"`` is always reported.
+    Means and SEMs are over ``trial``. Only cells with finite theory above 1e-9 of
+    the variable's largest ``|theory|`` count (a theory mean of 1e-17 is zero).
+    ``subsets`` maps a label to a boolean mask over the cells (e.g. away from an
+    interpolation peak); ``"all"`` is always reported.
     """
     subsets = {"all": None, **(subsets or {})}
     rows = []
@@ -42,7 +43,10 @@ def theory_gaps(
         sem = sim.std("trial", ddof=1) / np.sqrt(count)
         rel = abs(mean - theory) / abs(theory)
         z = ((mean - theory) / sem).where(sem > 0)  # no z for deterministic runs
-        valid = np.isfinite(theory) & (theory != 0) & np.isfinite(mean)
+        # Theory values at rounding level (a mean that is 0 up to 1e-17) have no
+        # meaningful relative gap: keep cells above 1e-9 of the largest |theory|.
+        scale = float(abs(theory).where(np.isfinite(theory)).max())
+        valid = np.isfinite(theory) & (abs(theory) > 1e-9 * scale) & np.isfinite(mean)
         for label, mask in subsets.items():
             keep = valid if mask is None else valid & mask
             r = rel.where(keep).values.ravel()

@@ -48,8 +48,44 @@ from theory.rf_powerlaw import zero_ridge_optimal
 from theory.rf_ridge import RFRiskPrediction
 from theory.rf_ridge import SpectrumTail
 from theory.rf_ridge import rf_ridge_risk
+from theory.selu_moments import ALPHA_01
+from theory.selu_moments import LAMBDA_01
+from theory.selu_moments import OMEGA
+from theory.selu_moments import OMEGA_MINUS_A
+from theory.selu_moments import OMEGA_MINUS_B
+from theory.selu_moments import OMEGA_PLUS
+from theory.selu_moments import AlphaDropout
+from theory.selu_moments import Domain
+from theory.selu_moments import Extreme
+from theory.selu_moments import FixedPoint
+from theory.selu_moments import MomentJacobian
+from theory.selu_moments import MomentMap
+from theory.selu_moments import SeluParameters
+from theory.selu_moments import Theorem1Extremes
+from theory.selu_moments import Theorem3Extremes
+from theory.selu_moments import alpha_dropout_affine
+from theory.selu_moments import alpha_dropout_moments
+from theory.selu_moments import fixed_point
+from theory.selu_moments import iterate_map
+from theory.selu_moments import moment_jacobian
+from theory.selu_moments import moment_map
+from theory.selu_moments import population_moment_map
+from theory.selu_moments import relu_moment_map
+from theory.selu_moments import selu
+from theory.selu_moments import selu_parameters
+from theory.selu_moments import tanh_moment_map
+from theory.selu_moments import theorem1_extremes
+from theory.selu_moments import theorem2_extreme
+from theory.selu_moments import theorem3_extremes
 
 __all__ = [
+    "ALPHA_01",
+    "LAMBDA_01",
+    "OMEGA",
+    "OMEGA_MINUS_A",
+    "OMEGA_MINUS_B",
+    "OMEGA_PLUS",
+    "AlphaDropout",
     "BlockSpectrum",
     "CentralPath",
     "ClassMeans",
@@ -57,15 +93,25 @@ __all__ = [
     "CrossEntropyETF",
     "DeepLinearMSEMinimizer",
     "DeepLinearPoint",
+    "Domain",
+    "Extreme",
+    "FixedPoint",
     "FixedPointError",
     "FlowRates",
+    "MomentJacobian",
+    "MomentMap",
     "NearCollapseSpectrum",
     "PerturbationOperator",
     "PowerLawSpectrum",
     "PowerLawTail",
     "RFRiskPrediction",
+    "SeluParameters",
     "SpectrumTail",
+    "Theorem1Extremes",
+    "Theorem3Extremes",
     "UFMMinimizer",
+    "alpha_dropout_affine",
+    "alpha_dropout_moments",
     "block_singular_values",
     "central_path_flow",
     "central_path_rates",
@@ -79,6 +125,10 @@ __all__ = [
     "deep_linear_mse_minimizer",
     "deep_linear_mse_objective",
     "deep_linear_mse_point",
+    "fixed_point",
+    "iterate_map",
+    "moment_jacobian",
+    "moment_map",
     "nc1",
     "nc1_tilde",
     "nc2",
@@ -89,11 +139,19 @@ __all__ = [
     "optimal_classifier",
     "optimal_fitting_ratio",
     "perturbation_operator",
+    "population_moment_map",
     "powerlaw_constant",
     "powerlaw_spectrum",
     "powerlaw_test_risk",
+    "relu_moment_map",
     "rf_ridge_risk",
+    "selu",
+    "selu_parameters",
     "simplex_etf",
+    "tanh_moment_map",
+    "theorem1_extremes",
+    "theorem2_extreme",
+    "theorem3_extremes",
     "ufm_gradient",
     "ufm_minimizer",
     "ufm_objective",
