@@ -40,6 +40,8 @@ import xarray as xr
 from matplotlib.figure import Figure
 
 from figures import _style
+from figures._grid import GridError
+from figures._grid import open_grid
 from sims.neural_collapse import parse_profile
 from theory.neural_collapse import deep_linear_class_a2
 from theory.neural_collapse import near_collapse_spectrum
@@ -77,10 +79,6 @@ EXPERIMENTS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
 DEPTH_CMAP = mpl.colormaps["viridis"]
 
 
-class GridError(ValueError):
-    """A file that is not a readable neural_collapse grid; the message is one line."""
-
-
 def check_grid(ds: xr.Dataset, source: str = "grid") -> str:
     """The grid's experiment name, or :class:`GridError` naming what is missing."""
     kind = ds.attrs.get("experiment")
@@ -100,22 +98,8 @@ def check_grid(ds: xr.Dataset, source: str = "grid") -> str:
 
 
 def load_grid(path: str | Path) -> xr.Dataset:
-    """Open a saved grid, load it and check it.
-
-    Raises:
-      GridError: missing or unreadable file, or not a neural_collapse grid.
-    """
-    path = Path(path)
-    if not path.is_file():
-        raise GridError(f"{path}: no such file")
-    try:
-        with xr.open_dataset(path) as opened:
-            ds = opened.load()
-    except Exception as err:  # any failure to read is "not a netCDF grid"
-        reason = str(err).splitlines()[0] if str(err) else type(err).__name__
-        raise GridError(f"{path}: cannot read as netCDF ({reason})") from None
-    check_grid(ds, str(path))
-    return ds
+    """Open a saved neural_collapse grid and check it (else :class:`GridError`)."""
+    return open_grid(path, check_grid)
 
 
 def _colours(values) -> dict:

@@ -37,6 +37,8 @@ from matplotlib.lines import Line2D
 from matplotlib.transforms import blended_transform_factory
 
 from figures import _style
+from figures._grid import GridError
+from figures._grid import open_grid
 from theory.rf_ridge import rf_ridge_risk
 
 __all__ = [
@@ -80,10 +82,6 @@ _ENVELOPE_RIDGES = (
 _THEORY_RTOL = 1e-4  # recomputed vs saved theory; looser than float64 for float32 grids
 
 
-class GridError(ValueError):
-    """A file that is not a readable rf_risk grid; the message is one line."""
-
-
 def check_grid(ds: xr.Dataset, source: str = "grid") -> None:
     """Raise :class:`GridError` unless ``ds`` has an rf_risk grid's dims/vars/attrs."""
     missing = [d for d in _DIMS if d not in ds.dims]
@@ -123,22 +121,8 @@ def check_grid(ds: xr.Dataset, source: str = "grid") -> None:
 
 
 def load_grid(path: str | Path) -> xr.Dataset:
-    """Open a saved grid, load it into memory and check it.
-
-    Raises:
-      GridError: missing file, unreadable file or not an rf_risk grid.
-    """
-    path = Path(path)
-    if not path.is_file():
-        raise GridError(f"{path}: no such file")
-    try:
-        with xr.open_dataset(path) as opened:
-            ds = opened.load()
-    except Exception as err:  # any failure to read is "not a netCDF grid"
-        reason = str(err).splitlines()[0] if str(err) else type(err).__name__
-        raise GridError(f"{path}: cannot read as netCDF ({reason})") from None
-    check_grid(ds, str(path))
-    return ds
+    """Open a saved rf_risk grid and check it (:class:`GridError` if it is not one)."""
+    return open_grid(path, check_grid)
 
 
 def spectrum(ds: xr.Dataset) -> tuple[np.ndarray, np.ndarray]:

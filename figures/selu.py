@@ -42,6 +42,8 @@ from matplotlib.patches import Rectangle
 from matplotlib.ticker import MaxNLocator
 
 from figures import _style
+from figures._grid import GridError
+from figures._grid import open_grid
 from theory.selu_moments import OMEGA
 from theory.selu_moments import fixed_point
 from theory.selu_moments import iterate_map
@@ -85,10 +87,6 @@ _TRAIN_COLOURS = {"selu": "C3", "relu_bn": "C0"}
 _Z = 4.0  # the tests' z; drawn as the acceptance band of the z-score panel
 
 
-class GridError(ValueError):
-    """A file that is not a readable selu grid; the message is one line."""
-
-
 def check_grid(ds: xr.Dataset, source: str = "grid") -> str:
     """Return the grid's kind, or raise :class:`GridError` naming what is missing."""
     kind = ds.attrs.get("experiment")
@@ -111,22 +109,8 @@ def check_grid(ds: xr.Dataset, source: str = "grid") -> str:
 
 
 def load_grid(path: str | Path) -> xr.Dataset:
-    """Open a saved grid, load it into memory and check it.
-
-    Raises:
-      GridError: missing file, unreadable file or not a selu grid.
-    """
-    path = Path(path)
-    if not path.is_file():
-        raise GridError(f"{path}: no such file")
-    try:
-        with xr.open_dataset(path, engine="h5netcdf") as opened:
-            ds = opened.load()
-    except Exception as err:  # any failure to read is "not a netCDF grid"
-        reason = str(err).splitlines()[0] if str(err) else type(err).__name__
-        raise GridError(f"{path}: cannot read as netCDF ({reason})") from None
-    check_grid(ds, str(path))
-    return ds
+    """Open a saved selu grid and check it (:class:`GridError` if it is not one)."""
+    return open_grid(path, check_grid)
 
 
 # ======================================================================================
