@@ -229,17 +229,23 @@ class _Spectrum:
 
     def exact(self, gamma: np.ndarray) -> np.ndarray:
         """(z, w, B_a, B_b) over the explicit modes by direct summation, (4, P)."""
+        # With r_i = 1/(lam_i + gamma): L_i = lam_i r_i and 1 - L_i = gamma r_i, so
+        # z = r.lam, w = gamma r^2.lam, B_a = gamma^2 r^2.v2, B_b = gamma r^2.(lam v2):
+        # two elementwise passes and matrix-vector products, all terms positive.
         out = np.empty((4, gamma.size))
+        weights = np.stack([self.v2, self.lam * self.v2, self.lam], axis=1)  # (M, 3)
         block = max(1, _BLOCK_ELEMENTS // self.lam.size)
         for start in range(0, gamma.size, block):
-            g = gamma[start : start + block, None]
-            one_minus_L = g / (self.lam + g)
-            L = self.lam / (self.lam + g)
-            Lw = L * one_minus_L
-            out[0, start : start + block] = L.sum(axis=1)
-            out[1, start : start + block] = Lw.sum(axis=1)
-            out[2, start : start + block] = (one_minus_L * one_minus_L) @ self.v2
-            out[3, start : start + block] = Lw @ self.v2
+            part = slice(start, start + block)
+            g = gamma[part]
+            r = np.add(self.lam, g[:, None])
+            np.reciprocal(r, out=r)
+            out[0, part] = r @ self.lam
+            np.multiply(r, r, out=r)
+            sq_v2, sq_lam_v2, sq_lam = (r @ weights).T
+            out[1, part] = g * sq_lam
+            out[2, part] = g * g * sq_v2
+            out[3, part] = g * sq_lam_v2
         return out
 
     def tabulate(self, gamma_lo: float, gamma_hi: float) -> None:
