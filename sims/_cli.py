@@ -122,7 +122,9 @@ def run_cli(
         format=f"{prog}: %(message)s",
         stream=sys.stderr,
     )
-    command = " ".join([prog, *(shlex.quote(a) for a in (argv or sys.argv[1:]))])
+    command = " ".join(
+        [prog, *(shlex.quote(a) for a in (sys.argv[1:] if argv is None else argv))]
+    )
     try:
         ds, path = experiment.sweep(
             config,
