@@ -20,9 +20,8 @@ import xarray as xr
 from figures import neural_collapse as fig_nc
 from sims import neural_collapse as snc
 from sims._backend import cpu_threads
+from tests._tolerances import PLOTTED_RTOL as F64
 from theory import neural_collapse as nc
-
-F64 = 1e-12
 
 
 @pytest.fixture(autouse=True)

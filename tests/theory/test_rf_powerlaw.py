@@ -33,6 +33,13 @@ from hypothesis import strategies as st
 from scipy import integrate
 
 from tests._tolerances import F64_RTOL
+from tests._tolerances import POWERLAW_CONVERGENCE_SLACK as CONVERGENCE_SLACK
+from tests._tolerances import POWERLAW_RATIO_TOL_N1E3 as RATIO_TOL_N1E3
+from tests._tolerances import POWERLAW_RATIO_TOL_N1E4 as RATIO_TOL_N1E4
+from tests._tolerances import POWERLAW_RSTAR_TOL as RSTAR_TOL
+from tests._tolerances import POWERLAW_TAIL_MPMATH_RTOL as TAIL_MPMATH_RTOL
+from tests._tolerances import POWERLAW_TAIL_PIPELINE_RTOL as TAIL_PIPELINE_RTOL
+from tests._tolerances import POWERLAW_TAIL_SUM_RTOL as TAIL_SUM_RTOL
 from theory._solve import solve_bracketed
 from theory.rf_powerlaw import PowerLawTail
 from theory.rf_powerlaw import continuum_integrals
@@ -42,27 +49,6 @@ from theory.rf_powerlaw import powerlaw_spectrum
 from theory.rf_powerlaw import powerlaw_test_risk
 from theory.rf_powerlaw import zero_ridge_optimal
 from theory.rf_ridge import rf_ridge_risk
-
-# --- tolerances of this module (tests/_tolerances.py is shared; these are local) ------
-# Tail integrals against 30-digit mpmath: ~64-term series plus a few roundings.
-TAIL_MPMATH_RTOL = 1e-13
-# Tail(M) - Tail(N) against brute-force sums over (M, N], M >= 50: the midpoint
-# Euler-Maclaurin remainder is O(X^-8) relative, measured <= 4e-14 at M = 50 for
-# beta <= 4 but 2e-12 at (alpha, beta) = (3, 8), inside the strategy's range. (The
-# cancellation in Tail(M) - Tail(N) is allowed for separately, as an atol.)
-TAIL_SUM_RTOL = 1e-11
-# The same tail fed to rf_ridge_risk with M = 1500 or M = 20000 explicit modes: the
-# two solves stop at ~1e-12 relative in gamma (rf_ridge _XTOL); measured 1e-13.
-TAIL_PIPELINE_RTOL = 1e-10
-# Spec §9 item 10: discrete framework / closed form at n = 1e3.
-RATIO_TOL_N1E3 = 2e-3
-# Spec §5 prints 0.9999 at n = 1e4 (measured 0.99993-0.99994).
-RATIO_TOL_N1E4 = 2e-4
-# Spec §5: the discrete framework's argmin over ridge reproduces R* to +-0.005.
-RSTAR_TOL = 0.005
-# Ratio error at 8n over that at n against the predicted 8^-min(1, 2a+1-b): the
-# subleading corrections moved it by at most 14% in 300 random cases.
-CONVERGENCE_SLACK = 1.5
 
 PAPER_PAIRS = [(1.17, 1.14), (1.22, 1.20), (1.12, 1.36), (1.5, 1.25)]
 # Spec §5 [DER] check: E_te(0,0)/closed form at n = 1e3 and 1e4 for these pairs.
