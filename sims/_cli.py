@@ -2,7 +2,9 @@
 
 ``python -m sims.<name> --sweep [--experiment E] [--preset P] [--set key=v1,v2 ...]
 [--trials N] [--seed S] [--device auto|cpu|cuda[:i]] [--dtype float64|float32]
-[--out PATH] [--scheduler ADDR] [--no-resume]``. Bad input exits 2 with one line.
+[--out PATH] [--workers N] [--scheduler ADDR] [--no-resume] [--overwrite] [--wait]``.
+Bad input exits 2 with one line. ``--help`` lists every config field ``--set``
+accepts, with its default, constraint and meaning, and the presets.
 """
 
 from __future__ import annotations
@@ -11,33 +13,15 @@ import argparse
 import logging
 import shlex
 import sys
-from collections.abc import Callable
-from collections.abc import Mapping
 from collections.abc import Sequence
 from pathlib import Path
-from typing import NamedTuple
 
-import xarray as xr
-
-from sims._config import SweepConfig
+from sims._config import describe_fields
+from sims._experiment import Experiment
 from sims._report import format_gaps
 from sims._report import theory_gaps
 
-__all__ = ["Experiment", "run_cli"]
-
-
-class Experiment(NamedTuple):
-    """What the CLI needs of one experiment of a sim module.
-
-    Attributes:
-      presets: preset name -> config (must include ``smoke`` and ``default``).
-      sweep: ``sweep(config, *, out, resume, scheduler, command) -> (Dataset, Path)``.
-      subsets: optional ``subsets(ds) -> {label: mask}`` for the closing table.
-    """
-
-    presets: Mapping[str, SweepConfig]
-    sweep: Callable[..., tuple[xr.Dataset, Path]]
-    subsets: Callable[[xr.Dataset], dict[str, xr.DataArray]] | None = None
+__all__ = ["run_cli"]
 
 
 class _Parser(argparse.ArgumentParser):
@@ -45,8 +29,45 @@ class _Parser(argparse.ArgumentParser):
         self.exit(2, f"{self.prog}: error: {message}\n")
 
 
+def _preset_line(name: str, config, default) -> str:
+    changed = [
+        f"{k}={_short(v)}"
+        for k, v in vars(config).items()
+        if getattr(default, k) != v and k != "device"
+    ]
+    return f"    {name:<10} " + (", ".join(changed) or "(the defaults)")
+
+
+def _short(value) -> str:
+    if isinstance(value, tuple):
+        if len(value) > 4:
+            return f"{value[0]}..{value[-1]} ({len(value)} values)"
+        return ",".join(map(str, value))
+    return str(value)
+
+
+def _fields_help(experiments: Sequence[Experiment]) -> str:
+    """The ``--set`` fields and presets of every experiment, for ``--help``."""
+    blocks = []
+    for e in experiments:
+        head = f"experiment {e.key!r}" if len(experiments) > 1 else "config"
+        lines = [f"{head}: {e.summary}".rstrip(": "), "  fields (--set KEY=V1,V2):"]
+        for name, default, constraint, meaning in describe_fields(e.config):
+            lines.append(f"    {name:<14} {default:<22} {constraint:<24} {meaning}")
+        lines.append("  presets (--preset NAME):")
+        base = e.config()
+        lines += [_preset_line(n, c, base) for n, c in e.presets.items()]
+        blocks.append("\n".join(lines))
+    return "\n\n".join(blocks)
+
+
 def _build_parser(prog: str, description: str, experiments) -> argparse.ArgumentParser:
-    p = _Parser(prog=prog, description=description)
+    p = _Parser(
+        prog=prog,
+        description=description,
+        epilog=_fields_help(list(experiments.values())),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     p.add_argument("--sweep", action="store_true", help="run the sweep")
     if len(experiments) > 1:
         p.add_argument(
@@ -69,11 +90,26 @@ def _build_parser(prog: str, description: str, experiments) -> argparse.Argument
     p.add_argument("--device", help="auto, cpu, cuda or cuda:<i>")
     p.add_argument("--dtype", choices=("float64", "float32"))
     p.add_argument("--out", type=Path, help="output netCDF path")
+    p.add_argument(
+        "--workers",
+        type=int,
+        help="CPU worker processes (default: one per core; $LD_WORKERS)",
+    )
     p.add_argument("--scheduler", help="dask scheduler address, or local:N")
     p.add_argument(
         "--no-resume",
         action="store_true",
         help="discard finished chunks of an earlier run",
+    )
+    p.add_argument(
+        "--overwrite",
+        action="store_true",
+        help="replace a finished file of another config or code version",
+    )
+    p.add_argument(
+        "--wait",
+        action="store_true",
+        help="wait for another run writing the same --out instead of refusing",
     )
     p.add_argument(
         "--print-config",
@@ -89,9 +125,10 @@ def run_cli(
     *,
     prog: str,
     description: str,
-    experiments: Mapping[str, Experiment],
+    experiments: Sequence[Experiment],
 ) -> int:
     """Parse ``argv``, build the config, run the sweep, print the closing table."""
+    experiments = {e.key: e for e in experiments}
     parser = _build_parser(prog, description, experiments)
     args = parser.parse_args(argv)
     name = getattr(args, "experiment", next(iter(experiments)))
@@ -126,10 +163,13 @@ def run_cli(
         [prog, *(shlex.quote(a) for a in (sys.argv[1:] if argv is None else argv))]
     )
     try:
-        ds, path = experiment.sweep(
+        ds, path = experiment.run(
             config,
             out=args.out,
             resume=not args.no_resume,
+            overwrite=args.overwrite,
+            wait=args.wait,
+            workers=args.workers,
             scheduler=args.scheduler,
             command=command,
         )
@@ -148,4 +188,11 @@ def run_cli(
     rows = theory_gaps(ds, subsets)
     if rows:
         print(format_gaps(rows))
+    if "diverged" in ds and bool(ds["diverged"].any()):
+        cells = int(ds["diverged"].sum())
+        print(
+            f"warning: {cells} of {ds['diverged'].size} cells diverged "
+            "(variable 'diverged'); their values are not finite",
+            file=sys.stderr,
+        )
     return 0

@@ -5,12 +5,13 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
+import math
 import types
 import typing
 from typing import Any
 from typing import Self
 
-__all__ = ["SweepConfig", "int_logspace"]
+__all__ = ["Check", "SweepConfig", "describe_fields", "int_logspace", "param"]
 
 
 def int_logspace(start: float, stop: float, num: int) -> tuple[int, ...]:
@@ -26,6 +27,168 @@ def int_logspace(start: float, stop: float, num: int) -> tuple[int, ...]:
     return tuple(int(v) for v in dict.fromkeys(values.astype(int)))
 
 
+@dataclasses.dataclass(frozen=True)
+class Check:
+    """A declared constraint on a config field (on every value of a tuple field).
+
+    Tuple fields are sweep axes: besides the bounds they must be non-empty and
+    without repeats. Numbers must be finite unless ``finite=False``.
+    """
+
+    ge: float | None = None
+    gt: float | None = None
+    le: float | None = None
+    lt: float | None = None
+    choices: tuple | None = None
+    finite: bool = True
+    axis: bool = True
+
+    def describe(self) -> str:
+        """The constraint in words, as ``--help`` shows it."""
+        parts = []
+        if self.choices is not None:
+            parts.append("one of " + ", ".join(map(str, self.choices)))
+        for op, bound in (
+            (">=", self.ge),
+            (">", self.gt),
+            ("<=", self.le),
+            ("<", self.lt),
+        ):
+            if bound is not None:
+                parts.append(f"{op} {_number(bound)}")
+        return ", ".join(parts)
+
+    def problem(self, value) -> str | None:
+        """Why ``value`` breaks the constraint, or ``None``."""
+        if self.choices is not None:
+            return None if value in self.choices else f"must be {self.describe()}"
+        if not isinstance(value, int | float) or isinstance(value, bool):
+            return "must be a number"
+        if self.finite and not math.isfinite(value):
+            return "must be finite"
+        if math.isnan(value):
+            return "must not be NaN"
+        for ok, op, bound in (
+            (lambda v, b: v >= b, ">=", self.ge),
+            (lambda v, b: v > b, ">", self.gt),
+            (lambda v, b: v <= b, "<=", self.le),
+            (lambda v, b: v < b, "<", self.lt),
+        ):
+            if bound is not None and not ok(value, bound):
+                return f"must be {op} {_number(bound)}"
+        return None
+
+
+def _number(x: float) -> str:
+    if x == 2**63 - 1:
+        return "2^63-1"
+    if isinstance(x, int) and abs(x) >= 10**6 and x == 10 ** round(math.log10(x)):
+        return f"10^{round(math.log10(x))}"
+    return f"{x:g}" if isinstance(x, float) else str(x)
+
+
+def param(
+    default,
+    help: str,
+    *,
+    ge: float | None = None,
+    gt: float | None = None,
+    le: float | None = None,
+    lt: float | None = None,
+    choices: tuple | None = None,
+    finite: bool = True,
+    axis: bool = True,
+):
+    """A config field with its meaning and its declared constraint.
+
+    The base config enforces the constraint once (``ValueError`` naming the field
+    and the bad value), and ``--help`` lists the field with its default, constraint
+    and meaning. ``int``, ``float`` and ``str`` fields (and tuples of them) only.
+    A tuple field is a sweep axis (non-empty, no repeats) unless ``axis=False``
+    (e.g. values paired by position with another field).
+
+    Examples:
+      >>> @dataclasses.dataclass(frozen=True, kw_only=True)
+      ... class Demo(SweepConfig):
+      ...     width: tuple[int, ...] = param((8,), "hidden units", ge=1)
+      >>> Demo(width=(8, 16)).width
+      (8, 16)
+      >>> Demo(width=(8, 0))
+      Traceback (most recent call last):
+        ...
+      ValueError: width: 0 must be >= 1
+    """
+    return dataclasses.field(
+        default=default,
+        metadata={
+            "help": help,
+            "check": Check(
+                ge=ge, gt=gt, le=le, lt=lt, choices=choices, finite=finite, axis=axis
+            ),
+        },
+    )
+
+
+def describe_fields(cls) -> list[tuple[str, str, str, str]]:
+    """``(name, default, constraint, meaning)`` of every field of a config class."""
+    rows = []
+    for f in _fields(cls):
+        meta = _metadata(cls, f.name)
+        check = meta.get("check")
+        default = f.default
+        if isinstance(default, tuple) and len(default) > 6:
+            shown = ",".join(map(str, default[:3])) + f",... ({len(default)} values)"
+        elif isinstance(default, tuple):
+            shown = ",".join(map(str, default))
+        else:
+            shown = str(default)
+        kind = _field_type(cls, f.name)
+        constraint = check.describe() if check else ""
+        if typing.get_origin(kind) is tuple:
+            prefix = "axis" if check is None or check.axis else "list"
+            constraint = f"{prefix}, " + (constraint or "any")
+        rows.append((f.name, shown, constraint, meta.get("help", "")))
+    return rows
+
+
+def _metadata(cls, name: str) -> typing.Mapping:
+    """A field's :func:`param` metadata, inherited when a subclass only changes the
+    default (``trials: int = 30``)."""
+    for klass in cls.__mro__:
+        field = getattr(klass, "__dataclass_fields__", {}).get(name)
+        if field is not None and field.metadata:
+            return field.metadata
+    return {}
+
+
+def _check_fields(config) -> None:
+    """Enforce every declared :func:`param` constraint of ``config``."""
+    for f in _fields(type(config)):
+        check = _metadata(type(config), f.name).get("check")
+        if check is None:
+            continue
+        value = getattr(config, f.name)
+        tp = _field_type(type(config), f.name)
+        if typing.get_origin(tp) is tuple:
+            if len(value) == 0:
+                raise ValueError(f"{f.name} must have at least one value")
+            if check.axis and len(set(value)) != len(value):
+                raise ValueError(f"{f.name} has repeated values: {value}")
+            scalar, values = typing.get_args(tp)[0], value
+        else:
+            scalar, values = tp, (value,)
+        for v in values:
+            if scalar is int and (not isinstance(v, int) or isinstance(v, bool)):
+                raise ValueError(f"{f.name}: {v!r} is not an integer")
+            if scalar is str and not isinstance(v, str):
+                raise ValueError(f"{f.name}: {v!r} is not a string")
+            if scalar is str and check.choices is None:
+                continue
+            problem = check.problem(v)
+            if problem is not None:
+                raise ValueError(f"{f.name}: {v!r} {problem}")
+
+
 @dataclasses.dataclass(frozen=True, kw_only=True)
 class SweepConfig:
     """Fields every sweep shares. Subclasses add the swept axes and model parameters.
@@ -38,11 +201,17 @@ class SweepConfig:
       dtype: ``float64`` or ``float32`` for the simulation (theory is float64).
     """
 
-    trials: int = 8
-    trial_batch: int = 4
-    seed: int = 0
-    device: str = "auto"
-    dtype: str = "float64"
+    trials: int = param(
+        8, "independent repetitions per cell (dim trial)", ge=1, le=10**6
+    )
+    trial_batch: int = param(4, "trials per chunk (bounds memory and lost work)", ge=1)
+    seed: int = param(0, "root seed of every random stream", ge=0, le=2**63 - 1)
+    device: str = param("auto", "auto, cpu, cuda or cuda:<i>")
+    dtype: str = param(
+        "float64",
+        "simulation dtype (theory is float64)",
+        choices=("float64", "float32"),
+    )
 
     def __post_init__(self) -> None:
         # Normalize numbers to the declared types (an int given for a float field, a
@@ -53,18 +222,15 @@ class SweepConfig:
                 field.name,
                 _normalize(type(self), field.name, getattr(self, field.name)),
             )
-        for name in ("trials", "trial_batch"):
-            value = getattr(self, name)
-            if not isinstance(value, int) or value < 1:
-                raise ValueError(f"{name} must be a positive integer, got {value!r}")
-        if not isinstance(self.seed, int) or self.seed < 0:
-            raise ValueError(f"seed must be a non-negative integer, got {self.seed!r}")
-        if self.dtype not in ("float64", "float32"):
-            raise ValueError(f"dtype must be float64 or float32, got {self.dtype!r}")
+        _check_fields(self)
+        _check_device(self.device)
         self.validate()
 
     def validate(self) -> None:
-        """Raise ``ValueError`` naming the bad value; subclasses extend this."""
+        """Cross-field checks of a subclass (``ValueError`` naming the bad value).
+
+        Per-field checks are declared with :func:`param` and run before this.
+        """
 
     def to_json(self) -> str:
         return json.dumps(dataclasses.asdict(self), sort_keys=True)
@@ -100,6 +266,16 @@ class SweepConfig:
                 )
             changes[key] = _coerce(type(self), key, [v for v in text.split(",") if v])
         return self.replace(**changes)
+
+
+def _check_device(spec) -> None:
+    """``auto``, ``cpu``, ``cuda`` or ``cuda:<i>`` (availability is checked at run)."""
+    ok = isinstance(spec, str) and (
+        spec in ("auto", "cpu", "cuda")
+        or (spec.startswith("cuda:") and spec[5:].isdigit())
+    )
+    if not ok:
+        raise ValueError(f"device must be auto, cpu, cuda or cuda:<i>, got {spec!r}")
 
 
 def _normalize(cls, name: str, value):

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import datetime as _dt
+import functools
+import hashlib
 import os
 import subprocess
 import sys
@@ -13,7 +15,7 @@ from pathlib import Path
 import torch
 import xarray as xr
 
-__all__ = ["provenance", "read_netcdf", "write_netcdf_atomic"]
+__all__ = ["code_version", "provenance", "read_netcdf", "write_netcdf_atomic"]
 
 _REPO = Path(__file__).resolve().parent.parent
 
@@ -26,6 +28,23 @@ def _git(*args: str) -> str | None:
     except (OSError, subprocess.SubprocessError):
         return None
     return out.stdout.strip() if out.returncode == 0 else None
+
+
+@functools.cache
+def code_version() -> str:
+    """12 hex digits of a hash over the source of ``theory/`` and ``sims/``.
+
+    Stamped on every chunk and result file: work computed by other code (a change
+    between a kill and the resume, a dirty tree) is never reused.
+    """
+    digest = hashlib.sha256()
+    for package in ("theory", "sims"):
+        for path in sorted((_REPO / package).rglob("*.py")):
+            digest.update(path.relative_to(_REPO).as_posix().encode())
+            digest.update(b"\0")
+            digest.update(path.read_bytes())
+            digest.update(b"\0")
+    return digest.hexdigest()[:12]
 
 
 def _package_version() -> str:
@@ -50,6 +69,7 @@ def provenance(
         "git_commit": commit or "unknown",
         "git_dirty": int(bool(dirty)) if dirty is not None else -1,
         "package_version": _package_version(),
+        "code_version": code_version(),
         "created_utc": _dt.datetime.now(_dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
         "device": device_name,
         "torch_version": str(torch.__version__),

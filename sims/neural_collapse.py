@@ -39,7 +39,6 @@ import dataclasses
 import math
 import sys
 from collections.abc import Sequence
-from pathlib import Path
 
 import numpy as np
 import torch
@@ -50,13 +49,11 @@ from sims._backend import cell_generator
 from sims._backend import cpu_threads
 from sims._backend import resolve_device
 from sims._backend import resolve_dtype
-from sims._cli import Experiment
 from sims._cli import run_cli
 from sims._config import SweepConfig
 from sims._config import int_logspace
+from sims._experiment import Experiment
 from sims._sweep import Chunk
-from sims._sweep import plan_chunks
-from sims._sweep import run_sweep
 from theory.neural_collapse import block_singular_values
 from theory.neural_collapse import central_path_rates
 from theory.neural_collapse import deep_linear_ce_etf
@@ -66,7 +63,11 @@ from theory.neural_collapse import perturbation_operator
 from theory.neural_collapse import ufm_minimizer
 
 __all__ = [
+    "CENTRAL_PATH",
+    "DIGITS",
+    "PERTURBATION",
     "PRESETS",
+    "UFM",
     "CentralPathSweep",
     "DeepUFMSweep",
     "DigitsSweep",
@@ -79,10 +80,6 @@ __all__ = [
     "simulate_digits",
     "simulate_perturbation",
     "simulate_ufm",
-    "sweep_central_path",
-    "sweep_digits",
-    "sweep_perturbation",
-    "sweep_ufm",
     "ufm_theory",
 ]
 
@@ -687,35 +684,13 @@ def _ufm_finish(config: DeepUFMSweep, ds: xr.Dataset) -> xr.Dataset:
     return ds
 
 
-def sweep_ufm(
-    config: DeepUFMSweep,
-    *,
-    out: Path | str | None = None,
-    resume: bool = True,
-    scheduler: str | None = None,
-    command: str = "",
-) -> tuple[xr.Dataset, Path]:
-    """Run the ``ufm`` grid (chunked over depth, profile, loss and trial batches)."""
-    chunks = plan_chunks(
-        {
-            "depth": config.depth,
-            "profile": config.profile,
-            "loss": config.loss,
-            "trial": range(config.trials),
-        },
-        {"trial": config.trial_batch},
-    )
-    return run_sweep(
-        config,
-        name=NAME,
-        chunks=chunks,
-        kernel=_ufm_kernel,
-        finish=_ufm_finish,
-        out=out,
-        resume=resume,
-        scheduler=scheduler,
-        command=command,
-    )
+def _ufm_axes(config: DeepUFMSweep) -> dict[str, tuple]:
+    return {
+        "depth": config.depth,
+        "profile": config.profile,
+        "loss": config.loss,
+        "trial": tuple(range(config.trials)),
+    }
 
 
 def _ufm_subsets(ds: xr.Dataset) -> dict[str, xr.DataArray]:
@@ -1051,29 +1026,12 @@ def _perturbation_finish(config: PerturbationSweep, ds: xr.Dataset) -> xr.Datase
     return ds
 
 
-def sweep_perturbation(
-    config: PerturbationSweep,
-    *,
-    out: Path | str | None = None,
-    resume: bool = True,
-    scheduler: str | None = None,
-    command: str = "",
-) -> tuple[xr.Dataset, Path]:
-    """Run the ``perturbation`` grid (chunked over beta, lam_w and trial)."""
-    chunks = plan_chunks(
-        {"beta": config.beta, "lam_w": config.lam_w, "trial": range(config.trials)}, {}
-    )
-    return run_sweep(
-        config,
-        name=NAME,
-        chunks=chunks,
-        kernel=_perturbation_kernel,
-        finish=_perturbation_finish,
-        out=out,
-        resume=resume,
-        scheduler=scheduler,
-        command=command,
-    )
+def _perturbation_axes(config: PerturbationSweep) -> dict[str, tuple]:
+    return {
+        "beta": config.beta,
+        "lam_w": config.lam_w,
+        "trial": tuple(range(config.trials)),
+    }
 
 
 def _perturbation_subsets(ds: xr.Dataset) -> dict[str, xr.DataArray]:
@@ -1341,27 +1299,8 @@ def _central_path_finish(config: CentralPathSweep, ds: xr.Dataset) -> xr.Dataset
     return ds
 
 
-def sweep_central_path(
-    config: CentralPathSweep,
-    *,
-    out: Path | str | None = None,
-    resume: bool = True,
-    scheduler: str | None = None,
-    command: str = "",
-) -> tuple[xr.Dataset, Path]:
-    """Run the ``central_path`` grid (chunked over trial batches)."""
-    chunks = plan_chunks({"trial": range(config.trials)}, {"trial": config.trial_batch})
-    return run_sweep(
-        config,
-        name=NAME,
-        chunks=chunks,
-        kernel=_central_path_kernel,
-        finish=_central_path_finish,
-        out=out,
-        resume=resume,
-        scheduler=scheduler,
-        command=command,
-    )
+def _central_path_axes(config: CentralPathSweep) -> dict[str, tuple]:
+    return {"trial": tuple(range(config.trials))}
 
 
 # --------------------------------------------------------------------------------------
@@ -1539,30 +1478,8 @@ def _digits_finish(config: DigitsSweep, ds: xr.Dataset) -> xr.Dataset:
     return ds
 
 
-def sweep_digits(
-    config: DigitsSweep,
-    *,
-    out: Path | str | None = None,
-    resume: bool = True,
-    scheduler: str | None = None,
-    command: str = "",
-) -> tuple[xr.Dataset, Path]:
-    """Run the ``digits`` grid (chunked over loss and trial batches)."""
-    chunks = plan_chunks(
-        {"loss": config.loss, "trial": range(config.trials)},
-        {"trial": config.trial_batch},
-    )
-    return run_sweep(
-        config,
-        name=NAME,
-        chunks=chunks,
-        kernel=_digits_kernel,
-        finish=_digits_finish,
-        out=out,
-        resume=resume,
-        scheduler=scheduler,
-        command=command,
-    )
+def _digits_axes(config: DigitsSweep) -> dict[str, tuple]:
+    return {"loss": config.loss, "trial": tuple(range(config.trials))}
 
 
 # --------------------------------------------------------------------------------------
@@ -1647,22 +1564,89 @@ PRESETS: dict[str, dict[str, SweepConfig]] = {
 }
 
 
+UFM = Experiment(
+    name=NAME,
+    key="ufm",
+    config=DeepUFMSweep,
+    presets=PRESETS["ufm"],
+    axes=_ufm_axes,
+    kernel=_ufm_kernel,
+    finish=_ufm_finish,
+    subsets=_ufm_subsets,
+    # NaN where no closed form applies (CE loss, biases, depth > 1 for some) and
+    # padding of the class dim for profiles with fewer classes.
+    not_applicable=(
+        "nc2_gof",
+        "nc3_gof",
+        "diag_wwt",
+        "diag_wwt_theory",
+        "mean_norm2",
+        "mean_norm2_theory",
+        "wh",
+        "wh_theory",
+        "objective_theory",
+        "rel_err",
+    ),
+    summary="GD on the deep linear unconstrained-features model vs closed forms",
+)
+
+PERTURBATION = Experiment(
+    name=NAME,
+    key="perturbation",
+    config=PerturbationSweep,
+    presets=PRESETS["perturbation"],
+    axes=_perturbation_axes,
+    kernel=_perturbation_kernel,
+    finish=_perturbation_finish,
+    subsets=_perturbation_subsets,
+    batch_dim=None,
+    summary="finite-difference response of the UFM minimizer to perturbed features",
+)
+
+CENTRAL_PATH = Experiment(
+    name=NAME,
+    key="central_path",
+    config=CentralPathSweep,
+    presets=PRESETS["central_path"],
+    axes=_central_path_axes,
+    kernel=_central_path_kernel,
+    finish=_central_path_finish,
+    summary="gradient flow near the central path vs the first-order theory",
+)
+
+DIGITS = Experiment(
+    name=NAME,
+    key="digits",
+    config=DigitsSweep,
+    presets=PRESETS["digits"],
+    axes=_digits_axes,
+    kernel=_digits_kernel,
+    finish=_digits_finish,
+    not_applicable=("train_error", "train_loss"),  # entry 0: the input, untrained
+    summary="per-layer neural-collapse metrics of deep nets trained on digits",
+)
+
+EXPERIMENTS = (
+    UFM,
+    PERTURBATION,
+    CENTRAL_PATH,
+    DIGITS,
+)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    """``python -m sims.neural_collapse --sweep [--experiment E] [options]``."""
+    """``python -m sims.neural_collapse`` command line; see ``--help``."""
     return run_cli(
         argv,
         prog="python -m sims.neural_collapse",
         description=__doc__.splitlines()[0],
-        experiments={
-            "ufm": Experiment(PRESETS["ufm"], sweep_ufm, _ufm_subsets),
-            "perturbation": Experiment(
-                PRESETS["perturbation"], sweep_perturbation, _perturbation_subsets
-            ),
-            "central_path": Experiment(PRESETS["central_path"], sweep_central_path),
-            "digits": Experiment(PRESETS["digits"], sweep_digits),
-        },
+        experiments=EXPERIMENTS,
     )
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    # Run the importable module, not __main__, so worker processes unpickle the
+    # kernels and configs by name.
+    from sims.neural_collapse import main as _main
+
+    sys.exit(_main())

@@ -35,7 +35,6 @@ import dataclasses
 import math
 import sys
 from collections.abc import Sequence
-from pathlib import Path
 
 import numpy as np
 import torch
@@ -45,12 +44,10 @@ from sims._backend import cell_generator
 from sims._backend import cpu_threads
 from sims._backend import resolve_device
 from sims._backend import resolve_dtype
-from sims._cli import Experiment
 from sims._cli import run_cli
 from sims._config import SweepConfig
+from sims._experiment import Experiment
 from sims._sweep import Chunk
-from sims._sweep import plan_chunks
-from sims._sweep import run_sweep
 from theory.selu_moments import ALPHA_01
 from theory.selu_moments import LAMBDA_01
 from theory.selu_moments import alpha_dropout_affine
@@ -62,9 +59,12 @@ from theory.selu_moments import tanh_moment_map
 
 __all__ = [
     "ACTIVATIONS",
+    "DEEP",
     "DEEP_PRESETS",
     "INPUTS",
+    "LAYER",
     "LAYER_PRESETS",
+    "TRAIN",
     "TRAIN_ACTIVATIONS",
     "TRAIN_PRESETS",
     "SeluDeepSweep",
@@ -78,9 +78,6 @@ __all__ = [
     "simulate_deep",
     "simulate_layer",
     "simulate_train",
-    "sweep_deep",
-    "sweep_layer",
-    "sweep_train",
 ]
 
 NAME = "selu"
@@ -538,31 +535,8 @@ _REFERENCE = (
 )
 
 
-def sweep_layer(
-    config: SeluLayerSweep,
-    *,
-    out: Path | str | None = None,
-    resume: bool = True,
-    scheduler: str | None = None,
-    command: str = "",
-) -> tuple[xr.Dataset, Path]:
-    """Run the one-layer Monte Carlo grid; dims ``mu, nu, omega, tau, trial``.
-
-    Variables ``mu_tilde, nu_tilde`` and siblings ``mu_tilde_theory,
-    nu_tilde_theory`` (:func:`theory.selu_moments.moment_map`).
-    """
-    chunks = plan_chunks({"trial": range(config.trials)}, {"trial": config.trial_batch})
-    return run_sweep(
-        config,
-        name=NAME,
-        chunks=chunks,
-        kernel=_layer_kernel,
-        finish=_layer_finish,
-        out=out,
-        resume=resume,
-        scheduler=scheduler,
-        command=command,
-    )
+def _layer_axes(config: SeluLayerSweep) -> dict[str, tuple]:
+    return {"trial": tuple(range(config.trials))}
 
 
 # ======================================================================================
@@ -776,34 +750,8 @@ def _deep_finish(config: SeluDeepSweep, ds: xr.Dataset) -> xr.Dataset:
     return ds
 
 
-def sweep_deep(
-    config: SeluDeepSweep,
-    *,
-    out: Path | str | None = None,
-    resume: bool = True,
-    scheduler: str | None = None,
-    command: str = "",
-) -> tuple[xr.Dataset, Path]:
-    """Run the deep-net grid; dims ``activation, start, width, layer, trial``.
-
-    Variables ``mean, var`` with siblings ``mean_theory, var_theory`` and the
-    paper-map iterates ``mean_g_iterate, var_g_iterate`` (see :func:`deep_theory`).
-    """
-    chunks = plan_chunks(
-        {"width": config.width, "trial": range(config.trials)},
-        {"trial": config.trial_batch},
-    )
-    return run_sweep(
-        config,
-        name=NAME,
-        chunks=chunks,
-        kernel=_deep_kernel,
-        finish=_deep_finish,
-        out=out,
-        resume=resume,
-        scheduler=scheduler,
-        command=command,
-    )
+def _deep_axes(config: SeluDeepSweep) -> dict[str, tuple]:
+    return {"width": config.width, "trial": tuple(range(config.trials))}
 
 
 def _deep_subsets(ds: xr.Dataset) -> dict[str, xr.DataArray]:
@@ -1014,37 +962,12 @@ def _train_finish(config: SeluTrainSweep, ds: xr.Dataset) -> xr.Dataset:
     return ds
 
 
-def sweep_train(
-    config: SeluTrainSweep,
-    *,
-    out: Path | str | None = None,
-    resume: bool = True,
-    scheduler: str | None = None,
-    command: str = "",
-) -> tuple[xr.Dataset, Path]:
-    """Run the training grid; dims ``activation, depth, seed, step``.
-
-    Variables ``train_loss, train_accuracy`` (no theory siblings).
-    """
-    chunks = plan_chunks(
-        {
-            "activation": config.activation,
-            "depth": config.depth,
-            "seed": range(config.trials),
-        },
-        {"seed": config.trial_batch},
-    )
-    return run_sweep(
-        config,
-        name=NAME,
-        chunks=chunks,
-        kernel=_train_kernel,
-        finish=_train_finish,
-        out=out,
-        resume=resume,
-        scheduler=scheduler,
-        command=command,
-    )
+def _train_axes(config: SeluTrainSweep) -> dict[str, tuple]:
+    return {
+        "activation": config.activation,
+        "depth": config.depth,
+        "seed": tuple(range(config.trials)),
+    }
 
 
 # ======================================================================================
@@ -1052,19 +975,61 @@ def sweep_train(
 # ======================================================================================
 
 
+LAYER = Experiment(
+    name=NAME,
+    key="layer",
+    config=SeluLayerSweep,
+    presets=LAYER_PRESETS,
+    axes=_layer_axes,
+    kernel=_layer_kernel,
+    finish=_layer_finish,
+    summary="one SELU layer, Monte Carlo output moments vs the moment map",
+)
+
+DEEP = Experiment(
+    name=NAME,
+    key="deep",
+    config=SeluDeepSweep,
+    presets=DEEP_PRESETS,
+    axes=_deep_axes,
+    kernel=_deep_kernel,
+    finish=_deep_finish,
+    subsets=_deep_subsets,
+    summary="per-layer moments of deep nets vs the iterated moment map",
+)
+
+TRAIN = Experiment(
+    name=NAME,
+    key="train",
+    config=SeluTrainSweep,
+    presets=TRAIN_PRESETS,
+    axes=_train_axes,
+    kernel=_train_kernel,
+    finish=_train_finish,
+    batch_dim="seed",
+    summary="SELU vs ReLU+BatchNorm nets trained on digits (Fig. 1 protocol)",
+)
+
+EXPERIMENTS = (
+    LAYER,
+    DEEP,
+    TRAIN,
+)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    """``python -m sims.selu --sweep [--experiment layer|deep|train] [options]``."""
+    """``python -m sims.selu`` command line; see ``--help``."""
     return run_cli(
         argv,
         prog="python -m sims.selu",
         description=__doc__.splitlines()[0],
-        experiments={
-            "layer": Experiment(LAYER_PRESETS, sweep_layer),
-            "deep": Experiment(DEEP_PRESETS, sweep_deep, _deep_subsets),
-            "train": Experiment(TRAIN_PRESETS, sweep_train),
-        },
+        experiments=EXPERIMENTS,
     )
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    # Run the importable module, not __main__, so worker processes unpickle the
+    # kernels and configs by name.
+    from sims.selu import main as _main
+
+    sys.exit(_main())

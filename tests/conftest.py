@@ -16,6 +16,9 @@ from hypothesis import settings
 # small-tensor sims with two threads per worker on 2 cores).
 if os.environ.get("PYTEST_XDIST_WORKER"):
     torch.set_num_threads(1)
+# Sweeps run in-process unless a test asks for workers (a pool per sweep call would
+# cost a process start each); results do not depend on it (tests/sims/test_sweep.py).
+os.environ.setdefault("LD_WORKERS", "1")
 
 settings.register_profile(
     "ci",

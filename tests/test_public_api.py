@@ -90,7 +90,16 @@ PUBLIC = {
         "ufm_objective",
         "zero_ridge_optimal",
     ],
-    "sims": ["Chunk", "SweepConfig", "int_logspace", "plan_chunks", "run_sweep"],
+    "sims": [
+        "Chunk",
+        "Experiment",
+        "SweepConfig",
+        "VarAttrs",
+        "int_logspace",
+        "param",
+        "plan_chunks",
+        "run_sweep",
+    ],
 }
 
 

@@ -37,20 +37,20 @@ def grids(tmp_path_factory):
     presets = snc.PRESETS
     configs = {
         "ufm": (
-            snc.sweep_ufm,
+            snc.UFM.run,
             presets["ufm"]["smoke"].replace(
                 steps=40, checkpoints=5, loss=("mse",), trials=2
             ),
         ),
-        "perturbation": (snc.sweep_perturbation, presets["perturbation"]["smoke"]),
+        "perturbation": (snc.PERTURBATION.run, presets["perturbation"]["smoke"]),
         "central_path": (
-            snc.sweep_central_path,
+            snc.CENTRAL_PATH.run,
             presets["central_path"]["smoke"].replace(
                 t_max=0.2, checkpoints=5, max_iter=500
             ),
         ),
         "digits": (
-            snc.sweep_digits,
+            snc.DIGITS.run,
             presets["digits"]["smoke"].replace(layers=1, steps=5, trials=2),
         ),
     }
@@ -70,12 +70,9 @@ def no_simulation(monkeypatch):
         "simulate_perturbation",
         "simulate_central_path",
         "simulate_digits",
-        "sweep_ufm",
-        "sweep_perturbation",
-        "sweep_central_path",
-        "sweep_digits",
     ):
         monkeypatch.setattr(snc, name, boom)
+    monkeypatch.setattr("sims._sweep.run_sweep", boom)
 
 
 def test_every_figure_from_saved_grids(grids, tmp_path, no_simulation, capsys):

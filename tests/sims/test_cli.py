@@ -12,6 +12,7 @@ import pytest
 
 from sims import rf_risk
 from sims._io import read_netcdf
+from tests.sims._patch import use_kernel
 
 SMOKE = rf_risk.PRESETS["smoke"]
 
@@ -93,7 +94,7 @@ def test_print_config_prints_json_that_from_json_accepts(
     def boom(*args, **kwargs):
         raise AssertionError("--print-config must not run the sweep")
 
-    monkeypatch.setattr(rf_risk, "_kernel", boom)
+    use_kernel(monkeypatch, rf_risk, boom)
     out = tmp_path / "x.nc"
     argv = ["--print-config", "--preset", "smoke", "--set", "n=32,48", "--seed", "3"]
     assert rf_risk.main([*argv, *sweep_flag, "--out", str(out)]) == 0
@@ -108,7 +109,7 @@ def test_without_sweep_nothing_is_run(tmp_path, capsys, monkeypatch):
     def boom(*args, **kwargs):
         raise AssertionError("sweep must not run without --sweep")
 
-    monkeypatch.setattr(rf_risk, "_kernel", boom)
+    use_kernel(monkeypatch, rf_risk, boom)
     assert rf_risk.main(["--smoke", "--out", str(tmp_path / "x.nc")]) == 0
     captured = capsys.readouterr()
     assert rf_risk.RFRiskSweep.from_json(captured.out.strip()) == SMOKE

@@ -135,7 +135,7 @@ def test_torch_flow_equals_the_theory_flow():
 
 @pytest.fixture(scope="module")
 def ufm_grid(tmp_path_factory):
-    ds, _ = snc.sweep_ufm(UFM, out=tmp_path_factory.mktemp("ufm") / "ufm.nc")
+    ds, _ = snc.UFM.run(UFM, out=tmp_path_factory.mktemp("ufm") / "ufm.nc")
     return ds
 
 
@@ -256,7 +256,7 @@ def test_ufm_grid_layout_and_attrs(ufm_grid):
 
 @pytest.fixture(scope="module")
 def pert_grid(tmp_path_factory):
-    ds, _ = snc.sweep_perturbation(PERT, out=tmp_path_factory.mktemp("p") / "p.nc")
+    ds, _ = snc.PERTURBATION.run(PERT, out=tmp_path_factory.mktemp("p") / "p.nc")
     return ds
 
 
@@ -282,7 +282,7 @@ def test_perturbation_theorem_42_rate(pert_grid):
 
 @pytest.fixture(scope="module")
 def flow_grid(tmp_path_factory):
-    ds, _ = snc.sweep_central_path(FLOW, out=tmp_path_factory.mktemp("f") / "f.nc")
+    ds, _ = snc.CENTRAL_PATH.run(FLOW, out=tmp_path_factory.mktemp("f") / "f.nc")
     return ds
 
 
@@ -306,7 +306,7 @@ def test_central_path_corollary_32(flow_grid):
 
 
 def test_digits_layers_reduce_nc1(tmp_path):
-    ds, _ = snc.sweep_digits(DIGITS, out=tmp_path / "d.nc")
+    ds, _ = snc.DIGITS.run(DIGITS, out=tmp_path / "d.nc")
     nc1 = ds["nc1"].sel(loss="mse").values
     assert np.all(np.isfinite(nc1)) and np.all(nc1[..., -1] < nc1[..., 0])
     assert np.all(ds["train_error"].isel(layer=slice(1, None)) < 0.2)

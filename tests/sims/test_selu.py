@@ -192,7 +192,7 @@ def _layer(tmp_path, **kw):
         device="cpu",
         **kw,
     )
-    ds, _ = sim.sweep_layer(cfg, out=tmp_path / f"layer_{cfg.config_hash()}.nc")
+    ds, _ = sim.LAYER.run(cfg, out=tmp_path / f"layer_{cfg.config_hash()}.nc")
     return cfg, ds
 
 
@@ -240,7 +240,7 @@ def test_layer_clt_error_is_real_and_explained(tmp_path):
 def test_layer_default_grid_agrees_within_4_sem(tmp_path):
     """The `layer` default grid (192 cells, SELU-output inputs, fan-in 256)."""
     cfg = sim.LAYER_PRESETS["default"].replace(trials=16, device="cpu")
-    ds, _ = sim.sweep_layer(cfg, out=tmp_path / "layer_default.nc")
+    ds, _ = sim.LAYER.run(cfg, out=tmp_path / "layer_default.nc")
     for name in ("mu_tilde", "nu_tilde"):
         mean, sem = mean_sem(ds[name], "trial")
         gap = np.abs(mean - ds[f"{name}_theory"])
@@ -292,7 +292,7 @@ def test_alpha_dropout_identity_and_validation():
 
 def _deep(tmp_path, **kw):
     cfg = SeluDeepSweep(device="cpu", **kw)
-    ds, _ = sim.sweep_deep(cfg, out=tmp_path / f"deep_{cfg.config_hash()}.nc")
+    ds, _ = sim.DEEP.run(cfg, out=tmp_path / f"deep_{cfg.config_hash()}.nc")
     return cfg, ds
 
 
@@ -386,7 +386,7 @@ def test_deep_width_512_depth_64_converges_from_three_starts(tmp_path):
 
 def test_train_smoke_learns(tmp_path):
     cfg = sim.TRAIN_PRESETS["smoke"].replace(device="cpu", steps=60, eval_every=20)
-    ds, _ = sim.sweep_train(cfg, out=tmp_path / "train.nc")
+    ds, _ = sim.TRAIN.run(cfg, out=tmp_path / "train.nc")
     assert ds.train_loss.dims == ("activation", "depth", "seed", "step")
     assert list(ds.step.values) == [0, 20, 40, 60]
     loss = ds.train_loss
@@ -413,15 +413,15 @@ def test_digits_are_standardized_and_bundled():
 
 def test_results_do_not_depend_on_chunking(tmp_path):
     layer = sim.LAYER_PRESETS["smoke"].replace(device="cpu")
-    a, _ = sim.sweep_layer(layer, out=tmp_path / "l1.nc")
-    b, _ = sim.sweep_layer(layer.replace(trial_batch=5), out=tmp_path / "l2.nc")
+    a, _ = sim.LAYER.run(layer, out=tmp_path / "l1.nc")
+    b, _ = sim.LAYER.run(layer.replace(trial_batch=5), out=tmp_path / "l2.nc")
     xr.testing.assert_identical(a.drop_attrs(), b.drop_attrs())
     deep = sim.DEEP_PRESETS["smoke"].replace(device="cpu")
-    c, _ = sim.sweep_deep(deep, out=tmp_path / "d1.nc")
-    d, _ = sim.sweep_deep(deep.replace(trial_batch=1), out=tmp_path / "d2.nc")
+    c, _ = sim.DEEP.run(deep, out=tmp_path / "d1.nc")
+    d, _ = sim.DEEP.run(deep.replace(trial_batch=1), out=tmp_path / "d2.nc")
     xr.testing.assert_allclose(c.drop_attrs(), d.drop_attrs(), rtol=1e-12)
     # A cell's numbers do not depend on which other cells are in the grid.
-    sub, _ = sim.sweep_deep(
+    sub, _ = sim.DEEP.run(
         deep.replace(activation=("tanh",), start_mean=(0.5,), start_var=(3.0,)),
         out=tmp_path / "d3.nc",
     )

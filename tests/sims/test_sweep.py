@@ -10,6 +10,7 @@ netCDF-safe; a dask run equals the in-process run.
 from __future__ import annotations
 
 import importlib
+import json
 import os
 import re
 import shutil
@@ -27,6 +28,7 @@ from sims import rf_risk
 from sims._io import read_netcdf
 from sims._sweep import plan_chunks
 from tests._tolerances import IMPL_RTOL
+from tests.sims._patch import use_kernel
 
 REPO = Path(__file__).resolve().parents[2]
 SMOKE = rf_risk.PRESETS["smoke"]
@@ -163,9 +165,12 @@ def test_a_different_seed_changes_every_value_and_is_not_reused(
     out = tmp_path / "grid.nc"
     shutil.copy(base_path, out)  # a finished file of seed 0 at the same path
     spy = KernelSpy()
-    monkeypatch.setattr(rf_risk, "_kernel", spy)
+    use_kernel(monkeypatch, rf_risk, spy)
     config = BASE.replace(seed=1)
-    ds, _ = rf_risk.sweep(config, out=out)
+    with pytest.raises(ValueError, match=r"seed: 0 -> 1.*--overwrite"):
+        rf_risk.sweep(config, out=out)
+    assert spy.calls == []
+    ds, _ = rf_risk.sweep(config, out=out, overwrite=True)
     assert len(spy.calls) == len(_planned_keys(config))
     assert rf_risk.RFRiskSweep.from_json(ds.attrs["config_json"]) == config
     for name in MEASURED:
@@ -187,17 +192,17 @@ def test_resume_after_a_crash_runs_only_the_missing_chunks(
     assert len(planned) == 4
 
     crashing = KernelSpy(fail_after=2)
-    monkeypatch.setattr(rf_risk, "_kernel", crashing)
+    use_kernel(monkeypatch, rf_risk, crashing)
     with pytest.raises(Crash):
         rf_risk.sweep(BASE, out=out)
     done = set(crashing.keys)
     assert len(done) == 2 and done <= planned
     assert not out.exists()
     assert {p.name.removesuffix(".nc") for p in parts.glob("*.nc")} == done
-    assert (parts / "config.json").read_text() == BASE.to_json()
+    assert json.loads((parts / "run.json").read_text())["config_json"] == BASE.to_json()
 
     resumed = KernelSpy()
-    monkeypatch.setattr(rf_risk, "_kernel", resumed)
+    use_kernel(monkeypatch, rf_risk, resumed)
     ds, path = rf_risk.sweep(BASE, out=out)
     assert len(resumed.calls) == len(planned) - len(done)
     assert set(resumed.keys) == planned - done
@@ -274,13 +279,13 @@ def test_a_finished_file_is_reused_and_resume_false_recomputes(
     shutil.copy(base_path, out)
 
     never = KernelSpy(fail_after=0)
-    monkeypatch.setattr(rf_risk, "_kernel", never)
+    use_kernel(monkeypatch, rf_risk, never)
     ds, path = rf_risk.sweep(BASE, out=out)
     assert never.calls == [] and path == out
     xr.testing.assert_identical(ds, read_netcdf(base_path))  # the stored file itself
 
     spy = KernelSpy()
-    monkeypatch.setattr(rf_risk, "_kernel", spy)
+    use_kernel(monkeypatch, rf_risk, spy)
     ds, _ = rf_risk.sweep(BASE, out=out, resume=False)
     assert set(spy.keys) == _planned_keys(BASE) and len(spy.calls) == 4
     assert_same_result(ds, base)
@@ -294,22 +299,24 @@ def test_parts_of_a_different_config_raise_unless_resume_false(
     parts = tmp_path / "grid.nc.parts"
     other = BASE.replace(seed=5)
 
-    monkeypatch.setattr(rf_risk, "_kernel", KernelSpy(fail_after=1))
+    use_kernel(monkeypatch, rf_risk, KernelSpy(fail_after=1))
     with pytest.raises(Crash):
         rf_risk.sweep(other, out=out)
     foreign = _part_files(parts)
     assert len(foreign) == 1
 
     never = KernelSpy(fail_after=0)
-    monkeypatch.setattr(rf_risk, "_kernel", never)
-    with pytest.raises(ValueError, match="different config"):
+    use_kernel(monkeypatch, rf_risk, never)
+    with pytest.raises(ValueError, match=r"different run.*seed: 5 -> 0"):
         rf_risk.sweep(BASE, out=out)
     assert never.calls == []
     assert _part_files(parts) == foreign  # nothing of the other run was destroyed
-    assert (parts / "config.json").read_text() == other.to_json()
+    assert (
+        json.loads((parts / "run.json").read_text())["config_json"] == other.to_json()
+    )
 
     spy = KernelSpy()
-    monkeypatch.setattr(rf_risk, "_kernel", spy)
+    use_kernel(monkeypatch, rf_risk, spy)
     ds, _ = rf_risk.sweep(BASE, out=out, resume=False)
     assert len(spy.calls) == 4
     assert_same_result(ds, base)
@@ -317,7 +324,7 @@ def test_parts_of_a_different_config_raise_unless_resume_false(
 
 def test_bad_scheduler_raises_value_error(tmp_path, monkeypatch):
     pytest.importorskip("dask.distributed")
-    monkeypatch.setattr(rf_risk, "_kernel", KernelSpy(fail_after=0))
+    use_kernel(monkeypatch, rf_risk, KernelSpy(fail_after=0))
     with pytest.raises(ValueError, match="local:0"):
         rf_risk.sweep(BASE, out=tmp_path / "grid.nc", scheduler="local:0")
 

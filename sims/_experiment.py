@@ -1,0 +1,201 @@
+"""One declaration per experiment: what the CLI, the engine and the figures read.
+
+An experiment is its science (a config class, a batched kernel, a theory/finish step)
+plus a declaration of how the engine runs it: the axes it chunks over, the variable
+attrs and the closing-table subsets. :meth:`Experiment.run` is the one entry point;
+no module writes its own sweep wrapper.
+
+Examples:
+  >>> from sims.rf_risk import EXPERIMENT
+  >>> smoke = EXPERIMENT.presets["smoke"]
+  >>> EXPERIMENT.name, EXPERIMENT.key, len(EXPERIMENT.chunks(smoke))
+  ('rf_risk', 'rf', 2)
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable
+from collections.abc import Mapping
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+import xarray as xr
+
+from sims._config import SweepConfig
+from sims._sweep import Chunk
+from sims._sweep import plan_chunks
+from sims._sweep import run_sweep
+
+__all__ = ["Experiment", "VarAttrs", "flag_nonfinite"]
+
+
+@dataclasses.dataclass(frozen=True)
+class VarAttrs:
+    """The attrs of one result variable (and of its ``<name>_theory`` sibling)."""
+
+    long_name: str
+    units: str = "1"
+    description: str = ""
+    symbol: str = ""
+
+    def as_dict(self, *, theory: bool = False) -> dict[str, str]:
+        attrs = {
+            "long_name": f"{self.long_name}, theory" if theory else self.long_name,
+            "units": self.units,
+            "description": self.description,
+        }
+        if self.symbol:
+            attrs["math_symbol"] = self.symbol
+        return attrs
+
+
+@dataclasses.dataclass(frozen=True, eq=False)
+class Experiment:
+    """Everything specific to one experiment, declared once.
+
+    Attributes:
+      name: the results folder ``results/<name>/`` and the figure module's stem.
+      key: the ``--experiment`` choice (defaults to ``name``).
+      config: the frozen :class:`~sims._config.SweepConfig` subclass.
+      presets: preset name -> config; ``smoke`` and ``default`` are required.
+      axes: ``axes(config) -> {dim: values}``, the dims the engine chunks over; the
+        ``batch_dim`` is split into runs of ``config.trial_batch``, every other dim
+        into single values.
+      kernel: ``kernel(config, chunk) -> xr.Dataset`` carrying the chunk's coords;
+        module-level (it is pickled to worker processes), seeded only from the
+        chunk's coordinate values.
+      finish: ``finish(config, merged) -> xr.Dataset``; pure: theory siblings, coords.
+      attrs: variable name -> :class:`VarAttrs`, applied after ``finish`` to each
+        variable and its ``_theory`` sibling (variables ``finish`` already labelled
+        keep their attrs).
+      subsets: optional ``subsets(ds) -> {label: mask}`` for the closing table.
+      summary: one line for ``--help``.
+      batch_dim: the dim chunked in runs of ``trial_batch`` (``None``: none).
+      not_applicable: variables whose NaN means "not defined for this cell" (say
+        so in their description); any other non-finite value is flagged (see
+        :func:`flag_nonfinite`).
+      memory: optional ``memory(config) -> bytes``, the peak memory of one chunk;
+        a sweep whose parallel chunks cannot fit is refused before any work.
+      threads: intra-op CPU threads per kernel call (results are computed with
+        exactly this many, whatever the machine, so they do not depend on it).
+    """
+
+    name: str
+    config: type[SweepConfig]
+    presets: Mapping[str, SweepConfig]
+    axes: Callable[[SweepConfig], Mapping[str, Sequence]]
+    kernel: Callable[[SweepConfig, Chunk], xr.Dataset]
+    finish: Callable[[SweepConfig, xr.Dataset], xr.Dataset]
+    key: str = ""
+    attrs: Mapping[str, VarAttrs] = dataclasses.field(default_factory=dict)
+    subsets: Callable[[xr.Dataset], dict[str, xr.DataArray]] | None = None
+    summary: str = ""
+    batch_dim: str | None = "trial"
+    not_applicable: tuple[str, ...] = ()
+    memory: Callable[[SweepConfig], float] | None = None
+    threads: int = 1
+
+    def __post_init__(self) -> None:
+        if not self.key:
+            object.__setattr__(self, "key", self.name)
+        missing = {"smoke", "default"} - set(self.presets)
+        if missing:
+            raise ValueError(f"experiment {self.key!r} lacks presets {sorted(missing)}")
+        for preset, config in self.presets.items():
+            if type(config) is not self.config:
+                raise ValueError(
+                    f"preset {preset!r} of {self.key!r} is a {type(config).__name__}, "
+                    f"not a {self.config.__name__}"
+                )
+
+    def chunks(self, config: SweepConfig) -> list[Chunk]:
+        """The units of work of ``config``."""
+        batch = {self.batch_dim: config.trial_batch} if self.batch_dim else {}
+        return plan_chunks(self.axes(config), batch)
+
+    def run(
+        self,
+        config: SweepConfig,
+        *,
+        out: Path | str | None = None,
+        resume: bool = True,
+        overwrite: bool = False,
+        wait: bool = False,
+        workers: int | None = None,
+        scheduler: str | None = None,
+        command: str = "",
+    ) -> tuple[xr.Dataset, Path]:
+        """Run (or resume) the sweep of ``config``; see :func:`sims._sweep.run_sweep`.
+
+        Returns:
+          ``(dataset, path)`` of the written grid.
+        """
+        if type(config) is not self.config:
+            raise ValueError(
+                f"experiment {self.key!r} takes a {self.config.__name__}, "
+                f"got a {type(config).__name__}"
+            )
+        return run_sweep(
+            config,
+            name=self.name,
+            chunks=self.chunks(config),
+            kernel=self.kernel,
+            finish=self._finish,
+            out=out,
+            resume=resume,
+            overwrite=overwrite,
+            wait=wait,
+            workers=workers,
+            threads=self.threads,
+            chunk_bytes=self.memory(config) if self.memory else None,
+            scheduler=scheduler,
+            command=command,
+        )
+
+    def _finish(self, config: SweepConfig, ds: xr.Dataset) -> xr.Dataset:
+        ds = self.finish(config, ds)
+        for name in ds.variables:
+            base = str(name).removesuffix("_theory")
+            if base in self.attrs and not ds[name].attrs:
+                ds[name].attrs = self.attrs[base].as_dict(theory=base != name)
+        return flag_nonfinite(ds, self.not_applicable)
+
+
+def flag_nonfinite(ds: xr.Dataset, not_applicable: Sequence[str] = ()) -> xr.Dataset:
+    """No silent NaN: flag non-finite measurements, refuse non-finite theory.
+
+    A non-finite measured value (a diverged run) sets the boolean ``diverged``
+    variable at its cell (OR-ed with any ``diverged`` the kernel recorded), and the
+    closing table warns. A non-finite ``_theory`` value is a bug of the theory or a
+    config outside its domain: ``ValueError`` naming the variable and the first cell
+    (the finished chunks stay on disk).
+    """
+    flags = []
+    for name, var in ds.data_vars.items():
+        if name in not_applicable or name == "diverged" or var.dtype.kind != "f":
+            continue
+        bad = ~np.isfinite(var)
+        if not bool(bad.any()):
+            continue
+        if str(name).endswith("_theory"):
+            first = {d: v.item() for d, v in bad.where(bad, drop=True).coords.items()}
+            raise ValueError(
+                f"theory variable {name} is not finite at {first}: the config is "
+                "outside the theory's domain"
+            )
+        flags.append(bad)
+    if flags:
+        diverged = flags[0]
+        for flag in flags[1:]:
+            diverged = diverged | flag
+        if "diverged" in ds:
+            diverged = diverged | ds["diverged"].astype(bool)
+        ds["diverged"] = diverged
+        ds["diverged"].attrs = {
+            "long_name": "diverged",
+            "units": "1",
+            "description": "a measured value of this cell is not finite (diverged)",
+        }
+    return ds

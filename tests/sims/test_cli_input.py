@@ -1,0 +1,104 @@
+"""Bad input to every sim CLI, generated from the config declarations.
+
+For every experiment of every sim module and every declared field constraint, a
+value that breaks it must give exit status 2, exactly one line on stderr, no
+traceback, and nothing written. ``--help`` lists every field.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import importlib
+import io
+
+import pytest
+from hypothesis import given
+from hypothesis import settings
+from hypothesis import strategies as st
+
+from sims._config import _metadata
+from sims._registry import all_experiments
+
+CASES = [
+    (module, experiment, field.name)
+    for module, experiments in all_experiments().items()
+    for experiment in experiments
+    for field in dataclasses.fields(experiment.config)
+    if _metadata(experiment.config, field.name).get("check") is not None
+]
+
+
+def _bad_values(check, draw) -> list[str]:
+    """Texts that break ``check``: beyond each bound, non-finite, not a number."""
+    bad = ["abc"]
+    if check.choices is not None:
+        return ["nosuch_choice"]
+    if check.ge is not None:
+        bad.append(repr(check.ge - draw(st.floats(1, 1e6))))
+    if check.gt is not None:
+        bad.append(repr(check.gt - draw(st.floats(0, 1e6))))
+    if check.le is not None:
+        bad.append(repr(int(check.le) * draw(st.integers(2, 1000)) + 1))
+    if check.lt is not None:
+        bad.append(repr(check.lt + draw(st.floats(0, 1e6))))
+    if check.finite:
+        bad += ["nan", "inf", "-inf"]
+    return bad
+
+
+def _exit(module, argv):
+    try:
+        return importlib.import_module(module).main(argv)
+    except SystemExit as exc:
+        return exc.code
+
+
+@settings(max_examples=120)
+@given(data=st.data())
+def test_a_value_breaking_a_declared_constraint_exits_2_with_one_line(
+    data, tmp_path_factory
+):
+    module, experiment, field = data.draw(st.sampled_from(CASES))
+    check = _metadata(experiment.config, field)["check"]
+    value = data.draw(st.sampled_from(_bad_values(check, data.draw)))
+    out = tmp_path_factory.mktemp("bad") / "grid.nc"
+    argv = ["--sweep", "--smoke", "--set", f"{field}={value}", "--out", str(out)]
+    if len(all_experiments()[module]) > 1:
+        argv += ["--experiment", experiment.key]
+    stderr = io.StringIO()
+    with contextlib.redirect_stderr(stderr), contextlib.redirect_stdout(io.StringIO()):
+        code = _exit(module, argv)
+    assert code == 2, (module, experiment.key, field, value)
+    err = stderr.getvalue()
+    assert err.count("\n") == 1 and "Traceback" not in err, err
+    assert field in err or value in err, err
+    assert not out.exists() and not out.with_name(out.name + ".parts").exists()
+
+
+@pytest.mark.parametrize(
+    ("module", "key"),
+    [(m, e.key) for m, es in all_experiments().items() for e in es],
+)
+def test_help_lists_every_field_with_default_constraint_and_meaning(
+    module, key, capsys
+):
+    assert _exit(module, ["--help"]) == 0
+    text = capsys.readouterr().out
+    experiment = next(e for e in all_experiments()[module] if e.key == key)
+    for field in dataclasses.fields(experiment.config):
+        line = next(
+            (ln for ln in text.splitlines() if ln.split()[:1] == [field.name]), None
+        )
+        assert line is not None, f"{key}: field {field.name} missing from --help"
+    for preset in experiment.presets:
+        assert any(ln.split()[:1] == [preset] for ln in text.splitlines()), preset
+
+
+def test_seed_beyond_64_bits_is_refused_before_work(tmp_path, capsys):
+    out = tmp_path / "g.nc"
+    argv = ["--sweep", "--smoke", "--seed", str(2**64), "--out", str(out)]
+    assert _exit("sims.rf_risk", argv) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "seed" in err
+    assert not out.exists()
