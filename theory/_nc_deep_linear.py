@@ -47,8 +47,13 @@ __all__ = [
 _XTOL = 1e-15
 
 
+_MAX_SIZE = 2**53  # class sizes and their sum stay exact float64 integers
+
+
 def _class_sizes(class_sizes) -> np.ndarray:
     n = np.asarray(class_sizes)
+    if n.dtype.kind not in "iuf":
+        raise ValueError(f"class_sizes must be integers, got {class_sizes!r}")
     if n.ndim != 1:
         raise ValueError(f"class_sizes must be 1-D, got shape {n.shape}")
     if n.size < 2:
@@ -57,6 +62,11 @@ def _class_sizes(class_sizes) -> np.ndarray:
         raise ValueError(f"class_sizes must be integers, got {n}")
     if np.any(n < 1):
         raise ValueError(f"class sizes must be >= 1, got class_sizes={n.tolist()}")
+    if float(np.sum(n, dtype=np.float64)) > _MAX_SIZE:
+        raise ValueError(
+            f"the class sizes must sum to at most 2^53 (exact in float64), got "
+            f"class_sizes={n.tolist()}"
+        )
     return n.astype(np.int64)
 
 
@@ -67,7 +77,10 @@ def _depth(depth) -> int:
 
 
 def _layer_lams(lam_w, depth: int) -> np.ndarray:
-    lw = np.asarray(lam_w, dtype=np.float64)
+    try:
+        lw = np.asarray(lam_w, dtype=np.float64)
+    except (TypeError, ValueError):
+        raise ValueError(f"lam_w must be numeric, got lam_w={lam_w!r}") from None
     if lw.ndim == 0:
         lw = np.full(depth, float(lw))
     if lw.shape != (depth,):
@@ -81,7 +94,10 @@ def _layer_lams(lam_w, depth: int) -> np.ndarray:
 
 
 def _lam(name: str, value) -> float:
-    v = float(value)
+    try:
+        v = float(np.asarray(value, dtype=np.float64).item())
+    except (TypeError, ValueError):
+        raise ValueError(f"{name} must be a number, got {name}={value!r}") from None
     if not (np.isfinite(v) and v > 0):
         raise ValueError(f"{name} must be finite and > 0, got {name}={value!r}")
     return v
@@ -157,30 +173,44 @@ class DeepLinearMSEMinimizer(NamedTuple):
     residual: np.ndarray
 
 
-def _largest_root(phi: np.ndarray, M: int) -> tuple[np.ndarray, np.ndarray]:
-    """Largest x > 0 of M x^(M-1)/(1+x^M)^2 = phi (NaN where none); residuals."""
-    x = np.full(phi.shape, np.nan)
-    res = np.zeros(phi.shape)
+def _largest_root(log_phi: np.ndarray, M: int) -> tuple[np.ndarray, np.ndarray]:
+    """Largest x > 0 of M x^(M-1)/(1+x^M)^2 = phi (NaN where none); residuals.
+
+    Takes log(phi): phi spans 1e-600 .. 1e600 for weight decays of 1e-300 .. 1e300.
+    """
+    x = np.full(log_phi.shape, np.nan)
+    res = np.zeros(log_phi.shape)
     if M == 1:
-        ok = phi < 1
-        x[ok] = 1 / np.sqrt(phi[ok]) - 1
+        ok = log_phi < 0
+        with np.errstate(over="ignore"):
+            phi = np.exp(log_phi[ok])
+            # 1/sqrt(phi) where phi is a normal float (as rounded before), else logs
+            direct = 1 / np.sqrt(phi) - 1
+        normal = (phi > np.finfo(np.float64).tiny) & np.isfinite(phi)
+        x[ok] = np.where(normal, direct, np.exp(-0.5 * log_phi[ok]) - 1)
         return x, res
     x_star = ((M - 1) / (M + 1)) ** (1 / M)
     phi_max = M * x_star ** (M - 1) / (1 + x_star**M) ** 2
-    ok = phi <= phi_max
+    ok = log_phi <= np.log(phi_max)
     if not np.any(ok):
         return x, res
-    target = np.log(phi[ok])
+    target = log_phi[ok]
 
     def fun(xx):
         # log phi(x) - log target, and its derivative in log x: decreasing on
         # [x_star, inf), where the larger root lives.
-        xm = xx**M
-        f = np.log(M) + (M - 1) * np.log(xx) - 2 * np.log1p(xm) - target
-        return f, (M - 1) - 2 * M * xm / (1 + xm)
+        with np.errstate(over="ignore"):
+            log_xm = M * np.log(xx)
+            # log(1 + x^M) and x^M/(1 + x^M) without overflowing x^M
+            f = np.log(M) + (M - 1) * np.log(xx) - 2 * np.logaddexp(0, log_xm) - target
+            return f, (M - 1) - 2 * M * np.exp(-np.logaddexp(0, -log_xm))
 
-    hi = np.maximum(2 * x_star, 2 * (M / phi[ok]) ** (1 / (M + 1)))
-    sol = solve_bracketed(fun, x_star, hi, log=True, xtol=_XTOL)
+    # M x^(M-1)/(1+x^M)^2 < M x^-(M+1), so the root lies below (M/phi)^(1/(M+1)).
+    hi = np.maximum(2 * x_star, 2 * np.exp((np.log(M) - target) / (M + 1)))
+    # f is a difference of logs up to ~700 in size: its rounding floor is a few eps
+    # times that, and log x itself is resolved only to eps |log x|.
+    ftol = 8 * np.finfo(np.float64).eps * (1 + np.abs(target))
+    sol = solve_bracketed(fun, x_star, hi, log=True, xtol=_XTOL, ftol=ftol)
     x[ok] = sol.root
     res[ok] = np.abs(sol.residual)
     return x, res
@@ -219,7 +249,10 @@ def deep_linear_class_a2(
       ...                            lam_h=5e-4))
       9.8
     """
-    n = np.asarray(class_size, dtype=np.float64)
+    try:
+        n = np.asarray(class_size, dtype=np.float64)
+    except (TypeError, ValueError):
+        raise ValueError(f"class_size must be numeric, got {class_size!r}") from None
     if not np.all(np.isfinite(n) & (n > 0)):
         raise ValueError(f"class_size must be > 0, got {class_size!r}")
     N = _lam("num_samples", num_samples)
@@ -229,21 +262,51 @@ def deep_linear_class_a2(
     if branch not in ("global", "largest_root"):
         raise ValueError(f"branch must be 'global' or 'largest_root', got {branch!r}")
     t, _ = _per_class(n.ravel(), N, M, lw, lh, branch)
-    return (t**M).reshape(n.shape)
+    with np.errstate(over="ignore"):
+        a2 = (t**M).reshape(n.shape)
+    _check_a2(a2)
+    return a2
+
+
+def _check_a2(a2: np.ndarray) -> None:
+    if not np.all(np.isfinite(a2)):
+        raise ValueError(
+            "a_k^2 = N lam_h x^M exceeds the float64 range (> 1.8e308): lam_h too "
+            "large or lam_w too small for this depth"
+        )
 
 
 def _per_class(sizes, N, M, lw, lh, branch):
-    """Per-layer value t_k (a_k^2 = t_k^M) and the root residual, per class."""
-    lbar = float(np.exp(np.mean(np.log(lw))))
-    b_const = M * N * (N * lbar**M * lh) ** (1 / M)
-    x, res = _largest_root(b_const / sizes, M)
+    """Per-layer value t_k (a_k^2 = t_k^M) and the root residual, per class.
+
+    In logarithms: b = M N (N lbar^M lam_h)^(1/M) and its parts under- or overflow
+    for weight decays near 1e-300 or 1e300 although t is representable.
+    """
+    log_lbar = float(np.mean(np.log(lw)))
+    lbar = float(np.exp(log_lbar))
+    with np.errstate(over="ignore", under="ignore"):
+        inner = N * np.float64(lbar) ** M * lh
+        b_direct = M * N * inner ** (1 / M)
+    if np.isfinite(b_direct) and inner > np.finfo(np.float64).tiny:
+        log_phi = np.log(b_direct / sizes)  # the plain form, where it is in range
+    else:
+        log_b = np.log(M) + np.log(N) + (np.log(N) + M * log_lbar + np.log(lh)) / M
+        log_phi = log_b - np.log(sizes)
+    x, res = _largest_root(log_phi, M)
     found = np.isfinite(x)
     x = np.where(found, x, 0.0)
     res = np.where(found, res, 0.0)
-    t = (N * lh) ** (1 / M) * x
+    scale = (N * lh) ** (1 / M)
+    if not (np.isfinite(scale) and scale > 0):
+        scale = np.exp(np.log(N) / M + np.log(lh) / M)
+    t = scale * x
     if branch == "global":
-        g0 = sizes * lh / (2 * N * lh)
-        gt = sizes * lh / (2 * (t**M + N * lh)) + 0.5 * M * lbar * t
+        # g_k / n_k at t relative to zero: 1/(2N) against
+        # 1/(2 (N + t^M/lam_h)) + M lbar t / (2 n_k), with t^M/lam_h in logs.
+        with np.errstate(over="ignore", divide="ignore"):
+            ratio = np.exp(M * np.log(t) - np.log(lh))
+            g0 = 1 / (2 * N)
+            gt = 1 / (2 * (ratio + N)) + 0.5 * M * lbar * t / sizes
         zero_better = g0 <= gt
         t = np.where(zero_better, 0.0, t)
         res = np.where(zero_better, 0.0, res)
@@ -336,9 +399,12 @@ def deep_linear_mse_minimizer(
     if bias:
         t[-1], x[-1], res[-1] = 0.0, 0.0, 0.0
     nonzero = t > 0
-    s2 = t**M  # squared singular value of W along each class direction
+    with np.errstate(over="ignore"):
+        s2 = t**M  # squared singular value of W along each class direction
+    _check_a2(s2)
     gk = g(t)
-    eta2 = s2 / (s2 + N * lh) ** 2
+    # (sqrt(s2)/(s2 + N lh))^2: (s2 + N lh)^2 itself underflows for lam_h ~ 1e-300
+    eta2 = (np.sqrt(s2) / (s2 + N * lh)) ** 2
     wh_s = s2 / (s2 + N * lh)
     layer = lbar * t[None, :] / lw[:, None]
     if bias:
@@ -511,7 +577,7 @@ def deep_linear_mse_point(
 def _model_args(weights, H, labels, lam_w, lam_h, b):
     H = check_features(H)
     y, K = check_labels(labels, H.shape[1])
-    Ws = [np.asarray(w, dtype=np.float64) for w in weights]
+    Ws = [check_features(w, f"weights[{i}]") for i, w in enumerate(weights)]
     if not Ws:
         raise ValueError("weights must hold at least one layer")
     M = len(Ws)
@@ -523,16 +589,22 @@ def _model_args(weights, H, labels, lam_w, lam_h, b):
             raise ValueError(f"hidden layer {i + 1} must be ({d}, {d}), got {w.shape}")
     if Ws[-1].shape != (K, d):
         raise ValueError(f"last layer must be ({K}, {d}), got {Ws[-1].shape}")
-    out = H
-    for w in Ws:
-        out = w @ out
-    if b is not None:
-        b = np.asarray(b, dtype=np.float64)
-        if b.shape != (K,):
-            raise ValueError(f"b must have shape ({K},), got {b.shape}")
-        out = out + b[:, None]
-    reg = 0.5 * sum(lam * np.sum(w * w) for lam, w in zip(lw, Ws, strict=True))
-    reg += 0.5 * lh * np.sum(H * H)
+    with np.errstate(over="ignore", invalid="ignore"):
+        out = H
+        for w in Ws:
+            out = w @ out
+        if b is not None:
+            b = np.asarray(b, dtype=np.float64)
+            if b.shape != (K,) or not np.all(np.isfinite(b)):
+                raise ValueError(f"b must be ({K},) finite values, got {b}")
+            out = out + b[:, None]
+        reg = 0.5 * sum(lam * np.sum(w * w) for lam, w in zip(lw, Ws, strict=True))
+        reg += 0.5 * lh * np.sum(H * H)
+    if not (np.all(np.isfinite(out)) and np.isfinite(reg)):
+        raise ValueError(
+            "the deep linear objective exceeds the float64 range (|value| > 1.8e308):"
+            " weights, H or the weight decays are too large"
+        )
     return out, y, K, reg
 
 
@@ -703,12 +775,14 @@ def deep_linear_ce_etf(
     lw = _layer_lams(lam_w, M)
     lh = _lam("lam_h", lam_h)
     lbar = float(np.exp(np.mean(np.log(lw))))
-    C = lbar * (lh * n / lbar) ** (1 / (M + 1))
+    # log C, C = lbar (lh n / lbar)^(1/(M+1)): C underflows for decays near 1e-300
+    log_ratio = np.log(lh) + np.log(n) - np.log(lbar)  # log(lh n / lbar)
+    log_C = np.log(lbar) + log_ratio / (M + 1)
     p = (M - 1) / (M + 1)
     zero = float(np.log(K))
 
     def J(u):
-        a = (u * np.sqrt(lh * n / lbar)) ** (M / (M + 1))
+        a = np.exp(M / (M + 1) * (np.log(u) + 0.5 * log_ratio))
         h = u / a
         return (
             float(
@@ -721,10 +795,16 @@ def deep_linear_ce_etf(
         )
 
     if M == 1:
-        arg = 1 / np.sqrt(lbar * lh * n) - K + 1
+        # u = log(1/sqrt(lbar lh n) - K + 1), with the square root in logs (the
+        # product underflows for weight decays near 1e-300)
+        inv = np.exp(-0.5 * (np.log(lbar) + np.log(lh) + np.log(n)))
+        arg = inv - K + 1
         if not arg > 1:
             return CrossEntropyETF(0.0, 0.0, 0.0, zero, zero, False, 0.0)
-        u = float(np.log(arg))
+        if np.isfinite(inv):
+            u = float(np.log(arg))
+        else:  # inv > 1.8e308 >> K: log(inv - K + 1) = log(inv) to rounding
+            u = float(-0.5 * (np.log(lbar) + np.log(lh) + np.log(n)))
         res = 0.0
     else:
         # r(u) = u^p / (e^u + K - 1) rises to its maximum at u*, where
@@ -742,7 +822,7 @@ def deep_linear_ce_etf(
         u_star = float(star.root[0])
 
         def fun(v):
-            f = p * np.log(v) - np.logaddexp(v, np.log(K - 1)) - np.log(C)
+            f = p * np.log(v) - np.logaddexp(v, np.log(K - 1)) - log_C
             return f, p - v / (1 + (K - 1) * np.exp(-v))
 
         if fun(np.array([u_star]))[0][0] < 0:

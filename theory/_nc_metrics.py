@@ -101,6 +101,29 @@ def check_labels(
     return y.astype(np.int64), K
 
 
+def _normalized(X: np.ndarray) -> np.ndarray:
+    """X divided by the power of two nearest its largest entry (exact, invertible).
+
+    The NC metrics are invariant under scaling the features, so computing them on
+    the normalized matrix gives the same value without overflowing or underflowing
+    squares at entries near 1e±300.
+    """
+    top = float(np.max(np.abs(X), initial=0.0))
+    if top == 0:
+        return X
+    return np.ldexp(X, -int(np.frexp(top)[1]))
+
+
+def _check_rcond(rcond) -> float:
+    try:
+        r = float(rcond)
+    except (TypeError, ValueError):
+        raise ValueError(f"rcond must be in (0, 1), got rcond={rcond!r}") from None
+    if not 0 < r < 1:
+        raise ValueError(f"rcond must be in (0, 1), got rcond={rcond!r}")
+    return r
+
+
 def _check_width(d: int, K: int, name: str = "d") -> None:
     if d < K:
         raise ValueError(f"feature dimension {name}={d} must be >= K={K}")
@@ -136,7 +159,14 @@ def class_means(H: ArrayLike, labels: ArrayLike) -> ClassMeans:
     H = check_features(H)
     y, K = check_labels(labels, H.shape[1])
     _check_width(H.shape[0], K)
-    return _class_means(H, y, K)
+    with np.errstate(over="ignore", invalid="ignore"):
+        out = _class_means(H, y, K)
+    if not all(np.all(np.isfinite(a)) for a in out):
+        raise ValueError(
+            "class_means: the covariances exceed the float64 range (entries of H "
+            "beyond ~1e154); the NC metrics themselves are scale invariant"
+        )
+    return out
 
 
 def _class_means(H: np.ndarray, y: np.ndarray, K: int) -> ClassMeans:
@@ -180,9 +210,8 @@ def nc1(H: ArrayLike, labels: ArrayLike, *, rcond: float = 1e-12) -> float:
       >>> round(nc1(H, [0, 0, 1, 1]), 12)  # (1/2) * 0.5 / 4.5
       0.055555555556
     """
-    if not 0 < rcond < 1:
-        raise ValueError(f"rcond must be in (0, 1), got rcond={rcond!r}")
-    cm = class_means(H, labels)
+    rcond = _check_rcond(rcond)
+    cm = class_means(_normalized(check_features(H)), labels)
     evals, evecs = np.linalg.eigh(cm.sigma_b)
     top = evals.max()
     if not top > 0:
@@ -219,7 +248,7 @@ def nc1_tilde(H: ArrayLike, labels: ArrayLike) -> float:
       >>> round(nc1_tilde(H, [0, 0, 1, 1]), 12)  # 1 / 4.5
       0.222222222222
     """
-    cm = class_means(H, labels)
+    cm = class_means(_normalized(check_features(H)), labels)
     tb = float(np.trace(cm.sigma_b))
     if not tb > 0:
         return float("nan")
@@ -285,12 +314,15 @@ def _frame_target(K: int, frame: str, weights) -> np.ndarray:
     if frame == "gof":
         if weights is None:
             raise ValueError("frame='gof' needs weights (the diagonal of the target)")
-        w = np.asarray(weights, dtype=np.float64)
+        try:
+            w = np.asarray(weights, dtype=np.float64)
+        except (TypeError, ValueError):
+            raise ValueError(f"weights must be numeric, got {weights!r}") from None
         if w.shape != (K,) or not np.all(np.isfinite(w)) or np.any(w < 0):
             raise ValueError(f"weights must be K={K} finite values >= 0, got {w}")
         if not np.any(w > 0):
             raise ValueError("weights must have a positive entry")
-        return np.diag(w)
+        return np.diag(_normalized(w))
     raise ValueError(f"frame must be one of {_FRAMES}, got frame={frame!r}")
 
 
@@ -327,9 +359,8 @@ def nc2(M: ArrayLike, *, frame: str = "etf", weights: ArrayLike | None = None) -
       >>> round(nc2(np.eye(3), frame="of"), 12)
       0.0
     """
-    M = np.asarray(M, dtype=np.float64)
-    if M.ndim != 2:
-        raise ValueError(f"M must be a (d, K) matrix, got shape {M.shape}")
+    M = check_features(M, "M")
+    M = _normalized(M)
     K = check_num_classes(M.shape[1])
     T = _frame_target(K, frame, weights)
     G = M.T @ M
@@ -370,9 +401,9 @@ def nc3(W: ArrayLike, M: ArrayLike, *, scale: ArrayLike | None = None) -> float:
       >>> round(nc3(2.5 * Mdot.T, Mdot), 12)
       0.0
     """
-    W = np.asarray(W, dtype=np.float64)
-    M = np.asarray(M, dtype=np.float64)
-    if W.ndim != 2 or M.ndim != 2 or W.shape != M.T.shape:
+    W = _normalized(check_features(W, "W"))
+    M = check_features(M, "M")
+    if W.shape != M.T.shape:
         raise ValueError(
             f"W must be (K, d) and M (d, K); got W {W.shape} and M {M.shape}"
         )
@@ -382,7 +413,8 @@ def nc3(W: ArrayLike, M: ArrayLike, *, scale: ArrayLike | None = None) -> float:
         s = np.asarray(scale, dtype=np.float64)
         if s.shape != (K,) or not np.all(np.isfinite(s)):
             raise ValueError(f"scale must be K={K} finite values, got {s}")
-        A = A * s
+        A = _normalized(A) * _normalized(s)
+    A = _normalized(A)
     nw, na = np.linalg.norm(W), np.linalg.norm(A)
     if not (nw > 0 and na > 0):
         raise ValueError("W and the scaled means must be non-zero for NC3")
@@ -420,21 +452,27 @@ def nc4(
       >>> nc4(H, [0, 0, 1, 1, 2, 2], M.T)
       0.0
     """
-    cm = class_means(H, labels)
-    H = np.asarray(H, dtype=np.float64)
-    K = cm.counts.size
-    W = np.asarray(W, dtype=np.float64)
+    H = check_features(H)
+    _, K = check_labels(labels, H.shape[1])
+    _check_width(H.shape[0], K)
+    W = check_features(W, "W")
     if W.shape != (K, H.shape[0]):
         raise ValueError(f"W must be (K, d)=({K}, {H.shape[0]}), got {W.shape}")
-    logits = W @ H
+    with np.errstate(over="ignore", invalid="ignore"):
+        logits = W @ H
     if b is not None:
         b = np.asarray(b, dtype=np.float64)
-        if b.shape != (K,):
-            raise ValueError(f"b must have shape ({K},), got {b.shape}")
+        if b.shape != (K,) or not np.all(np.isfinite(b)):
+            raise ValueError(f"b must be ({K},) finite values, got {b}")
         logits = logits + b[:, None]
+    if not np.all(np.isfinite(logits)):
+        raise ValueError("nc4: the logits W @ H + b exceed the float64 range")
+    # nearest class mean is invariant under scaling H and the means together
+    Hn = _normalized(H)
+    means = _class_means(Hn, check_labels(labels, H.shape[1])[0], K).means
     dist = (
-        np.sum(H * H, axis=0)[None, :]
-        - 2 * cm.means.T @ H
-        + np.sum(cm.means**2, axis=0)[:, None]
+        np.sum(Hn * Hn, axis=0)[None, :]
+        - 2 * means.T @ Hn
+        + np.sum(means**2, axis=0)[:, None]
     )
     return float(np.mean(np.argmax(logits, axis=0) != np.argmin(dist, axis=0)))

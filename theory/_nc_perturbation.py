@@ -56,6 +56,26 @@ def _positive(name: str, value, *, allow_zero: bool = False) -> np.ndarray:
     return v
 
 
+def _scalar(name: str, value, *, allow_zero: bool = False) -> float:
+    try:
+        v = np.asarray(value, dtype=np.float64)
+    except (TypeError, ValueError):
+        raise ValueError(f"{name} must be a number, got {name}={value!r}") from None
+    if v.ndim:
+        raise ValueError(f"{name} must be a scalar, got shape {v.shape}")
+    return float(_positive(name, v, allow_zero=allow_zero))
+
+
+def _finite_out(name: str, *arrays) -> None:
+    """ValueError where a result left float64 (the inputs are too large)."""
+    for a in arrays:
+        if not np.all(np.isfinite(a)):
+            raise ValueError(
+                f"{name} exceeds the float64 range (|value| > 1.8e308): W, H or the "
+                f"weight decays are too large (or a step too small)"
+            )
+
+
 def _count(name: str, value, low: int) -> int:
     if (
         isinstance(value, bool)
@@ -81,6 +101,9 @@ def _balanced(H: ArrayLike, K, name: str = "H") -> tuple[np.ndarray, int, int]:
 
 def _labels_matrix(K: int, n: int) -> np.ndarray:
     return np.kron(np.eye(K), np.ones((1, n)))
+
+
+_MAX_STEPS = 10**7  # central_path_flow: integration steps in one call
 
 
 class UFMMinimizer(NamedTuple):
@@ -155,8 +178,8 @@ def ufm_minimizer(
     d = _count("d", d, 1)
     if d < K:
         raise ValueError(f"feature dimension d={d} must be >= K={K}")
-    lw = float(_positive("lam_w", lam_w))
-    lh = float(_positive("lam_h", lam_h))
+    lw = _scalar("lam_w", lam_w)
+    lh = _scalar("lam_h", lam_h)
     if rotation is None:
         R = np.eye(d)[:, :K]
     else:
@@ -166,16 +189,17 @@ def ufm_minimizer(
         R = R[:, :K]
         if not np.allclose(R.T @ R, np.eye(K), atol=1e-10):
             raise ValueError("rotation must have orthonormal columns")
-    c = float(np.sqrt(lh * lw))
+    c = float(np.sqrt(lh) * np.sqrt(lw))  # sqrt(lh lw) overflows at 1e300
     if c > 1:
         return UFMMinimizer(
             np.zeros((K, d)), np.zeros((d, K * n)), 0.0, c, 0.0, 0.0, 0.5
         )
-    rho = (1 - c) * np.sqrt(lw / lh)
+    # sqrt(lw)/sqrt(lh), not sqrt(lw/lh): the ratio overflows for 1e-300 vs 1e300
+    rho = (1 - c) * (np.sqrt(lw) / np.sqrt(lh))
     Hbar = np.sqrt(rho) * R
     H = np.repeat(Hbar, n, axis=1)
-    W = np.sqrt(lh / lw) * Hbar.T
-    w_norm2 = (1 - c) * np.sqrt(lh / lw)
+    W = (np.sqrt(lh) / np.sqrt(lw)) * Hbar.T
+    w_norm2 = (1 - c) * (np.sqrt(lh) / np.sqrt(lw))
     return UFMMinimizer(W, H, float(rho), c, float(w_norm2), 1 - c, c - c * c / 2)
 
 
@@ -229,17 +253,18 @@ def ufm_objective(
     val += 0.5 * lh / N * np.sum(H * H)
     if b > 0:
         val += 0.5 * b / N * np.sum((H - H0) ** 2)
+    _finite_out("ufm_objective", val)
     return float(val)
 
 
 def _ufm_args(W, H, K, lam_w, lam_h, beta, H0, need_h0=True):
     H, K, n = _balanced(H, K)
-    W = np.asarray(W, dtype=np.float64)
+    W = check_features(W, "W")
     if W.shape != (K, H.shape[0]):
         raise ValueError(f"W must be (K, d)=({K}, {H.shape[0]}), got {W.shape}")
-    lw = float(_positive("lam_w", lam_w))
-    lh = float(_positive("lam_h", lam_h))
-    b = float(_positive("beta", beta, allow_zero=True))
+    lw = _scalar("lam_w", lam_w)
+    lh = _scalar("lam_h", lam_h)
+    b = _scalar("beta", beta, allow_zero=True)
     if H0 is not None:
         H0 = _check_h0(H0, H.shape)
     elif b > 0 and need_h0:
@@ -286,6 +311,7 @@ def ufm_gradient(
     gH = W.T @ R + lh * H
     if b > 0:
         gH = gH + b * (H - H0)
+    _finite_out("ufm_gradient", gW, gH)
     return gW, gH / N
 
 
@@ -313,8 +339,10 @@ def optimal_classifier(H: ArrayLike, *, K: int, lam_w: float) -> np.ndarray:
       True
     """
     H, K, n = _balanced(H, K)
-    lw = float(_positive("lam_w", lam_w))
-    return _optimal_classifier(H, K, n, lw)
+    lw = _scalar("lam_w", lam_w)
+    out = _optimal_classifier(H, K, n, lw)
+    _finite_out("optimal_classifier", out)
+    return out
 
 
 def _optimal_classifier(H, K, n, lw):
@@ -353,9 +381,11 @@ def central_path_velocity(
       True
     """
     H, K, n = _balanced(H, K)
-    lw = float(_positive("lam_w", lam_w))
-    lh = float(_positive("lam_h", lam_h, allow_zero=True))
-    return _velocity(H, K, n, lw, lh)
+    lw = _scalar("lam_w", lam_w)
+    lh = _scalar("lam_h", lam_h, allow_zero=True)
+    out = _velocity(H, K, n, lw, lh)
+    _finite_out("central_path_velocity", out)
+    return out
 
 
 def _velocity(H, K, n, lw, lh):
@@ -435,14 +465,25 @@ def central_path_flow(
       True
     """
     H, K, n = _balanced(H0, K, "H0")
-    lw = float(_positive("lam_w", lam_w))
-    lh = float(_positive("lam_h", lam_h, allow_zero=True))
-    dt = float(_positive("dt", dt))
+    lw = _scalar("lam_w", lam_w)
+    lh = _scalar("lam_h", lam_h, allow_zero=True)
+    dt = _scalar("dt", dt)
     times = np.atleast_1d(np.asarray(t, dtype=np.float64))
-    if times.ndim != 1 or np.any(~np.isfinite(times)) or np.any(times < 0):
+    if (
+        times.ndim != 1
+        or times.size == 0
+        or np.any(~np.isfinite(times))
+        or np.any(times < 0)
+    ):
         raise ValueError(f"t must be finite times >= 0, got {times}")
     if np.any(np.diff(times) <= 0):
         raise ValueError("t must be strictly increasing")
+    total = float(times[-1]) / dt if times.size else 0.0
+    if total > _MAX_STEPS:
+        raise ValueError(
+            f"t[-1] / dt = {total:.3g} steps exceeds the supported {_MAX_STEPS:.0e}: "
+            f"increase dt (got dt={dt!r})"
+        )
     if method not in ("rk4", "euler"):
         raise ValueError(f"method must be 'rk4' or 'euler', got method={method!r}")
 
@@ -466,6 +507,7 @@ def central_path_flow(
                 H = H + (h / 6) * (k1 + 2 * k2 + 2 * k3 + k4)
         now = target
         out[i] = H
+    _finite_out("central_path_flow", out)
     tr = np.array([_traces(X, K, n) for X in out])
     return CentralPath(times, out, tr[:, 0] / tr[:, 1], tr[:, 0], tr[:, 1])
 
@@ -528,8 +570,8 @@ def central_path_rates(
       True
     """
     H, K, n = _balanced(H, K)
-    lw = float(_positive("lam_w", lam_w))
-    lh = float(_positive("lam_h", lam_h, allow_zero=True))
+    lw = _scalar("lam_w", lam_w)
+    lh = _scalar("lam_h", lam_h, allow_zero=True)
     V = _velocity(H, K, n, lw, lh)
     d = H.shape[0]
     N = K * n
@@ -545,6 +587,7 @@ def central_path_rates(
     if not sb > 0:
         raise ValueError("the class means of H coincide: Tr Sigma_B = 0")
     dsw, dsb = 2 * np.sum(Hw * Vw) / N, 2 * np.sum(Hb * Vb) / K
+    _finite_out("central_path_rates", V, sw, sb, dsw, dsb, dsw / sb - sw * dsb / sb**2)
     return FlowRates(
         float(sw / sb),
         float(dsw / sb - sw * dsb / sb**2),
@@ -628,7 +671,10 @@ def perturbation_operator(
     if not b > 0:
         raise ValueError(f"beta must be > 0, got beta={beta!r}")
     d, N = H.shape
-    R = W @ H - _labels_matrix(K, n)
+    with np.errstate(over="ignore", invalid="ignore"):
+        R = W @ H - _labels_matrix(K, n)
+        big = [H @ H.T, W.T @ W, R]
+    _finite_out("perturbation_operator (Hessian)", *big)
     eK, ed, eN = np.eye(K), np.eye(d), np.eye(N)
     hww = np.einsum("ab,ij->iajb", eK, H @ H.T / N + lw / K * ed).reshape(K * d, K * d)
     hhh = np.einsum("jl,ik->jilk", eN, (W.T @ W + (lh + b) * ed) / N)
@@ -685,15 +731,18 @@ def block_singular_values(F: ArrayLike, *, K: int) -> BlockSpectrum:
       >>> bs.intra.tolist()
       [[1.0, 1.0, 1.0], [1.0, 1.0, 1.0]]
     """
-    F = np.asarray(F, dtype=np.float64)
+    F = check_features(F, "F")
     K = check_num_classes(K)
     if F.ndim != 2 or F.shape[0] != F.shape[1] or F.shape[0] % K:
         raise ValueError(
             f"F must be square with size a multiple of K={K}, got {F.shape}"
         )
     m = F.shape[0] // K
-    blocks = F.reshape(K, m, K, m).transpose(0, 2, 1, 3)
-    sv = np.linalg.svd(blocks, compute_uv=False)
+    # singular values scale with F: take them of F / 2^e (exact) and scale back
+    top = float(np.abs(F).max(initial=0.0))
+    e = int(np.frexp(top)[1]) if top > 0 else 0
+    blocks = np.ldexp(F, -e).reshape(K, m, K, m).transpose(0, 2, 1, 3)
+    sv = np.ldexp(np.linalg.svd(blocks, compute_uv=False), e)
     intra = sv[np.arange(K), np.arange(K)]
     inter = sv.copy()
     inter[np.arange(K), np.arange(K)] = np.nan
@@ -782,7 +831,13 @@ def near_collapse_spectrum(
     b = _positive("beta", beta)
     lw = _positive("lam_w", lam_w)
     lh = _positive("lam_h", lam_h)
-    b, lw, lh = np.broadcast_arrays(b, lw, lh)
+    try:
+        b, lw, lh = np.broadcast_arrays(b, lw, lh)
+    except ValueError:
+        raise ValueError(
+            f"the shapes of beta {b.shape}, lam_w {lw.shape}, lam_h {lh.shape} do not "
+            f"broadcast"
+        ) from None
     c = np.sqrt(lh * lw)
     if np.any(c >= 1):
         raise ValueError(
@@ -797,11 +852,18 @@ def near_collapse_spectrum(
     levels = np.repeat(kappa, mult, axis=-1)
     sv = 1 - np.sort(levels, axis=-1) / b[..., None]
     present = kappa[..., mult > 0]
-    return NearCollapseSpectrum(
-        kappa,
-        mult,
-        sv,
-        1 - present.min(axis=-1) / b,
-        1 - present.max(axis=-1) / b,
-        2 * lh * (1 - c) / b,
-    )
+    with np.errstate(over="ignore", invalid="ignore"):
+        out = NearCollapseSpectrum(
+            kappa,
+            mult,
+            sv,
+            1 - present.min(axis=-1) / b,
+            1 - present.max(axis=-1) / b,
+            2 * lh * (1 - c) / b,
+        )
+    if not all(np.all(np.isfinite(a)) for a in out):
+        raise ValueError(
+            "near_collapse_spectrum: kappa / beta exceeds the float64 range; the "
+            "expansion needs beta >> max(1, lam_h, sqrt(lam_h / lam_w))"
+        )
+    return out

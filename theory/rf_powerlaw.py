@@ -44,6 +44,7 @@ __all__ = [
     "zero_ridge_optimal",
 ]
 
+_MAX_LOG = 700.0  # log of the largest X**alpha handled (float64 max is e^709.8)
 _DEFAULT_N_TERMS = 64  # series truncation error <= ~n 2^-n: below float64 rounding
 
 
@@ -51,10 +52,22 @@ _DEFAULT_N_TERMS = 64  # series truncation error <= ~n 2^-n: below float64 round
 
 
 def _as_float(name: str, value) -> np.ndarray:
-    arr = np.asarray(value, dtype=np.float64)
+    try:
+        arr = np.asarray(value, dtype=np.float64)
+    except (TypeError, ValueError):
+        raise ValueError(f"{name} must be numeric, got {name}={value!r}") from None
     if np.isnan(arr).any():
         raise ValueError(f"{name} must not be NaN, got {name}={value!r}")
     return arr
+
+
+def _broadcast(**arrays: np.ndarray) -> list[np.ndarray]:
+    """The arrays broadcast together, or ValueError naming them and their shapes."""
+    try:
+        return list(np.broadcast_arrays(*arrays.values()))
+    except ValueError:
+        shapes = ", ".join(f"{k} {np.shape(a)}" for k, a in arrays.items())
+        raise ValueError(f"the shapes of {shapes} do not broadcast") from None
 
 
 def _first_bad(name: str, arr: np.ndarray, ok: np.ndarray, rule: str) -> None:
@@ -74,6 +87,7 @@ def _check_beta(beta, alpha: np.ndarray | None = None) -> np.ndarray:
     b = _as_float("beta", beta)
     _first_bad("beta", b, (b > 1) & np.isfinite(b), "> 1 and finite")
     if alpha is not None:
+        _broadcast(alpha=alpha, beta=b)
         ok = b < 2 * alpha + 1
         if not np.all(ok):
             a_b, b_b = np.broadcast_arrays(alpha, b)
@@ -351,6 +365,12 @@ class PowerLawTail:
         m = _check_count("num_modes", self.num_modes, 1)
         n_terms = _check_count("n_terms", self.n_terms, 1)
         X = m + 0.5
+        if a * math.log(X) > _MAX_LOG:
+            raise ValueError(
+                f"alpha * log(num_modes + 1/2) must be <= {_MAX_LOG:g}: the tail "
+                f"eigenvalues i**-alpha underflow float64, got alpha={a!r}, "
+                f"num_modes={m!r}"
+            )
         parts = tuple(  # L, L^2, (1-L)^2 v^2, L(1-L) v^2
             _tail_part(p, m1, m2, a, X, n_terms)
             for p, m1, m2 in [(0.0, 1, 0), (0.0, 2, 0), (b, 0, 2), (b, 1, 1)]
@@ -405,6 +425,8 @@ class PowerLawTail:
         """
         g, y, eps = self._yeps(gamma)
         d = _as_float("d", d)
+        _first_bad("d", d, np.isfinite(d), "finite")
+        _broadcast(gamma=g, d=d)
         B2, B1 = (_eval_part(part, y, eps) for part in self._parts[2:])
         return np.where(g == 0, 0.0, B2 + (1 - d) * B1)
 
@@ -464,7 +486,9 @@ def continuum_integrals(alpha: ArrayLike, beta: ArrayLike) -> ContinuumIntegrals
     a, b = np.broadcast_arrays(a, b)
     I_1 = (np.pi / a) / np.sin(np.pi / a)
     x = (b - 1) / a
-    I_B = special.gamma(x) * special.gamma(2 - x) / a
+    # Gamma(x) / a = Gamma(1 + x) / (a x) = Gamma(1 + x) / (beta - 1): finite where
+    # x = (beta - 1)/alpha is subnormal (alpha ~ 1e300) and Gamma(x) overflows.
+    I_B = special.gamma(1 + x) * special.gamma(2 - x) / (b - 1)
     return ContinuumIntegrals(I_1=I_1, I_2=(1 - 1 / a) * I_1, I_B=I_B)
 
 
@@ -559,9 +583,18 @@ def powerlaw_test_risk(
     n = _as_float("n", n)
     _first_bad("n", n, (n >= 1) & np.isfinite(n), ">= 1 and finite")
     noise = _check_nonneg("noise_rel", noise_rel)
+    R, a, b, n, noise = _broadcast(R=R, alpha=a, beta=b, n=n, noise_rel=noise)
     s = np.sqrt(R)
     C = powerlaw_constant(a, b)
-    return C * n ** (1 - b) * ((1 - s) ** (1 - b) + a * noise) / (1 + (a - 1) * s)
+    with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+        risk = C * n ** (1 - b) * ((1 - s) ** (1 - b) + a * noise) / (1 + (a - 1) * s)
+        # Where a factor alone overflows (alpha ~ 1e300, noise ~ 1e308, R -> 1) the
+        # product may still be representable: take it in logarithms there.
+        log_num = np.logaddexp((1 - b) * np.log1p(-s), np.log(a) + np.log(noise))
+        log_risk = np.log(C) + (1 - b) * np.log(n) + log_num - np.log1p((a - 1) * s)
+        risk = np.where(np.isfinite(risk), risk, np.exp(log_risk))
+    _first_bad("powerlaw_test_risk", risk, np.isfinite(risk), "below 1.8e308 (float64)")
+    return risk
 
 
 # ------------------------------------------------------------ optimal fitting ratio
@@ -598,7 +631,9 @@ def zero_ridge_optimal(
     a = _check_alpha(alpha)
     b = _check_beta(beta, a)
     noise = _check_nonneg("noise_rel", noise_rel)
-    return np.asarray(noise <= (b - a) / (a * (a - 1)))
+    a, b, noise = _broadcast(alpha=a, beta=b, noise_rel=noise)
+    # noise <= (b - a) / (a (a - 1)), without overflowing a (a - 1) for a ~ 1e300
+    return np.asarray(noise * a <= (b - a) / (a - 1))
 
 
 def _root_in_log_s(B, C0, C1, C2) -> np.ndarray:
@@ -661,7 +696,7 @@ def optimal_fitting_ratio(
     a = _check_alpha(alpha)
     b = _check_beta(beta, a)
     noise = _check_nonneg("noise_rel", noise_rel)
-    a, b, noise = np.broadcast_arrays(a, b, noise)
+    a, b, noise = _broadcast(alpha=a, beta=b, noise_rel=noise)
     c0 = b - a  # g(s) = c0 + c1 s - c2 (1-s)^b
     c1, c2 = b * (a - 1), a * (a - 1) * noise
     zero = noise <= c0 / (a * (a - 1))  # as zero_ridge_optimal (c2 may underflow)

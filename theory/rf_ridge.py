@@ -55,9 +55,16 @@ class RFRiskPrediction(NamedTuple):
     residual: np.ndarray
 
 
+def _as_float(name: str, value) -> np.ndarray:
+    try:
+        return np.asarray(value, dtype=np.float64)
+    except (TypeError, ValueError):
+        raise ValueError(f"{name} must be numeric, got {name}={value!r}") from None
+
+
 def _check_spectrum(eigvals: ArrayLike, target_power: ArrayLike):
-    lam = np.asarray(eigvals, dtype=np.float64)
-    v2 = np.asarray(target_power, dtype=np.float64)
+    lam = _as_float("eigvals", eigvals)
+    v2 = _as_float("target_power", target_power)
     if lam.ndim != 1 or lam.size == 0:
         raise ValueError(f"eigvals must be a non-empty 1-D array, got {lam.shape}")
     if v2.shape != lam.shape:
@@ -78,7 +85,7 @@ def _check_spectrum(eigvals: ArrayLike, target_power: ArrayLike):
 
 
 def _check_param(name: str, value, low: float, *, strict=False, allow_inf=False):
-    arr = np.asarray(value, dtype=np.float64)
+    arr = _as_float(name, value)
     ok = (arr > low) if strict else (arr >= low)
     ok &= np.isfinite(arr) | (allow_inf & (arr == np.inf))
     if not np.all(ok):
@@ -86,6 +93,58 @@ def _check_param(name: str, value, low: float, *, strict=False, allow_inf=False)
         rel = ">" if strict else ">="
         raise ValueError(f"{name} must be {rel} {low:g}, got {name}={bad.ravel()[0]!r}")
     return arr
+
+
+def _broadcast_shape(**arrays: np.ndarray) -> tuple[int, ...]:
+    try:
+        return np.broadcast_shapes(*(a.shape for a in arrays.values()))
+    except ValueError:
+        shapes = ", ".join(f"{name} {a.shape}" for name, a in arrays.items())
+        raise ValueError(f"the shapes of {shapes} do not broadcast") from None
+
+
+def _pow2_exponent(x: float) -> int:
+    """e with 2**e <= x < 2**(e+1), for finite x > 0."""
+    return int(np.frexp(x)[1]) - 1
+
+
+# Supported dynamic range (log2) of the normalized problem: eigenvalues relative to
+# the largest, and ridge / n relative to it, within [2^-1000, 2^1000] ~ 1e-301..1e301.
+_RANGE_EXP = 1000
+
+
+def _scales(lam, v2, n, ridge, noise_var) -> tuple[float, float]:
+    r"""Powers of two ``c`` (eigenvalues, ridge) and ``c_v`` (target power, noise).
+
+    The theory is invariant under :math:`(\lambda, \delta) \to (\lambda/c,
+    \delta/c)` with :math:`(\kappa, \gamma) \to (\kappa/c, \gamma/c)`, and the
+    risks are homogeneous of degree one in :math:`(v^2, \sigma^2)`. Dividing by
+    powers of two is exact, so solving the normalized problem and scaling back is
+    exact; it keeps every intermediate sum inside float64 (ridges up to 1e308,
+    eigenvalues at 1e-300 or 1e300).
+    """
+    e = _pow2_exponent(float(lam.max()))
+    pos = ridge > 0
+    per_sample = ridge[pos] / n[pos]  # cells are 1-D here
+    if per_sample.size:
+        e = max(e, _pow2_exponent(float(per_sample.max())) - _RANGE_EXP)
+    c = float(np.ldexp(1.0, e))
+    floor = np.ldexp(1.0, -_RANGE_EXP)
+    if float(lam.min()) / c < floor:
+        raise ValueError(
+            f"eigvals span too wide a range for float64: min(eigvals)="
+            f"{float(lam.min())!r} is below 2^-{_RANGE_EXP} ~ 1e-301 times the scale "
+            f"{c!r} (max(eigvals), or max(ridge / n) * 2^-{_RANGE_EXP} if larger)"
+        )
+    if per_sample.size and float(per_sample.min()) / c < floor:
+        raise ValueError(
+            f"ridge / n = {float(per_sample.min())!r} is below 2^-{_RANGE_EXP} ~ "
+            f"1e-301 times the scale {c!r} (max(eigvals)): outside the float64 range "
+            f"of the solver (ridge=0 gives the ridgeless limit)"
+        )
+    top_v = max(float(v2.max()), float(noise_var.max(initial=0.0)))
+    c_v = float(np.ldexp(1.0, _pow2_exponent(top_v))) if top_v > 0 else 1.0
+    return c, c_v
 
 
 def rf_ridge_risk(
@@ -148,7 +207,13 @@ def rf_ridge_risk(
     Raises:
       ValueError: non-positive or non-finite eigvals, negative target power,
         mismatched lengths, ``n < 1``, ``k < 1``, ``ridge < 0``, ``noise_var < 0``,
-        ``pool_size <= n``, or a ridgeless cell that a tail cannot resolve.
+        ``pool_size <= n``, shapes of ``n, k, ridge, noise_var`` that do not
+        broadcast, a ridgeless cell that a tail cannot resolve, eigenvalues or
+        ``ridge / n`` more than 2^1000 (~1e301) below the largest of ``max(eigvals)``
+        and ``max(ridge / n) * 2^-1000``, or a risk beyond float64 (> 1.8e308).
+        The problem is solved after dividing eigenvalues and ridge (and target power
+        and noise) by powers of two, which is exact by the scale invariance of the
+        framework, so any ridge up to 1.8e308 and spectra at 1e±300 are supported.
       FixedPointError: the solver failed (it checks its bracket and convergence).
 
     Examples:
@@ -164,11 +229,18 @@ def rf_ridge_risk(
     k = _check_param("k", k, 1.0, allow_inf=True)
     ridge = _check_param("ridge", ridge, 0.0)
     noise_var = _check_param("noise_var", noise_var, 0.0)
-    shape = np.broadcast_shapes(n.shape, k.shape, ridge.shape, noise_var.shape)
+    shape = _broadcast_shape(n=n, k=k, ridge=ridge, noise_var=noise_var)
     cells = [np.broadcast_to(a, shape).ravel() for a in (n, k, ridge, noise_var)]
     if pool_size is not None:
-        _check_param("pool_size", pool_size, float(np.max(n)), strict=True)
-    spec = _Spectrum(lam, v2, tail)
+        pool = _as_float("pool_size", pool_size)
+        if pool.ndim:
+            raise ValueError(f"pool_size must be a scalar, got shape {pool.shape}")
+        _check_param("pool_size", pool, float(np.max(n, initial=1.0)), strict=True)
+    if not cells[0].size:
+        empty = np.zeros(shape)
+        return RFRiskPrediction(*(empty for _ in RFRiskPrediction._fields))
+    c, c_v = _scales(lam, v2, cells[0], cells[2], cells[3])
+    spec = _Spectrum(lam / c, v2 / c_v, tail, scale=c, power_scale=c_v)
     if tail is not None:
         m = np.minimum(cells[0], cells[1])[cells[2] == 0]
         if m.size and m.max() >= lam.size:
@@ -177,7 +249,13 @@ def rf_ridge_risk(
                 f"got min(n, k)={m.max()!r}"
             )
 
-    res = _solve_cells(spec, *cells)
+    n_c, k_c, ridge_c, noise_c = cells
+    res = _solve_cells(spec, n_c, k_c, ridge_c / c, noise_c / c_v)
+    with np.errstate(over="ignore"):
+        for f, factor in [("kappa", c), ("gamma", c), ("test_risk", c_v)]:
+            res[f] = res[f] * factor
+        res["train_risk"] = res["train_risk"] * c_v
+    _check_overflow(res)
     out = RFRiskPrediction(
         **{f: res[f].reshape(shape) for f in RFRiskPrediction._fields}
     )
@@ -188,6 +266,19 @@ def rf_ridge_risk(
     test = (P * out.test_risk - n_b * out.train_risk) / (P - n_b)
     fit_ratio = (res["s"].reshape(shape) / n_b) ** 2  # E_tr / E_te = (1 - z/n)^2
     return out._replace(test_risk=test, train_risk=fit_ratio * test)
+
+
+def _check_overflow(res: dict[str, np.ndarray]) -> None:
+    """ValueError where a scaled-back result exceeds float64 (E_0 = inf is the peak)."""
+    peak = np.isinf(res["overfitting_coeff"])
+    for f in ("kappa", "gamma", "test_risk", "train_risk"):
+        bad = np.isinf(res[f]) & ~peak
+        if bad.any():
+            raise ValueError(
+                f"{f} exceeds the float64 range (> 1.8e308) at cell "
+                f"{int(np.flatnonzero(bad)[0])}: eigvals, ridge, target_power or "
+                f"noise_var are too large"
+            )
 
 
 class SpectrumTail(Protocol):
@@ -221,31 +312,46 @@ class _Spectrum:
     relative), so each cell costs a few flops instead of a pass over the modes.
     """
 
-    def __init__(self, lam: np.ndarray, v2: np.ndarray, tail: SpectrumTail | None):
+    def __init__(
+        self,
+        lam: np.ndarray,
+        v2: np.ndarray,
+        tail: SpectrumTail | None,
+        *,
+        scale: float = 1.0,
+        power_scale: float = 1.0,
+    ):
+        # lam and v2 arrive divided by the powers of two ``scale`` and
+        # ``power_scale``; the tail is defined on the original spectrum, so it is
+        # evaluated at ``scale * gamma`` and its bias divided by ``power_scale``.
         self.lam, self.v2, self.tail = lam, v2, tail
-        self.trace = float(lam.sum()) + (tail.trace if tail is not None else 0.0)
+        self.scale, self.power_scale = scale, power_scale
+        tail_trace = tail.trace / scale if tail is not None else 0.0
+        self.trace = float(lam.sum()) + tail_trace
         self.num_modes = np.inf if tail is not None else lam.size
         self._table: PiecewiseChebyshev | None = None
 
     def exact(self, gamma: np.ndarray) -> np.ndarray:
         """(z, w, B_a, B_b) over the explicit modes by direct summation, (4, P)."""
-        # With r_i = 1/(lam_i + gamma): L_i = lam_i r_i and 1 - L_i = gamma r_i, so
-        # z = r.lam, w = gamma r^2.lam, B_a = gamma^2 r^2.v2, B_b = gamma r^2.(lam v2):
-        # two elementwise passes and matrix-vector products, all terms positive.
+        # With r_i = 1/(lam_i + gamma): L_i = lam_i r_i and 1 - L_i = rho_i = gamma r_i,
+        # so z = r.lam, w = (r rho).lam, B_a = rho^2.v2, B_b = (r rho).(lam v2): all
+        # terms positive, and no factor gamma^2 or r^2 that could overflow or
+        # underflow on its own (rho <= 1, r rho <= r) at extreme gamma.
         out = np.empty((4, gamma.size))
-        weights = np.stack([self.v2, self.lam * self.v2, self.lam], axis=1)  # (M, 3)
+        weights = np.stack([self.lam * self.v2, self.lam], axis=1)  # (M, 2)
         block = max(1, _BLOCK_ELEMENTS // self.lam.size)
-        for start in range(0, gamma.size, block):
-            part = slice(start, start + block)
-            g = gamma[part]
-            r = np.add(self.lam, g[:, None])
-            np.reciprocal(r, out=r)
-            out[0, part] = r @ self.lam
-            np.multiply(r, r, out=r)
-            sq_v2, sq_lam_v2, sq_lam = (r @ weights).T
-            out[1, part] = g * sq_lam
-            out[2, part] = g * g * sq_v2
-            out[3, part] = g * sq_lam_v2
+        with np.errstate(under="ignore"):
+            for start in range(0, gamma.size, block):
+                part = slice(start, start + block)
+                g = gamma[part]
+                r = np.add(self.lam, g[:, None])
+                np.reciprocal(r, out=r)
+                out[0, part] = r @ self.lam
+                rho = r * g[:, None]
+                np.multiply(r, rho, out=r)
+                out[3, part], out[1, part] = (r @ weights).T
+                np.multiply(rho, rho, out=rho)
+                out[2, part] = rho @ self.v2
         return out
 
     def tabulate(self, gamma_lo: float, gamma_hi: float) -> None:
@@ -274,13 +380,15 @@ class _Spectrum:
             out = self._table(np.log(gamma), slice(0, 2) if only_zw else slice(None))
         if only_zw:
             out = out[:2]
+        if self.tail is not None:
+            g = gamma * self.scale
+            zt, qt = self.tail.sums(g)
         if self.tail is not None and only_zw:
-            zt, qt = self.tail.sums(gamma)
             out = out + np.stack([zt, zt - qt])
         elif self.tail is not None:
-            zt, qt = self.tail.sums(gamma)
             one = np.ones_like(gamma)
-            sq, lin = self.tail.bias(gamma, one), self.tail.bias(gamma, 0 * one)
+            sq, lin = self.tail.bias(g, one), self.tail.bias(g, 0 * one)
+            sq, lin = sq / self.power_scale, lin / self.power_scale
             out = out + np.stack([zt, zt - qt, sq, lin - sq])
         return out
 

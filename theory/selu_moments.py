@@ -314,12 +314,18 @@ def _scaled_tail(t: np.ndarray, log_prefactor: np.ndarray, a: np.ndarray):
 def _pieces(m: np.ndarray, v: np.ndarray) -> _Pieces:
     sqrt_v = np.sqrt(v)
     a = m / sqrt_v
-    s = np.sqrt(2.0 * v)
-    cdf = 0.5 * erfc(-a / _SQRT2)
-    cdf_c = 0.5 * erfc(a / _SQRT2)
-    pdf = np.exp(-0.5 * a * a) / _SQRT2PI
-    e1 = _scaled_tail((m + v) / s, m + 0.5 * v, a)
-    e2 = _scaled_tail((m + 2.0 * v) / s, 2.0 * m + 2.0 * v, a)
+    with np.errstate(over="ignore", invalid="ignore", under="ignore"):
+        # (m + v)/s and (m + 2v)/s; near v = 1e308, 2v (and so s = sqrt(2v))
+        # overflow, so there they are split as m/s + sqrt(v/2) and m/s + sqrt(2v).
+        huge = v > 1e300
+        s = np.where(huge, _SQRT2 * sqrt_v, np.sqrt(2.0 * v))
+        t1 = np.where(huge, m / s + sqrt_v / _SQRT2, (m + v) / s)
+        t2 = np.where(huge, m / s + _SQRT2 * sqrt_v, (m + 2.0 * v) / s)
+        cdf = 0.5 * erfc(-a / _SQRT2)
+        cdf_c = 0.5 * erfc(a / _SQRT2)
+        pdf = np.exp(-0.5 * a * a) / _SQRT2PI
+        e1 = _scaled_tail(t1, m + 0.5 * v, a)
+        e2 = _scaled_tail(t2, 2.0 * m + 2.0 * v, a)
     return _Pieces(m, v, sqrt_v, a, cdf, cdf_c, pdf, e1, e2)
 
 
@@ -335,15 +341,25 @@ def _selu_moments(p: _Pieces, alpha, lam) -> tuple[np.ndarray, np.ndarray]:
     tail = v * (cdf - a * pdf)  # E[(z - m)² 1{z > 0}]
     # m >= 0, c = λ m:
     d = alpha + m
-    second_pos = tail + alpha**2 * e2 - 2.0 * alpha * d * e1 + d * d * cdf_c
+    # d * (d * P) rather than d² P: for |m| > 1.3e154, d² overflows where P = 0.
+    second_pos = tail + alpha**2 * e2 - 2.0 * alpha * d * e1 + d * (d * cdf_c)
     shift_pos = sqrt_v * pdf + alpha * e1 - d * cdf_c
     var_pos = second_pos - shift_pos**2
     # m < 0, c = -λ α:
-    second_neg = d * d * cdf + 2.0 * d * sqrt_v * pdf + tail + alpha**2 * e2
+    second_neg = d * (d * cdf) + 2.0 * d * sqrt_v * pdf + tail + alpha**2 * e2
     shift_neg = d * cdf + sqrt_v * pdf + alpha * e1
     var_neg = second_neg - shift_neg**2
     var = lam * lam * np.where(m >= 0, var_pos, var_neg)
     return mean, np.maximum(var, 0.0)
+
+
+def _broadcast(**arrays) -> tuple[int, ...]:
+    """The broadcast shape of the named arrays, or ValueError naming them."""
+    try:
+        return np.broadcast_shapes(*(np.shape(a) for a in arrays.values()))
+    except ValueError:
+        shapes = ", ".join(f"{k} {np.shape(a)}" for k, a in arrays.items())
+        raise ValueError(f"the shapes of {shapes} do not broadcast") from None
 
 
 def _pre_activation(mu, nu, omega, tau) -> tuple[np.ndarray, np.ndarray]:
@@ -351,7 +367,34 @@ def _pre_activation(mu, nu, omega, tau) -> tuple[np.ndarray, np.ndarray]:
     nu = _positive("nu", nu)
     omega = _finite("omega", omega)
     tau = _positive("tau", tau)
-    return mu * omega, nu * tau
+    _broadcast(mu=mu, nu=nu, omega=omega, tau=tau)
+    with np.errstate(over="ignore", under="ignore"):
+        m, v = mu * omega, nu * tau
+    _in_range("mu * omega", m, np.isfinite(m), "finite (|m| <= 1.8e308)")
+    _in_range("nu * tau", v, np.isfinite(v) & (v > 0), "in (0, 1.8e308]")
+    return m, v
+
+
+def _in_range(name: str, value: np.ndarray, ok: np.ndarray, rule: str) -> None:
+    if not np.all(ok):
+        bad = np.broadcast_to(value, np.shape(ok))[~ok].ravel()[0]
+        raise ValueError(f"{name} must be {rule}, got {name}={bad!r}")
+
+
+def _finite_result(name: str, out, **inputs) -> None:
+    """ValueError where a result left float64 (a true value beyond 1.8e308)."""
+    for field, value in out._asdict().items():
+        bad = ~np.isfinite(value)
+        if np.any(bad):
+            i = np.unravel_index(int(np.flatnonzero(bad.ravel())[0]), bad.shape)
+            at = ", ".join(
+                f"{k}={np.broadcast_to(v, bad.shape)[i]!r}" for k, v in inputs.items()
+            )
+            raise ValueError(
+                f"{name}: {field} exceeds the float64 range (|value| > 1.8e308) at "
+                f"{at}; the moments are finite only while about lam**2 * alpha**2 * "
+                f"nu * tau and lam * |mu * omega| stay below 1e308"
+            )
 
 
 # ======================================================================================
@@ -385,8 +428,21 @@ def selu(x: ArrayLike, *, alpha: ArrayLike = ALPHA_01, lam: ArrayLike = LAMBDA_0
       -1.75809934084738
     """
     alpha, lam = _selu_params(alpha, lam)
-    x = np.asarray(x, dtype=np.float64)
-    return lam * np.where(x > 0, x, alpha * np.expm1(np.minimum(x, 0.0)))
+    try:
+        x = np.asarray(x, dtype=np.float64)
+    except (TypeError, ValueError):
+        raise ValueError(f"x must be numeric, got x={x!r}") from None
+    _in_range("x", x, ~np.isnan(x), "a number (not NaN)")
+    _broadcast(x=x, alpha=alpha, lam=lam)
+    with np.errstate(over="ignore", invalid="ignore"):
+        out = lam * np.where(x > 0, x, alpha * np.expm1(np.minimum(x, 0.0)))
+    if not np.all(np.isfinite(out)):
+        bad = np.broadcast_to(x, out.shape)[~np.isfinite(out)].ravel()[0]
+        raise ValueError(
+            f"selu(x) exceeds the float64 range at x={bad!r} (lam * x and lam * alpha "
+            f"must stay below 1.8e308)"
+        )
+    return out
 
 
 def moment_map(
@@ -440,7 +496,10 @@ def moment_map(
 
     Raises:
       ValueError: ``nu <= 0``, ``tau <= 0``, ``lam <= 0`` or a non-finite argument,
-        naming it.
+        naming it; shapes that do not broadcast; ``mu * omega`` or ``nu * tau``
+        beyond float64; or moments beyond float64 (about
+        :math:`\lambda^2\alpha^2\nu\tau > 10^{308}`). Any finite
+        :math:`|\mu\omega|` is supported (the squares are never formed).
 
     Examples:
       >>> out = moment_map(0.0, 1.0)  # the fixed point (0, 1) at ω = 0, τ = 1
@@ -451,8 +510,11 @@ def moment_map(
     """
     alpha, lam = _selu_params(alpha, lam)
     m, v = _pre_activation(mu, nu, omega, tau)
-    mean, var = _selu_moments(_pieces(m, v), alpha, lam)
-    return MomentMap(mean, var)
+    _broadcast(m=m, alpha=alpha, lam=lam)
+    with np.errstate(over="ignore", invalid="ignore", under="ignore"):
+        out = MomentMap(*_selu_moments(_pieces(m, v), alpha, lam))
+    _finite_result("moment_map", out, mu=mu, nu=nu, omega=omega, tau=tau)
+    return out
 
 
 def _spectral_norm(h11, h12, h21, h22):
@@ -517,18 +579,22 @@ def moment_jacobian(
     omega_arr = _finite("omega", omega)
     tau_arr = _positive("tau", tau)
     m, v = _pre_activation(mu, nu, omega_arr, tau_arr)
-    p = _pieces(m, v)
-    mean, _ = _selu_moments(p, alpha, lam)
-    dmu_m = lam * (p.cdf + alpha * p.e1)
-    dmu_v = 0.5 * lam * (alpha * p.e1 + (1.0 - alpha) * p.pdf / p.sqrt_v)
-    dxi_m = 2.0 * lam**2 * (m * p.cdf + p.sqrt_v * p.pdf + alpha**2 * (p.e2 - p.e1))
-    dxi_v = lam**2 * (p.cdf + alpha**2 * (2.0 * p.e2 - p.e1))
-    h11 = omega_arr * dmu_m
-    h12 = tau_arr * dmu_v
-    h21 = omega_arr * (dxi_m - 2.0 * mean * dmu_m)
-    h22 = tau_arr * (dxi_v - 2.0 * mean * dmu_v)
-    h11, h12, h21, h22 = np.broadcast_arrays(h11, h12, h21, h22)
-    return MomentJacobian(h11, h12, h21, h22, _spectral_norm(h11, h12, h21, h22))
+    _broadcast(m=m, alpha=alpha, lam=lam)
+    with np.errstate(over="ignore", invalid="ignore", under="ignore"):
+        p = _pieces(m, v)
+        mean, _ = _selu_moments(p, alpha, lam)
+        dmu_m = lam * (p.cdf + alpha * p.e1)
+        dmu_v = 0.5 * lam * (alpha * p.e1 + (1.0 - alpha) * p.pdf / p.sqrt_v)
+        dxi_m = 2.0 * lam**2 * (m * p.cdf + p.sqrt_v * p.pdf + alpha**2 * (p.e2 - p.e1))
+        dxi_v = lam**2 * (p.cdf + alpha**2 * (2.0 * p.e2 - p.e1))
+        h11 = omega_arr * dmu_m
+        h12 = tau_arr * dmu_v
+        h21 = omega_arr * (dxi_m - 2.0 * mean * dmu_m)
+        h22 = tau_arr * (dxi_v - 2.0 * mean * dmu_v)
+        h11, h12, h21, h22 = np.broadcast_arrays(h11, h12, h21, h22)
+        out = MomentJacobian(h11, h12, h21, h22, _spectral_norm(h11, h12, h21, h22))
+    _finite_result("moment_jacobian", out, mu=mu, nu=nu, omega=omega, tau=tau)
+    return out
 
 
 # ======================================================================================
@@ -572,9 +638,7 @@ def iterate_map(
         raise ValueError(f"steps must be an integer >= 0, got steps={steps!r}")
     mu = _finite("mu0", mu0)
     nu = _positive("nu0", nu0)
-    shape = np.broadcast_shapes(
-        mu.shape, nu.shape, *(np.shape(x) for x in (omega, tau, alpha, lam))
-    )
+    shape = _broadcast(mu0=mu, nu0=nu, omega=omega, tau=tau, alpha=alpha, lam=lam)
     mus, nus = [np.broadcast_to(mu, shape)], [np.broadcast_to(nu, shape)]
     for _ in range(int(steps)):
         out = moment_map(mus[-1], nus[-1], omega=omega, tau=tau, alpha=alpha, lam=lam)
@@ -632,9 +696,7 @@ def fixed_point(
     _selu_params(alpha, lam)
     mu = _finite("mu0", mu0)
     nu = _positive("nu0", nu0)
-    shape = np.broadcast_shapes(
-        mu.shape, nu.shape, *(np.shape(x) for x in (omega, tau, alpha, lam))
-    )
+    shape = _broadcast(mu0=mu, nu0=nu, omega=omega, tau=tau, alpha=alpha, lam=lam)
     mu, nu = np.broadcast_to(mu, shape).copy(), np.broadcast_to(nu, shape).copy()
     done = np.zeros(shape, dtype=bool)
     it = 0
@@ -710,7 +772,7 @@ def selu_parameters(
     tau = _positive("tau", tau)
     if not (math.isfinite(alpha_max) and alpha_max > 0):
         raise ValueError(f"alpha_max must be > 0, got alpha_max={alpha_max!r}")
-    shape = np.broadcast_shapes(mu_f.shape, nu_f.shape, omega.shape, tau.shape)
+    shape = _broadcast(mu_f=mu_f, nu_f=nu_f, omega=omega, tau=tau)
     mu_c, nu_c, om_c, ta_c = (
         np.broadcast_to(x, shape).ravel() for x in (mu_f, nu_f, omega, tau)
     )
@@ -791,10 +853,28 @@ def alpha_dropout_affine(
     mu_f = _finite("mu_f", mu_f)
     nu_f = _positive("nu_f", nu_f)
     alpha_arr, lam_arr = _selu_params(alpha, lam)
-    alpha_prime = float(-lam_arr * alpha_arr)
-    a = np.sqrt(nu_f / (q * ((1.0 - q) * (alpha_prime - mu_f) ** 2 + nu_f)))
-    b = mu_f - a * (q * mu_f + (1.0 - q) * alpha_prime)
-    return AlphaDropout(a, b, alpha_prime)
+    if alpha_arr.ndim or lam_arr.ndim:
+        raise ValueError(
+            f"alpha and lam must be scalars here, got shapes {alpha_arr.shape} and "
+            f"{lam_arr.shape}"
+        )
+    _broadcast(q=q, mu_f=mu_f, nu_f=nu_f)
+    with np.errstate(over="ignore", invalid="ignore", under="ignore"):
+        alpha_prime = float(-lam_arr * alpha_arr)
+        # a^2 = nu_f / (q ((1-q) D^2 + nu_f)), D = alpha' - mu_f, written so that
+        # D^2 and nu_f may be near 1e308: (1-q) D^2 / nu_f = ((1-q)^(1/2) D)^2 / nu_f.
+        ratio = (np.sqrt(1.0 - q) * (alpha_prime - mu_f) / np.sqrt(nu_f)) ** 2
+        a = 1.0 / np.sqrt(q * (ratio + 1.0))
+        b = mu_f - a * (q * mu_f + (1.0 - q) * alpha_prime)
+    out = AlphaDropout(a, b, alpha_prime)
+    for name, value in [("a", a), ("b", b), ("alpha_prime", alpha_prime)]:
+        _in_range(
+            f"alpha-dropout {name}",
+            np.asarray(value),
+            np.isfinite(value),
+            "finite (q too small or mu_f, alpha, lam too large for float64)",
+        )
+    return out
 
 
 def alpha_dropout_moments(
@@ -836,10 +916,14 @@ def alpha_dropout_moments(
     nu = _positive("nu", nu)
     d = alpha_dropout_affine(q, mu_f=mu_f, nu_f=nu_f, alpha=alpha, lam=lam)
     q = np.asarray(q, dtype=np.float64)
+    _broadcast(mu=mu, nu=nu, q=q, mu_f=mu_f, nu_f=nu_f)
     ap = d.alpha_prime
-    mean = d.a * (q * mu + (1.0 - q) * ap) + d.b
-    var = d.a**2 * q * (nu + (1.0 - q) * (mu - ap) ** 2)
-    return MomentMap(mean, var)
+    with np.errstate(over="ignore", invalid="ignore"):
+        mean = d.a * (q * mu + (1.0 - q) * ap) + d.b
+        var = d.a**2 * q * (nu + (1.0 - q) * (mu - ap) ** 2)
+    out = MomentMap(mean, var)
+    _finite_result("alpha_dropout_moments", out, mu=mu, nu=nu, q=q)
+    return out
 
 
 # ======================================================================================
@@ -918,13 +1002,26 @@ def tanh_moment_map(
       >>> abs(float(out.mu_tilde)) < 1e-15, round(float(out.nu_tilde), 12)
       (True, 0.394294490398)
     """
-    if not (math.isfinite(step) and 0 < step <= 1):
-        raise ValueError(f"step must be in (0, 1], got step={step!r}")
+    if not (
+        isinstance(step, float | int | np.floating | np.integer)
+        and not isinstance(step, bool)
+        and math.isfinite(step)
+        and 0 < step <= 1
+    ):
+        raise ValueError(f"step must be a number in (0, 1], got step={step!r}")
     m, v = _pre_activation(mu, nu, omega, tau)
     m, v = np.broadcast_arrays(m, v)
     sd = np.sqrt(v)
     h = np.minimum(step, sd / 4.0)
     half = int(np.ceil(np.max(12.0 * sd / h))) if sd.size else 0
+    if half * max(m.size, 1) > _TANH_MAX_NODES:
+        i = int(np.argmax(sd))
+        raise ValueError(
+            f"tanh_moment_map needs {2 * half + 1} nodes per cell at nu * tau="
+            f"{v.ravel()[i]!r} with step={step!r}; the supported work is "
+            f"{_TANH_MAX_NODES:.0e} nodes in all (nu * tau up to about "
+            f"{(_TANH_MAX_NODES * step / 12) ** 2:.1e} for one cell)"
+        )
     k = np.arange(-half, half + 1, dtype=np.float64)
     x = (h / sd)[..., None] * k  # standardized nodes, spacing h / sd
     w = np.exp(-0.5 * x * x)
@@ -936,6 +1033,8 @@ def tanh_moment_map(
 
 
 _ACTIVATIONS = ("selu", "relu", "tanh")
+# Work cap of tanh_moment_map (cells x nodes): 1e7 nodes is ~0.5 s and 80 MB.
+_TANH_MAX_NODES = 10**7
 
 
 def population_moment_map(
@@ -983,7 +1082,7 @@ def population_moment_map(
       >>> round(float(out.mu_tilde), 3), round(float(out.nu_tilde), 3)
       (0.195, 2.5)
     """
-    if activation not in _ACTIVATIONS:
+    if not isinstance(activation, str) or activation not in _ACTIVATIONS:
         raise ValueError(
             f"activation must be one of {_ACTIVATIONS}, got activation={activation!r}"
         )
@@ -992,7 +1091,10 @@ def population_moment_map(
     if not np.all(nu >= 0):
         bad = nu[~(nu >= 0)] if nu.ndim else nu
         raise ValueError(f"nu must be >= 0, got nu={bad.ravel()[0]!r}")
-    second = nu + mu * mu
+    _broadcast(mu=mu, nu=nu)
+    with np.errstate(over="ignore"):
+        second = nu + mu * mu
+    _in_range("nu + mu**2", second, np.isfinite(second), "finite (<= 1.8e308)")
     if activation == "selu":
         return moment_map(0.0, second, alpha=alpha, lam=lam)
     if activation == "relu":
@@ -1006,12 +1108,19 @@ def population_moment_map(
 
 
 def _grid(domain: Domain, points: tuple[int, int, int, int]):
-    if len(points) != 4 or any(
-        not isinstance(p, int | np.integer) or p < 2 for p in points
+    if not isinstance(domain, Domain):
+        raise ValueError(f"domain must be a Domain, got domain={domain!r}")
+    if (
+        not isinstance(points, tuple | list)
+        or len(points) != 4
+        or any(not isinstance(p, int | np.integer) or p < 2 for p in points)
     ):
         raise ValueError(f"points must be four integers >= 2, got points={points!r}")
     for name, (lo, hi) in domain._asdict().items():
-        if not (math.isfinite(lo) and math.isfinite(hi) and lo <= hi):
+        ok = all(
+            isinstance(x, float | int) and not isinstance(x, bool) for x in (lo, hi)
+        )
+        if not (ok and math.isfinite(lo) and math.isfinite(hi) and lo <= hi):
             raise ValueError(f"domain.{name} must be finite lo <= hi, got {(lo, hi)}")
     axes = [np.linspace(lo, hi, p) for (lo, hi), p in zip(domain, points, strict=True)]
     return axes, np.meshgrid(*axes, indexing="ij")
@@ -1140,6 +1249,8 @@ def theorem3_extremes(
       >>> round(ext.a.value, 7), round(ext.b.value, 7)
       (0.0077361, 0.0110293)
     """
+    if not isinstance(domains, tuple | list) or len(domains) != 2:
+        raise ValueError(f"domains must be two Domain boxes, got domains={domains!r}")
     found = []
     for domain in domains:
         _, (mu, omega, nu, tau) = _grid(domain, points)

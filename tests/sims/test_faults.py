@@ -271,3 +271,28 @@ def test_sigkill_at_random_moments_then_resume_gives_the_identical_file(
     got = read_netcdf(tmp_path / "grid.nc")
     for name in ("test_risk", "test_risk_heldout", "train_risk", "test_risk_theory"):
         assert (got[name].values == reference[name].values).all(), name
+
+
+class KillWorkerOnce:
+    """The rf_risk kernel, except that the first call kills its own process."""
+
+    def __init__(self, marker: Path):
+        self.marker = marker
+
+    def __call__(self, config, chunk):
+        if not self.marker.exists():
+            self.marker.write_text("killed")
+            os._exit(1)
+        return rf_risk._kernel(config, chunk)
+
+
+@pytest.mark.slow
+def test_a_dask_worker_killed_mid_chunk_is_retried_to_the_identical_file(
+    tmp_path, reference, monkeypatch
+):
+    pytest.importorskip("dask.distributed")
+    marker = tmp_path / "killed"
+    use_kernel(monkeypatch, rf_risk, KillWorkerOnce(marker))
+    ds, _ = rf_risk.sweep(BASE, out=tmp_path / "grid.nc", scheduler="local:2")
+    assert marker.exists()  # a worker did die mid-chunk
+    assert_same_result(ds, reference)
