@@ -15,6 +15,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from figures import neural_collapse
+from figures import rf_real
 from figures import rf_risk
 from figures import selu
 
@@ -23,6 +24,7 @@ MODULES = {
     "rf_risk": rf_risk,
     "selu": selu,
     "neural_collapse": neural_collapse,
+    "rf_real": rf_real,
 }
 
 

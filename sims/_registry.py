@@ -9,7 +9,7 @@ from sims._experiment import Experiment
 __all__ = ["MODULES", "all_experiments"]
 
 #: The sim modules (``python -m <module>``), each exposing ``EXPERIMENTS``.
-MODULES = ("sims.rf_risk", "sims.selu", "sims.neural_collapse")
+MODULES = ("sims.rf_risk", "sims.selu", "sims.neural_collapse", "sims.rf_real")
 
 
 def all_experiments() -> dict[str, tuple[Experiment, ...]]:

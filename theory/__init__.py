@@ -1,6 +1,18 @@
 """Closed forms: pure float64 functions of arrays, one module per result."""
 
 from theory._solve import FixedPointError
+from theory.kernels import EigenData
+from theory.kernels import ExponentFit
+from theory.kernels import KernelPair
+from theory.kernels import alpha_proxy
+from theory.kernels import beta_proxy
+from theory.kernels import kernel_eigendata
+from theory.kernels import myrtle_ntk
+from theory.kernels import neural_tangents_available
+from theory.kernels import relu_nngp_ntk
+from theory.kernels import relu_nngp_ntk_nt
+from theory.kernels import ridgeless_test_mse
+from theory.kernels import trace_inverse_scale
 from theory.neural_collapse import BlockSpectrum
 from theory.neural_collapse import CentralPath
 from theory.neural_collapse import ClassMeans
@@ -94,10 +106,13 @@ __all__ = [
     "DeepLinearMSEMinimizer",
     "DeepLinearPoint",
     "Domain",
+    "EigenData",
+    "ExponentFit",
     "Extreme",
     "FixedPoint",
     "FixedPointError",
     "FlowRates",
+    "KernelPair",
     "MomentJacobian",
     "MomentMap",
     "NearCollapseSpectrum",
@@ -112,6 +127,8 @@ __all__ = [
     "UFMMinimizer",
     "alpha_dropout_affine",
     "alpha_dropout_moments",
+    "alpha_proxy",
+    "beta_proxy",
     "block_singular_values",
     "central_path_flow",
     "central_path_rates",
@@ -127,14 +144,17 @@ __all__ = [
     "deep_linear_mse_point",
     "fixed_point",
     "iterate_map",
+    "kernel_eigendata",
     "moment_jacobian",
     "moment_map",
+    "myrtle_ntk",
     "nc1",
     "nc1_tilde",
     "nc2",
     "nc3",
     "nc4",
     "near_collapse_spectrum",
+    "neural_tangents_available",
     "nonzero_threshold",
     "optimal_classifier",
     "optimal_fitting_ratio",
@@ -144,7 +164,10 @@ __all__ = [
     "powerlaw_spectrum",
     "powerlaw_test_risk",
     "relu_moment_map",
+    "relu_nngp_ntk",
+    "relu_nngp_ntk_nt",
     "rf_ridge_risk",
+    "ridgeless_test_mse",
     "selu",
     "selu_parameters",
     "simplex_etf",
@@ -152,6 +175,7 @@ __all__ = [
     "theorem1_extremes",
     "theorem2_extreme",
     "theorem3_extremes",
+    "trace_inverse_scale",
     "ufm_gradient",
     "ufm_minimizer",
     "ufm_objective",

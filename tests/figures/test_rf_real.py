@@ -1,0 +1,176 @@
+"""The rf_real figures, drawn from small synthetic grids with known content.
+
+Each grid has the saved layout of ``python -m sims.rf_real``; what the figures draw is
+read back from the matplotlib artists (by gid) and compared with the values the grid
+was built from.
+"""
+
+from __future__ import annotations
+
+import matplotlib
+
+matplotlib.use("Agg")
+
+import numpy as np
+import pytest
+import xarray as xr
+
+from figures import rf_real
+from sims.rf_real import rf
+from sims.rf_real.spectra import fit_exponents
+from tests._tolerances import F64_RTOL
+from tests._tolerances import PLOTTED_RTOL
+from theory.rf_powerlaw import optimal_fitting_ratio
+
+SIZES = np.array([20, 40, 80, 160, 320])
+ALPHA, BETA = 1.4, 1.6
+
+
+def _line(fig, gid):
+    for ax in fig.axes:
+        for line in ax.get_lines():
+            if line.get_gid() == gid:
+                return line
+    raise AssertionError(f"no line with gid {gid!r}")
+
+
+def spectra_grid() -> xr.Dataset:
+    """Exact power laws times a per-ordering constant (slopes are exact)."""
+    scale = np.array([1.0, 1.1, 0.9])
+    trace = 2.0 * SIZES[None, :, None] ** -ALPHA * scale[None, None, :]
+    mse = 0.5 * SIZES[None, :, None] ** (1 - BETA) * scale[None, None, :]
+    modes = np.arange(1, 21, dtype=float)
+    eig = np.full((1, 2, 20, 3), np.nan)
+    power = np.full((1, 2, 20, 3), np.nan)
+    for j, n in enumerate((10, 20)):
+        eig[0, j, :n] = (modes[:n] ** -ALPHA)[:, None]
+        power[0, j, :n] = (modes[:n] ** -BETA)[:, None]
+    ds = xr.Dataset(
+        {
+            "trace_scale": (("kernel", "size", "trial"), trace),
+            "test_mse": (("kernel", "size", "trial"), mse),
+            "eigval": (("kernel", "eig_n", "mode", "trial"), eig),
+            "target_power": (("kernel", "eig_n", "mode", "trial"), power),
+        },
+        coords={
+            "kernel": ["ntk"],
+            "size": SIZES,
+            "eig_n": [10, 20],
+            "mode": np.arange(1, 21),
+            "trial": [0, 1, 2],
+        },
+        attrs={"alpha_window": np.array([40, 320]), "beta_window": np.array([20, 160])},
+    )
+    return fit_exponents(ds, (40, 320), (20, 160))
+
+
+def fitting_grid() -> xr.Dataset:
+    noise = np.array([0.0, 5.0])
+    ridge = np.array([0.0, 1.0, 10.0, 100.0])
+    rng = np.random.default_rng(0)
+    train = np.sort(rng.uniform(0, 0.5, size=(2, 4, 3)), axis=1)
+    test = 1.0 + rng.uniform(0, 0.2, size=(2, 4, 3))
+    test[1, 2] = 0.5  # the optimum at ridge 10 for noise 5
+    ds = xr.Dataset(
+        {
+            "train_mse": (("noise_rel", "ridge", "trial"), train),
+            "test_mse": (("noise_rel", "ridge", "trial"), test),
+        },
+        coords={"noise_rel": noise, "ridge": ridge, "trial": [0, 1, 2]},
+    )
+    ds["fitting_ratio"] = ds["train_mse"] / ds["test_mse"]
+    ds["optimal_ratio"] = ds["fitting_ratio"].isel(ridge=ds["test_mse"].argmin("ridge"))
+    ds["optimal_ratio_theory"] = (
+        "noise_rel",
+        optimal_fitting_ratio(ALPHA, BETA, noise),
+    )
+    ds["alpha"], ds["beta"] = ALPHA, BETA
+    ratios = np.linspace(0, 1, 20, endpoint=False)
+    ds = ds.assign_coords(ratio=ratios)
+    ds["test_mse_curve"] = (
+        ("noise_rel", "ratio"),
+        1 + ratios[None, :] + noise[:, None],
+    )
+    return ds
+
+
+def test_exponent_figure_draws_the_known_power_laws():
+    ds = spectra_grid()
+    assert float(ds["alpha"].sel(kernel="ntk")) == pytest.approx(ALPHA, rel=F64_RTOL)
+    assert float(ds["beta"].sel(kernel="ntk")) == pytest.approx(BETA, rel=F64_RTOL)
+    fig = rf_real.plot_exponents(ds)
+    fit = _line(fig, "fit:trace_scale:ntk").get_ydata()
+    # the mean log curve of 2 n^-alpha * (1, 1.1, 0.9)
+    expected = 2.0 * np.exp(np.log([1.0, 1.1, 0.9]).mean()) * SIZES**-ALPHA
+    np.testing.assert_allclose(fit, expected, rtol=1e-12)
+    sim = _line(fig, "sim:test_mse:ntk").get_ydata()
+    np.testing.assert_allclose(sim, ds["test_mse"].mean("trial")[0], rtol=PLOTTED_RTOL)
+
+
+def test_eigenspectra_figure_guides_follow_the_fitted_exponents():
+    ds = spectra_grid()
+    fig = rf_real.plot_eigenspectra(ds)
+    lam = _line(fig, "eigval:ntk:20")
+    np.testing.assert_allclose(lam.get_ydata(), np.arange(1, 21.0) ** -ALPHA)
+    guide = _line(fig, "guide:alpha:ntk")  # exact power law: the guide is the data
+    np.testing.assert_allclose(guide.get_ydata(), lam.get_ydata(), rtol=1e-12)
+
+
+def test_fitting_ratio_figure_marks_theory_and_measured_optimum():
+    ds = fitting_grid()
+    fig = rf_real.plot_fitting_ratio(ds)
+    rstar = _line(fig, "rstar:5.0").get_xdata()[0]
+    assert rstar == pytest.approx(
+        float(ds["optimal_ratio_theory"][1]), rel=PLOTTED_RTOL
+    )
+    star = _line(fig, "measured:5.0")
+    measured = float(ds["fitting_ratio"].sel(noise_rel=5.0, ridge=10.0).mean())
+    assert star.get_xdata()[0] == pytest.approx(measured, rel=PLOTTED_RTOL)
+    sim = _line(fig, "sim:0.0")
+    np.testing.assert_allclose(
+        sim.get_xdata(), ds["fitting_ratio"].sel(noise_rel=0.0).mean("trial")
+    )
+
+
+def test_rf_figure_theory_agrees_with_the_saved_theory():
+    config = rf.PRESETS["smoke"].replace(n=(48,), k=(8, 16, 96), ridge=(1e-2, 1.0))
+    theory = rf.theory_grid(config)
+    rng = np.random.default_rng(1)
+    noisy = theory["test_risk_theory"].values[..., None] * np.exp(
+        0.05 * rng.standard_normal((1, 3, 2, 4))
+    )
+    dims = ("n", "k", "ridge", "trial")
+    ds = theory.assign(
+        test_risk=(dims, noisy), train_risk=(dims, noisy / 2)
+    ).assign_coords(trial=np.arange(4))
+    ds["test_risk"].attrs = {"long_name": "test MSE", "units": "1"}
+    ds.attrs = {"weight_var": 2.0, "pool_size_correction": 1797}
+    assert rf_real.grid_kind(ds) == "rf"
+    fig = rf_real.plot_risk_vs_k(ds, num_theory=10)
+    line = _line(fig, "theory:test_risk:1.0")
+    at_saved = np.interp(
+        np.log([8, 16, 96]), np.log(line.get_xdata()), line.get_ydata()
+    )
+    np.testing.assert_allclose(
+        at_saved, theory["test_risk_theory"].sel(n=48, ridge=1.0), rtol=1e-10
+    )
+
+
+def test_write_figures_and_cli(tmp_path, capsys):
+    spectra_path = tmp_path / "spectra.nc"
+    spectra_grid().to_netcdf(spectra_path)
+    fitting_path = tmp_path / "fit.nc"
+    fitting_grid().to_netcdf(fitting_path)
+    code = rf_real.main([str(spectra_path), str(fitting_path), "--out", str(tmp_path)])
+    assert code == 0
+    written = capsys.readouterr().out.split()
+    stems = {p.rsplit("/", 1)[-1] for p in written}
+    assert stems == {
+        f"rf_real_{s}.{ext}"
+        for s in ("eigenspectra", "exponents", "fitting_ratio")
+        for ext in ("png", "pdf")
+    }
+    bad = tmp_path / "bad.nc"
+    xr.Dataset({"x": ("a", [1.0])}).to_netcdf(bad)
+    assert rf_real.main([str(bad)]) == 2
+    assert "not an rf_real grid" in capsys.readouterr().err
