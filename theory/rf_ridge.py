@@ -20,13 +20,31 @@ import numpy as np
 from numpy.typing import ArrayLike
 
 from theory._chebyshev import PiecewiseChebyshev
+from theory._chebyshev import log_gauss_rules
 from theory._solve import solve_bracketed
 
 __all__ = ["RFRiskPrediction", "SpectrumTail", "rf_ridge_risk"]
 
 _XTOL, _FTOL = 1e-12, 1e-13  # relative precision of gamma; relative residual
-# Cells per block: (cells x modes) work arrays of 8 MB stay cache-friendly.
-_BLOCK_ELEMENTS = 1 << 20
+# Gammas per block of the exact sums: (gammas x modes) work arrays of 1 MB stay in
+# cache (8 MB blocks ran 1.7x slower per gamma at 10^4 modes).
+_BLOCK_ELEMENTS = 1 << 17
+# Table panels: width in log(gamma) and Chebyshev nodes. The sums are analytic in
+# |Im log(gamma)| < pi, so wider panels need fewer nodes per unit of log(gamma);
+# width 2 with 22 nodes passes the 1e-14 coefficient check with a margin of ~30 at
+# about 11 nodes per unit, against 16 for width 1 (wider panels lose relative
+# accuracy where a sum varies by e^(2 width) across the panel).
+_PANEL_WIDTH, _PANEL_DEGREE = 2.0, 22
+# Cost model, in units of one term of a direct sum (~1 ns): the solver evaluates the
+# sums ~10 times per cell (bracket ends, ~5 Newton steps from a one-panel bracket,
+# the residual, the final sums); a table evaluation costs ~3 flops per degree per
+# cell plus ~4 numpy calls per degree (~1 us each) per evaluation.
+_EVALS_PER_CELL = 10
+_CALL_OVERHEAD = 1000
+# Mode compression: groups of modes within 0.7 in log(lambda) summed by 8-point Gauss
+# rules (error ~ (2 pi / 0.7)^-16 relative, below rounding), used when it at least
+# halves the number of terms.
+_GROUP_WIDTH, _GROUP_NODES = 0.7, 8
 
 
 class RFRiskPrediction(NamedTuple):
@@ -330,52 +348,87 @@ class _Spectrum:
         self.trace = float(lam.sum()) + tail_trace
         self.num_modes = np.inf if tail is not None else lam.size
         self._table: PiecewiseChebyshev | None = None
+        self._nodes: tuple[np.ndarray, ...] | None = None
 
     def exact(self, gamma: np.ndarray) -> np.ndarray:
         """(z, w, B_a, B_b) over the explicit modes by direct summation, (4, P)."""
-        # With r_i = 1/(lam_i + gamma): L_i = lam_i r_i and 1 - L_i = rho_i = gamma r_i,
-        # so z = r.lam, w = (r rho).lam, B_a = rho^2.v2, B_b = (r rho).(lam v2): all
-        # terms positive, and no factor gamma^2 or r^2 that could overflow or
-        # underflow on its own (rho <= 1, r rho <= r) at extreme gamma.
-        out = np.empty((4, gamma.size))
-        weights = np.stack([self.lam * self.v2, self.lam], axis=1)  # (M, 2)
-        block = max(1, _BLOCK_ELEMENTS // self.lam.size)
-        with np.errstate(under="ignore"):
-            for start in range(0, gamma.size, block):
-                part = slice(start, start + block)
-                g = gamma[part]
-                r = np.add(self.lam, g[:, None])
-                np.reciprocal(r, out=r)
-                out[0, part] = r @ self.lam
-                rho = r * g[:, None]
-                np.multiply(r, rho, out=r)
-                out[3, part], out[1, part] = (r @ weights).T
-                np.multiply(rho, rho, out=rho)
-                out[2, part] = rho @ self.v2
-        return out
+        lam = self.lam
+        return _mode_sums(gamma, lam, lam, lam * self.v2, self.v2)
 
-    def tabulate(self, gamma_lo: float, gamma_hi: float) -> None:
+    @property
+    def num_terms(self) -> int:
+        """Terms of one :meth:`direct` evaluation (after compression)."""
+        if self._nodes is None:
+            self._nodes = self._compress()
+        return self._nodes[0].size
+
+    def direct(self, gamma: np.ndarray) -> np.ndarray:
+        """:meth:`exact` with large groups of modes replaced by Gauss rules.
+
+        Equal to :meth:`exact` to rounding (``docs/derivations/rf_ridge.md`` §7) at
+        a fraction of the cost: 10^4 power-law modes become about 150 terms.
+        """
+        if self._nodes is None:
+            self._nodes = self._compress()
+        return _mode_sums(gamma, *self._nodes)
+
+    def _compress(self) -> tuple[np.ndarray, ...]:
+        lam, v2 = self.lam, self.v2
+        order = np.argsort(lam, kind="stable")
+        lam_s, v2_s = lam[order], v2[order]
+        keep, nodes, weights = log_gauss_rules(
+            lam_s,
+            np.stack([np.ones_like(lam_s), v2_s]),
+            width=_GROUP_WIDTH,
+            m=_GROUP_NODES,
+        )
+        if keep.sum() + nodes.size > lam.size // 2:
+            return lam, lam, lam * v2, v2  # too little to gain
+        # Terms: kept modes (both measures), then the rules of the mode count
+        # (z, w only) and of the target power (B_a, B_b only).
+        a, b = nodes[0].ravel(), nodes[1].ravel()
+        wa, wb = weights[0].ravel(), weights[1].ravel()
+        lam_k, v2_k = lam_s[keep], v2_s[keep]
+        zero_a, zero_b = np.zeros_like(a), np.zeros_like(b)
+        return (
+            np.concatenate([lam_k, a, b]),
+            np.concatenate([lam_k, wa * a, zero_b]),
+            np.concatenate([lam_k * v2_k, zero_a, wb * b]),
+            np.concatenate([v2_k, zero_a, wb]),
+        )
+
+    def tabulate(self, gamma_lo, gamma_hi) -> None:
         """Build the interpolant of :meth:`exact` on [gamma_lo, gamma_hi].
 
+        ``gamma_lo, gamma_hi`` may be arrays: the ends of sorted, non-overlapping
+        intervals, only whose union is tabulated.
+
         Where the panels cannot reach their tolerance (sums that underflow towards
-        subnormal numbers at absurdly small ridges such as 1e-157) the exact sums
-        are used instead: slower, never less accurate.
+        subnormal numbers at absurdly small ridges such as 1e-157) the sums are
+        evaluated directly (:meth:`direct`) instead: slower, never less accurate.
         """
         try:
             self._table = PiecewiseChebyshev(
-                lambda t: self.exact(np.exp(t)), np.log(gamma_lo), np.log(gamma_hi)
+                lambda t: self.direct(np.exp(t)),
+                np.log(gamma_lo),
+                np.log(gamma_hi),
+                width=_PANEL_WIDTH,
+                degree=_PANEL_DEGREE,
             )
         except ValueError:
             self._table = None
 
-    def __call__(self, gamma: np.ndarray, *, only_zw: bool = False) -> np.ndarray:
+    def __call__(
+        self, gamma: np.ndarray, *, only_zw: bool = False, direct: bool = False
+    ) -> np.ndarray:
         """(z, w, B_a, B_b) at ``gamma > 0`` (shape (P,)), tail included, (4, P).
 
-        ``only_zw`` returns just (z, w), which is all the solver needs.
+        ``only_zw`` returns just (z, w), which is all the solver needs; ``direct``
+        sums over the modes (:meth:`direct`) even where a table exists.
         """
         gamma = np.asarray(gamma, dtype=np.float64)
-        if self._table is None:
-            out = self.exact(gamma)
+        if self._table is None or direct:
+            out = self.direct(gamma)
         else:
             out = self._table(np.log(gamma), slice(0, 2) if only_zw else slice(None))
         if only_zw:
@@ -391,6 +444,35 @@ class _Spectrum:
             sq, lin = sq / self.power_scale, lin / self.power_scale
             out = out + np.stack([zt, zt - qt, sq, lin - sq])
         return out
+
+
+def _mode_sums(gamma, lam, count_lam, power_lam, power) -> np.ndarray:
+    r"""(z, w, B_a, B_b) of terms at ``lam`` with weights, shape (4, P).
+
+    ``count_lam`` = :math:`c_i\lambda_i` (mode-count weights c_i times lam),
+    ``power_lam`` = :math:`p_i\lambda_i` and ``power`` = :math:`p_i` (target power):
+    z = sum c L, w = sum c L (1-L), B_a = sum p (1-L)^2, B_b = sum p L (1-L).
+    """
+    # With r_i = 1/(lam_i + gamma): L_i = lam_i r_i and 1 - L_i = rho_i = gamma r_i,
+    # so z = r.lam, w = (r rho).lam, B_a = rho^2.v2, B_b = (r rho).(lam v2): all
+    # terms positive, and no factor gamma^2 or r^2 that could overflow or
+    # underflow on its own (rho <= 1, r rho <= r) at extreme gamma.
+    out = np.empty((4, gamma.size))
+    block = max(1, _BLOCK_ELEMENTS // lam.size)
+    with np.errstate(under="ignore"):
+        for start in range(0, gamma.size, block):
+            part = slice(start, start + block)
+            g = gamma[part]
+            r = np.add(lam, g[:, None])
+            np.reciprocal(r, out=r)
+            out[0, part] = r @ count_lam
+            rho = r * g[:, None]
+            np.multiply(r, rho, out=r)
+            out[1, part] = r @ count_lam
+            out[3, part] = r @ power_lam
+            np.multiply(rho, rho, out=rho)
+            out[2, part] = rho @ power
+    return out
 
 
 def _ridge_equation(z, w, gamma, n, k, ridge):
@@ -421,20 +503,21 @@ def _ridgeless_equation(z, w, gamma, m):
     return np.log(m / z), w / z
 
 
-def _solve(sums: _Spectrum, equation, lo, hi, *params):
-    """Root of an increasing ``equation(z, w, gamma, *params)`` on [lo, hi].
+def _narrow(zg, wg, grid, equation, lo, hi, *params):
+    """Shrink each bracket [lo, hi] of an increasing equation to one grid interval.
 
-    The equation is first evaluated on 48 shared log-spaced gammas to narrow each
-    bracket to one grid interval; the Newton-bisection then needs a few steps.
+    ``zg, wg`` are the sums on the shared ``grid``. Returns the new (lo, hi) and the
+    index j of the interval [grid[j-1], grid[j]] that holds each root.
     """
-    grid = np.geomspace(lo.min(), hi.max(), 48)
-    zg, wg = sums(grid, only_zw=True)
     values = equation(zg, wg, grid, *(p[:, None] for p in params))[0]
     values = np.where(grid < lo[:, None], -np.inf, values)
     values = np.where(grid > hi[:, None], np.inf, values)
-    j = np.argmax(values > 0, axis=1)
-    lo = np.maximum(lo, grid[np.maximum(j - 1, 0)])
-    hi = np.minimum(hi, grid[j])
+    j = np.maximum(np.argmax(values > 0, axis=1), 1)
+    return np.maximum(lo, grid[j - 1]), np.minimum(hi, grid[j]), j
+
+
+def _solve(sums: _Spectrum, equation, lo, hi, *params):
+    """Root of an increasing ``equation(z, w, gamma, *params)`` on [lo, hi]."""
 
     def fun(g):
         z, w = sums(g, only_zw=True)
@@ -442,6 +525,45 @@ def _solve(sums: _Spectrum, equation, lo, hi, *params):
 
     # Both equations are relative residuals with a rounding floor near 1e-15.
     return solve_bracketed(fun, lo, hi, xtol=_XTOL, ftol=_FTOL).root
+
+
+def _solve_all(spec: _Spectrum, problems) -> list[np.ndarray]:
+    """Roots of several sets of bracketed problems that share one spectrum.
+
+    ``problems`` holds (equation, lo, hi, params) per set. The sums (z, w) are first
+    summed directly on a grid with one point per table panel (every
+    ``_PANEL_WIDTH`` in log gamma) over the union of the brackets, which pins each
+    root to one grid interval. Then either the intervals that hold a root are
+    tabulated (only those) or, when the cells are too few to pay for the tables,
+    the solver sums directly; a cost model in units of one summed term decides.
+    """
+    lo_all = np.concatenate([p[1] for p in problems])
+    hi_all = np.concatenate([p[2] for p in problems])
+    span = np.log(hi_all.max()) - np.log(lo_all.min())
+    grid = np.exp(
+        np.linspace(np.log(lo_all.min()), np.log(hi_all.max()), _grid_points(span))
+    )
+    zg, wg = spec(grid, only_zw=True, direct=True)
+    narrowed = [_narrow(zg, wg, grid, eq, lo, hi, *ps) for eq, lo, hi, ps in problems]
+    used = np.unique(np.concatenate([j for _, _, j in narrowed]))
+    terms, cells = spec.num_terms, lo_all.size
+    direct = cells * terms
+    table = (
+        used.size * _PANEL_DEGREE * terms / _EVALS_PER_CELL
+        + cells * 3 * _PANEL_DEGREE
+        + 4 * _PANEL_DEGREE * _CALL_OVERHEAD
+    )
+    if table < direct:
+        spec.tabulate(grid[used - 1], grid[used])
+    return [
+        _solve(spec, eq, lo, hi, *ps)
+        for (eq, _, _, ps), (lo, hi, _) in zip(problems, narrowed, strict=True)
+    ]
+
+
+def _grid_points(span: float) -> int:
+    """Points of the bracketing grid: one per ``_PANEL_WIDTH`` of log gamma."""
+    return max(2, int(np.ceil(span / _PANEL_WIDTH)) + 1)
 
 
 def _solve_cells(spec: _Spectrum, n, k, ridge, noise_var) -> dict[str, np.ndarray]:
@@ -460,16 +582,17 @@ def _solve_cells(spec: _Spectrum, n, k, ridge, noise_var) -> dict[str, np.ndarra
     target = m[reach]
     lo_0 = spec.lam.min() * (spec.lam.size - target) / (2 * spec.lam.size)
     hi_0 = 2 * spec.trace / target
-    lows = np.concatenate([lo_pos, lo_0])
-    if lows.size:
-        highs = np.concatenate([hi_pos, hi_0])
-        spec.tabulate(lows.min(), highs.max())
-
-    gamma = np.zeros_like(n)
+    problems, where = [], []
     if pos.any():
-        gamma[pos] = _solve(spec, _ridge_equation, lo_pos, hi_pos, n[pos], k[pos], d)
+        problems.append((_ridge_equation, lo_pos, hi_pos, (n[pos], k[pos], d)))
+        where.append(pos)
     if reach.any():
-        gamma[reach] = _solve(spec, _ridgeless_equation, lo_0, hi_0, target)
+        problems.append((_ridgeless_equation, lo_0, hi_0, (target,)))
+        where.append(reach)
+    gamma = np.zeros_like(n)
+    if problems:
+        for mask, root in zip(where, _solve_all(spec, problems), strict=True):
+            gamma[mask] = root
 
     # gamma = 0 (delta = 0 and min(n, k) >= M): every mode learned, L_i = 1.
     full_rank = gamma == 0

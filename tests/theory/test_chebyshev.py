@@ -43,3 +43,27 @@ def test_rough_functions_and_bad_ranges_raise():
     table = PiecewiseChebyshev(lambda t: t[None], 0.0, 1.0)
     with pytest.raises(ValueError, match="outside"):
         table(np.array([1.5]))
+
+
+@given(
+    alpha=st.floats(1.05, 3.0),
+    beta=st.floats(1.05, 4.0),
+    modes=st.integers(50, 5000),
+    zero_every=st.integers(0, 4),
+    repeat=st.integers(1, 3),
+)
+def test_gauss_compressed_sums_match_direct_summation(
+    alpha, beta, modes, zero_every, repeat
+):
+    # Zero target power on some modes and repeated eigenvalues (degenerate groups)
+    # must fall back to summing those modes as they are.
+    i = np.repeat(np.arange(1, modes // repeat + 1, dtype=float), repeat)
+    v2 = i**-beta
+    if zero_every:
+        v2[::zero_every] = 0.0
+    spec = _Spectrum(i**-alpha, v2, None)
+    gamma = np.geomspace(1e-3 * i.max() ** -alpha, 1e3, 301)
+    exact = spec.exact(gamma)
+    rel = np.abs(spec.direct(gamma) - exact) / np.where(exact > 0, exact, 1.0)
+    assert rel.max() < TABLE_RTOL
+    assert spec.num_terms <= i.size
