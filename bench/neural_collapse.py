@@ -1,12 +1,12 @@
 r"""Benchmark: batched GD on the deep linear UFM against one configuration at a time.
 
-The package's ``ufm`` kernel (:func:`sims.neural_collapse.simulate_ufm`) runs full-batch
-SGD with momentum on many configurations at once: every parameter carries a leading
-batch dimension, the gradients are written out by hand (suffix products of the layer
-chain, so a step costs O(M d^2 K + K d N) per configuration) and one Python loop over
-steps serves the whole batch. Two baselines run the same configurations one at a
-time, on the very same initial values (drawn from the package's coordinate-seeded
-generators), so the final values must agree to rounding:
+The package's ``ufm`` kernel (:func:`sims.neural_collapse.ufm.simulate_ufm`) runs
+full-batch SGD with momentum on many configurations at once: every parameter carries a
+leading batch dimension, the gradients are written out by hand (suffix products of
+the layer chain, so a step costs O(M d^2 K + K d N) per configuration) and one Python
+loop over steps serves the whole batch. Two baselines run the same configurations one
+at a time, on the very same initial values (drawn from the package's
+coordinate-seeded generators), so the final values must agree to rounding:
 
 * ``research-style``: the way the official code of Dang et al. (arXiv:2301.00437)
   trains the UFM, per configuration: ``torch.nn.Parameter`` features and layers, a
@@ -33,6 +33,7 @@ import numpy as np
 import torch
 
 from sims import neural_collapse as snc
+from sims.neural_collapse.ufm import _ufm_init
 
 RESULTS = Path(__file__).resolve().parent / "results" / "neural_collapse.md"
 PROFILE = snc.BALANCED
@@ -41,7 +42,7 @@ PROFILE = snc.BALANCED
 def research_style(config, depth, cell):
     """One configuration, autograd + torch.optim.SGD; returns final diag(WW^T)."""
     device = torch.device("cpu")
-    H0, W0 = snc._ufm_init(config, depth, PROFILE, "mse", [cell], device, torch.float64)
+    H0, W0 = _ufm_init(config, depth, PROFILE, "mse", [cell], device, torch.float64)
     lam = cell[0]
     sizes = snc.parse_profile(PROFILE)
     K, N = len(sizes), sum(sizes)

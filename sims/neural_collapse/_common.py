@@ -1,0 +1,203 @@
+r"""What the neural-collapse experiments share: profiles, batched metrics, attrs.
+
+The metrics follow Papyan, Han & Donoho (PNAS 2020) with the conventions of
+:mod:`theory.neural_collapse` (tested equal); :func:`minimize_f` is the proximal
+problem :math:`\min_{W,H} f(W, H; H_0)` of Tirer, Huang & Niles-Weed (ICML 2023,
+arXiv:2210.16658), Eq. (3), shared by the ``perturbation`` and ``central_path``
+experiments.
+"""
+
+from __future__ import annotations
+
+import torch
+
+__all__ = [
+    "BALANCED",
+    "CIFAR10_IMB",
+    "IMBALANCED",
+    "NAME",
+    "REFS_A",
+    "REFS_B",
+    "REFS_P",
+    "batched_metrics",
+    "minimize_f",
+    "parse_profile",
+    "var_attrs",
+]
+
+#: The results folder ``results/neural_collapse/`` and ``figures.neural_collapse``.
+NAME = "neural_collapse"
+REFS_A = "Tirer, Huang, Niles-Weed (ICML 2023), arXiv:2210.16658"
+REFS_B = "Dang, Tran, Osher, Tran-The, Ho, Nguyen (ICML 2023), arXiv:2301.00437"
+REFS_P = "Papyan, Han, Donoho (PNAS 2020)"
+
+BALANCED = "100-100-100-100"
+IMBALANCED = "200-100-50-50"
+CIFAR10_IMB = "100-100-200-200-300-300-400-400-500-500"
+
+
+def parse_profile(profile: str) -> tuple[int, ...]:
+    """Class sizes of a profile label ``"n1-n2-..."`` (``"100x4"`` repeats).
+
+    Examples:
+      >>> parse_profile("200-100-50-50"), parse_profile("10x3")
+      ((200, 100, 50, 50), (10, 10, 10))
+    """
+    text = str(profile).strip()
+    try:
+        if "x" in text:
+            size, _, count = text.partition("x")
+            sizes = (int(size),) * int(count)
+        else:
+            sizes = tuple(int(p) for p in text.split("-"))
+    except ValueError:
+        raise ValueError(
+            f"profile must look like '200-100-50-50' or '100x4', got {profile!r}"
+        ) from None
+    if len(sizes) < 2:
+        raise ValueError(f"profile {profile!r} has K={len(sizes)} < 2 classes")
+    if min(sizes) < 1:
+        raise ValueError(f"class sizes must be >= 1, got profile {profile!r}")
+    return sizes
+
+
+def var_attrs(long_name, symbol, description, units="1", **extra) -> dict:
+    """The attrs of one result variable (long name, units, symbol, description)."""
+    return {
+        "long_name": long_name,
+        "units": units,
+        "math_symbol": symbol,
+        "description": description,
+        **extra,
+    }
+
+
+def _frame_distance(G: torch.Tensor, T: torch.Tensor) -> torch.Tensor:
+    """||G/||G|| - T/||T|| ||_F over the last two dims (NaN where G = 0)."""
+    g = torch.linalg.matrix_norm(G)
+    t = torch.linalg.matrix_norm(T)
+    return torch.linalg.matrix_norm(G / g[..., None, None] - T / t[..., None, None])
+
+
+def batched_metrics(
+    W: torch.Tensor,
+    H: torch.Tensor,
+    labels: torch.Tensor,
+    *,
+    b: torch.Tensor | None = None,
+    gof: torch.Tensor | None = None,
+    gof_scale: torch.Tensor | None = None,
+) -> dict[str, torch.Tensor]:
+    r"""NC metrics of a batch of classifiers and features.
+
+    Args:
+      W: ``(B, K, d)`` end-to-end classifiers.
+      H: ``(B, d, N)`` features.
+      labels: ``(N,)`` integer labels (every class present).
+      b: ``(B, K)`` biases, default zero.
+      gof: ``(B, K)`` GOF target diagonal for :math:`WW^\top` (NaN rows allowed).
+      gof_scale: ``(B, K)`` the factors :math:`a_k^2+N\lambda_H` of the GOF NC3.
+
+    Returns:
+      ``nc1, nc1_tilde, nc2_etf, nc2_of, nc2_gof, nc3, nc3_gof, nc4`` of shape
+      ``(B,)`` and ``diag_wwt, mean_norm2, wh`` of shape ``(B, K)``;
+      conventions as :mod:`theory.neural_collapse` (NC1 with 1/K and a pseudo-inverse
+      at relative cut-off ``max(1e-12, 100 eps d)``; NC3 unsquared). A diverged
+      (non-finite) batch element gets a NaN NC1, never an error.
+    """
+    B, K, d = W.shape
+    N = H.shape[-1]
+    onehot = torch.zeros(K, N, dtype=H.dtype, device=H.device)
+    onehot[labels, torch.arange(N, device=H.device)] = 1.0
+    counts = onehot.sum(-1)
+    means = (H @ onehot.mT) / counts  # (B, d, K)
+    glob = H.mean(-1, keepdim=True)
+    centered = means - glob
+    dev = H - means[..., labels]
+    sigma_w = dev @ dev.mT / N
+    sigma_b = centered @ centered.mT / K
+    # A diverged run (overflowed features) has a non-finite Sigma_B, on which eigh
+    # fails: decompose the identity there instead and report NaN for its NC1.
+    finite = torch.isfinite(sigma_b).all(-1).all(-1) & torch.isfinite(sigma_w).all(
+        -1
+    ).all(-1)
+    if not bool(finite.all()):
+        eye_d = torch.eye(d, dtype=H.dtype, device=H.device)
+        sigma_b = torch.where(finite[:, None, None], sigma_b, eye_d)
+    evals, evecs = torch.linalg.eigh(sigma_b)
+    top = evals.amax(-1, keepdim=True)
+    rcond = max(1e-12, 100 * torch.finfo(H.dtype).eps * d)
+    inv_vals = torch.where(evals > rcond * top, 1.0 / evals, torch.zeros_like(evals))
+    pinv = (evecs * inv_vals[..., None, :]) @ evecs.mT
+    tr_w = torch.diagonal(sigma_w, dim1=-2, dim2=-1).sum(-1)
+    tr_b = torch.diagonal(sigma_b, dim1=-2, dim2=-1).sum(-1)
+    nc1 = (sigma_w * pinv).sum((-2, -1)).clamp_min(0) / K
+    out = {
+        "nc1": torch.where(finite, nc1, torch.full_like(nc1, float("nan"))),
+        "nc1_tilde": tr_w / tr_b,
+    }
+    G = W @ W.mT
+    eye = torch.eye(K, dtype=H.dtype, device=H.device)
+    P = eye - 1.0 / K
+    out["nc2_etf"] = _frame_distance(G, P.expand(B, K, K))
+    out["nc2_of"] = _frame_distance(G, eye.expand(B, K, K))
+    if gof is None:
+        out["nc2_gof"] = torch.full((B,), float("nan"), dtype=H.dtype)
+    else:
+        out["nc2_gof"] = _frame_distance(G, torch.diag_embed(gof))
+    Wt = W.mT
+    wn = torch.linalg.matrix_norm(Wt)[:, None, None]
+    cn = torch.linalg.matrix_norm(centered)[:, None, None]
+    out["nc3"] = torch.linalg.matrix_norm(Wt / wn - centered / cn)
+    if gof_scale is None:
+        out["nc3_gof"] = torch.full((B,), float("nan"), dtype=H.dtype)
+    else:
+        A = means * gof_scale[:, None, :]
+        an = torch.linalg.matrix_norm(A)[:, None, None]
+        out["nc3_gof"] = torch.linalg.matrix_norm(Wt / wn - A / an)
+    logits = W @ H
+    if b is not None:
+        logits = logits + b[..., None]
+    dist = (
+        (H * H).sum(-2, keepdim=True)
+        - 2 * means.mT @ H
+        + (means * means).sum(-2)[..., None]
+    )
+    mismatch = logits.argmax(-2) != dist.argmin(-2)
+    out["nc4"] = mismatch.to(H.dtype).mean(-1)
+    out["diag_wwt"] = torch.diagonal(G, dim1=-2, dim2=-1)
+    out["mean_norm2"] = (means * means).sum(-2)
+    out["wh"] = torch.diagonal(W @ means, dim1=-2, dim2=-1)
+    return out
+
+
+def minimize_f(H0, K, n, beta, lam_w, lam_h, *, max_iter, tol):
+    """argmin_{W,H} f(W, H; H0) by alternating exact block minimization (batched).
+
+    W-step: W = Y H^T (H H^T + n lam_w I)^-1; H-step:
+    H = (W^T W + (lam_h + beta) I)^-1 (W^T Y + beta H0). Each step lowers f; the
+    iteration contracts at a rate ~ ||W||^2 / (beta + lam_h), fast for large beta.
+    Returns (W, H, iterations, gradient residual max|grad_H f| * Kn).
+    """
+    d = H0.shape[-2]
+    dtype, device = H0.dtype, H0.device
+    Y = torch.kron(
+        torch.eye(K, dtype=dtype, device=device),
+        torch.ones(1, n, dtype=dtype, device=device),
+    )
+    eye = torch.eye(d, dtype=dtype, device=device)
+    beta3 = beta[:, None, None]
+    H = H0.clone()
+    it = 0
+    while it < max_iter:
+        it += 1
+        W = torch.linalg.solve(H @ H.mT + n * lam_w[:, None, None] * eye, H @ Y.T).mT
+        A = W.mT @ W + (lam_h[:, None, None] + beta3) * eye
+        H_new = torch.linalg.solve(A, W.mT @ Y + beta3 * H0)
+        change = (H_new - H).abs().amax()
+        H = H_new
+        if change <= tol * H.abs().amax():
+            break
+    W = torch.linalg.solve(H @ H.mT + n * lam_w[:, None, None] * eye, H @ Y.T).mT
+    grad = W.mT @ (W @ H - Y) + lam_h[:, None, None] * H + beta3 * (H - H0)
+    return W, H, it, grad.abs().amax((-2, -1))

@@ -1,0 +1,1 @@
+"""Tests of :mod:`sims.neural_collapse`, one module per experiment."""

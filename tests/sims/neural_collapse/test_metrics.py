@@ -1,0 +1,68 @@
+"""The batched torch NC metrics equal the numpy ones of :mod:`theory.neural_collapse`.
+
+Exact checks (same formulas, different order of floating-point operations).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+
+from sims import neural_collapse as snc
+from tests._tolerances import NC_SIM_IMPL_RTOL as IMPL_RTOL
+from theory import neural_collapse as nc
+
+
+def test_batched_metrics_equal_the_theory_metrics():
+    rng = np.random.default_rng(0)
+    K, d, sizes = 4, 7, [5, 3, 4, 2]
+    y = np.repeat(np.arange(K), sizes)
+    B = 3
+    H = rng.standard_normal((B, d, y.size)) + 2 * rng.standard_normal((B, d, 1))
+    H += np.repeat(rng.standard_normal((B, d, K)), sizes, axis=2)
+    W = rng.standard_normal((B, K, d))
+    b = rng.standard_normal((B, K))
+    a2 = rng.uniform(0.5, 2.0, (B, K))
+    scale = rng.uniform(1.0, 3.0, (B, K))
+    t = {k: torch.as_tensor(v) for k, v in dict(H=H, W=W, b=b, a2=a2, s=scale).items()}
+    out = snc.batched_metrics(
+        t["W"], t["H"], torch.as_tensor(y), b=t["b"], gof=t["a2"], gof_scale=t["s"]
+    )
+    for i in range(B):
+        cm = nc.class_means(H[i], y)
+        expected = {
+            "nc1": nc.nc1(H[i], y),
+            "nc1_tilde": nc.nc1_tilde(H[i], y),
+            "nc2_etf": nc.nc2(W[i].T),
+            "nc2_of": nc.nc2(W[i].T, frame="of"),
+            "nc2_gof": nc.nc2(W[i].T, frame="gof", weights=a2[i]),
+            "nc3": nc.nc3(W[i], cm.centered),
+            "nc3_gof": nc.nc3(W[i], cm.means, scale=scale[i]),
+            "nc4": nc.nc4(H[i], y, W[i], b[i]),
+        }
+        for key, value in expected.items():
+            np.testing.assert_allclose(
+                float(out[key][i]), value, rtol=IMPL_RTOL, err_msg=key
+            )
+        np.testing.assert_allclose(
+            out["diag_wwt"][i].numpy(), np.diag(W[i] @ W[i].T), rtol=IMPL_RTOL
+        )
+        np.testing.assert_allclose(
+            out["mean_norm2"][i].numpy(), np.sum(cm.means**2, axis=0), rtol=IMPL_RTOL
+        )
+
+
+def test_a_diverged_batch_element_gives_nan_not_an_error():
+    """Overflowed features (a diverged run) used to make ``eigh`` raise; now that
+    element's NC1 is NaN and the other elements' numbers are unchanged."""
+    rng = np.random.default_rng(1)
+    y = torch.as_tensor(np.repeat(np.arange(3), 4))
+    H = torch.as_tensor(rng.standard_normal((2, 5, 12)))
+    W = torch.as_tensor(rng.standard_normal((2, 3, 5)))
+    alone = snc.batched_metrics(W[:1], H[:1], y)
+    H[1, 0, 0] = float("inf")
+    W[1, 0, 0] = float("nan")
+    out = snc.batched_metrics(W, H, y)
+    assert bool(torch.isnan(out["nc1"][1]))
+    for key, value in alone.items():
+        torch.testing.assert_close(out[key][:1], value, rtol=0, atol=0, equal_nan=True)

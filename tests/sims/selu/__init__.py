@@ -1,0 +1,1 @@
+"""Tests of :mod:`sims.selu`, one module per experiment."""
