@@ -14,6 +14,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
+from figures import ifm
 from figures import neural_collapse
 from figures import rf_real
 from figures import rf_risk
@@ -25,6 +26,7 @@ MODULES = {
     "selu": selu,
     "neural_collapse": neural_collapse,
     "rf_real": rf_real,
+    "ifm": ifm,
 }
 
 

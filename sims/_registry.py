@@ -9,7 +9,13 @@ from sims._experiment import Experiment
 __all__ = ["MODULES", "all_experiments"]
 
 #: The sim modules (``python -m <module>``), each exposing ``EXPERIMENTS``.
-MODULES = ("sims.rf_risk", "sims.selu", "sims.neural_collapse", "sims.rf_real")
+MODULES = (
+    "sims.rf_risk",
+    "sims.selu",
+    "sims.neural_collapse",
+    "sims.rf_real",
+    "sims.ifm",
+)
 
 
 def all_experiments() -> dict[str, tuple[Experiment, ...]]:

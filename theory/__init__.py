@@ -1,6 +1,20 @@
 """Closed forms: pure float64 functions of arrays, one module per result."""
 
 from theory._solve import FixedPointError
+from theory.feature_merging import BatchNorm
+from theory.feature_merging import ConvLayer
+from theory.feature_merging import ErrorTrace
+from theory.feature_merging import IFMResult
+from theory.feature_merging import MergeStep
+from theory.feature_merging import ScaleStep
+from theory.feature_merging import canonicalize
+from theory.feature_merging import feature_complexity
+from theory.feature_merging import functional_classes
+from theory.feature_merging import ifm
+from theory.feature_merging import ifm_error_trace
+from theory.feature_merging import merge_error_bound
+from theory.feature_merging import mlp_forward
+from theory.feature_merging import param_count
 from theory.kernels import EigenData
 from theory.kernels import ExponentFit
 from theory.kernels import KernelPair
@@ -98,21 +112,26 @@ __all__ = [
     "OMEGA_MINUS_B",
     "OMEGA_PLUS",
     "AlphaDropout",
+    "BatchNorm",
     "BlockSpectrum",
     "CentralPath",
     "ClassMeans",
     "ContinuumIntegrals",
+    "ConvLayer",
     "CrossEntropyETF",
     "DeepLinearMSEMinimizer",
     "DeepLinearPoint",
     "Domain",
     "EigenData",
+    "ErrorTrace",
     "ExponentFit",
     "Extreme",
     "FixedPoint",
     "FixedPointError",
     "FlowRates",
+    "IFMResult",
     "KernelPair",
+    "MergeStep",
     "MomentJacobian",
     "MomentMap",
     "NearCollapseSpectrum",
@@ -120,6 +139,7 @@ __all__ = [
     "PowerLawSpectrum",
     "PowerLawTail",
     "RFRiskPrediction",
+    "ScaleStep",
     "SeluParameters",
     "SpectrumTail",
     "Theorem1Extremes",
@@ -130,6 +150,7 @@ __all__ = [
     "alpha_proxy",
     "beta_proxy",
     "block_singular_values",
+    "canonicalize",
     "central_path_flow",
     "central_path_rates",
     "central_path_velocity",
@@ -142,9 +163,15 @@ __all__ = [
     "deep_linear_mse_minimizer",
     "deep_linear_mse_objective",
     "deep_linear_mse_point",
+    "feature_complexity",
     "fixed_point",
+    "functional_classes",
+    "ifm",
+    "ifm_error_trace",
     "iterate_map",
     "kernel_eigendata",
+    "merge_error_bound",
+    "mlp_forward",
     "moment_jacobian",
     "moment_map",
     "myrtle_ntk",
@@ -158,6 +185,7 @@ __all__ = [
     "nonzero_threshold",
     "optimal_classifier",
     "optimal_fitting_ratio",
+    "param_count",
     "perturbation_operator",
     "population_moment_map",
     "powerlaw_constant",

@@ -47,9 +47,17 @@ def _bad_values(check, draw) -> list[str]:
     return bad
 
 
+def _main(module):
+    """The module's ``main``: ``sims.X.main`` or, for packages, ``sims.X.__main__``."""
+    mod = importlib.import_module(module)
+    if not hasattr(mod, "main"):
+        mod = importlib.import_module(f"{module}.__main__")
+    return mod.main
+
+
 def _exit(module, argv):
     try:
-        return importlib.import_module(module).main(argv)
+        return _main(module)(argv)
     except SystemExit as exc:
         return exc.code
 

@@ -1,0 +1,352 @@
+r"""Figures of Iterative Feature Merging and feature complexity (arXiv:2310.06756).
+
+``python -m figures.ifm GRID.nc [GRID.nc ...] [--out figures/out]`` reads grids saved
+by ``python -m sims.ifm --sweep --experiment {merge,complexity}`` and writes, as PNG
+and PDF:
+
+- ``ifm_accuracy_vs_params`` (merge grid): test accuracy after merging (no
+  fine-tuning) against the fraction of parameters kept as :math:`\beta` varies, one
+  panel per width, one line per (architecture, mode), the unmerged accuracy dotted
+  (the paper's accuracy-vs-parameter-ratio curves);
+- ``ifm_layer_complexity`` (merge grid): complexity (units kept) per hidden layer at
+  each :math:`\beta`, largest width, one panel per architecture;
+- ``ifm_complexity_vs_width`` (merge grid): complexity against width at each
+  :math:`\beta`, exact mode, with the no-merge line ``y = width``;
+- ``ifm_deviation_vs_bound`` (merge grid, MLPs): measured largest output change
+  against the summed per-merge bound of ``docs/derivations/ifm.md`` §5, with
+  ``y = x``;
+- ``ifm_complexity_training`` (complexity grid): complexity against training step,
+  one panel per number of initial copies: the exact count (markers), the IFM
+  estimator at each :math:`\beta`, and the replicated-initialisation prediction
+  ``width / copies`` (line).
+
+Markers are means over ``trial`` with SEM error bars; theory is drawn as lines. Every
+figure is drawn from a saved grid alone (no simulation here). The plotting functions
+are pure: they return a :class:`matplotlib.figure.Figure` and write nothing.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+import matplotlib as mpl
+import numpy as np
+import xarray as xr
+from matplotlib.figure import Figure
+
+from figures import _style
+from figures._grid import GridError
+from figures._grid import open_grid
+
+__all__ = [
+    "GridError",
+    "check_grid",
+    "load_grid",
+    "main",
+    "plot_accuracy_vs_params",
+    "plot_complexity_training",
+    "plot_complexity_vs_width",
+    "plot_deviation_vs_bound",
+    "plot_layer_complexity",
+    "write_figures",
+]
+
+# experiment key -> (dims, variables) a grid of that kind must have
+_KINDS = {
+    "merge": (
+        ("arch", "width", "trial", "beta", "mode", "layer"),
+        ("width_after", "param_ratio", "acc_before", "acc_after", "max_deviation"),
+    ),
+    "complexity": (
+        ("arch", "width", "copies", "trial", "step", "beta", "mode", "layer"),
+        ("complexity", "distinct", "distinct_theory", "acc"),
+    ),
+}
+_MODE_STYLE = {"exact": "-", "official": "--"}
+_ARCH_MARKERS = {"mlp1": "o", "mlp2": "s", "cnn": "^"}
+
+
+def check_grid(ds: xr.Dataset, source: str = "grid") -> str:
+    """The grid's experiment key, or :class:`GridError` naming what is missing."""
+    for key, (dims, names) in _KINDS.items():
+        if all(d in ds.dims for d in dims) and all(v in ds for v in names):
+            empty = [d for d in dims if ds.sizes[d] == 0]
+            if empty:
+                raise GridError(f"{source}: empty dims {empty}")
+            return key
+    raise GridError(
+        f"{source}: not an ifm grid (needs the dims and variables of one of "
+        f"{sorted(_KINDS)})"
+    )
+
+
+def load_grid(path: str | Path) -> xr.Dataset:
+    """Open a saved ifm grid and check it (else :class:`GridError`)."""
+    return open_grid(path, check_grid)
+
+
+def _subplots(rows: int, cols: int, size=(3.2, 2.6)):
+    with _style.style():
+        fig = Figure(figsize=(size[0] * cols, size[1] * rows), layout="constrained")
+        axes = fig.subplots(rows, cols, squeeze=False)
+    return fig, axes
+
+
+def _beta_colours(betas) -> dict:
+    cmap = mpl.colormaps["viridis"]
+    vals = np.linspace(0.0, 0.88, max(len(betas), 2))
+    return {float(b): cmap(v) for b, v in zip(betas, vals, strict=False)}
+
+
+def _layers_of(ds: xr.Dataset, arch: str, var="width_after") -> list[int]:
+    """Hidden layers the architecture has (``var`` not all NaN there)."""
+    da = ds[var].sel(arch=arch)
+    other = [d for d in da.dims if d != "layer"]
+    return [
+        int(la)
+        for la in ds["layer"].values
+        if bool(da.sel(layer=la).notnull().any(other))
+    ]
+
+
+def plot_accuracy_vs_params(ds: xr.Dataset) -> Figure:
+    """Accuracy after IFM against the parameter ratio, one panel per width.
+
+    Line gids ``acc:<arch>:<width>:<mode>`` (x: mean parameter ratio, y: mean
+    accuracy over trials, one point per beta in the grid's order).
+    """
+    widths = [int(w) for w in ds["width"].values]
+    fig, axes = _subplots(1, len(widths))
+    with _style.style():
+        for ax, w in zip(axes[0], widths, strict=True):
+            sub = ds.sel(width=w)
+            for k, arch in enumerate(sub["arch"].values):
+                colour = f"C{k}"
+                for mode in sub["mode"].values:
+                    cell = sub.sel(arch=arch, mode=mode)
+                    x, _ = _style.mean_sem(cell["param_ratio"])
+                    y, err = _style.mean_sem(cell["acc_after"])
+                    bars = ax.errorbar(
+                        x.values,
+                        y.values,
+                        yerr=err.values,
+                        color=colour,
+                        ls=_MODE_STYLE.get(str(mode), "-"),
+                        marker=_ARCH_MARKERS.get(str(arch), "o"),
+                        label=f"{arch}, {mode}",
+                    )
+                    bars.lines[0].set_gid(f"acc:{arch}:{w}:{mode}")
+                before = float(sub["acc_before"].sel(arch=arch).mean())
+                ax.axhline(
+                    before, color=colour, ls=":", lw=0.9, gid=f"before:{arch}:{w}"
+                )
+            ax.set_title(f"width {w}")
+            ax.set_xlabel("parameters kept (fraction)")
+            ax.set_xlim(0, 1.05)
+        axes[0][0].set_ylabel(_style.label(ds["acc_after"]))
+        axes[0][-1].legend(loc="lower right")
+    return fig
+
+
+def plot_layer_complexity(ds: xr.Dataset, width: int | None = None) -> Figure:
+    """Units kept per hidden layer at each beta (largest width unless given).
+
+    Line gids ``layers:<arch>:<mode>:<beta>`` (x: layer, y: mean units kept).
+    """
+    w = int(ds["width"].max()) if width is None else int(width)
+    archs = [str(a) for a in ds["arch"].values]
+    colours = _beta_colours(ds["beta"].values)
+    fig, axes = _subplots(1, len(archs))
+    with _style.style():
+        for ax, arch in zip(axes[0], archs, strict=True):
+            layers = _layers_of(ds, arch)
+            for mode in ds["mode"].values:
+                for beta in ds["beta"].values:
+                    da = ds["width_after"].sel(arch=arch, width=w, mode=mode, beta=beta)
+                    mean, sem = _style.mean_sem(da.sel(layer=layers))
+                    bars = ax.errorbar(
+                        layers,
+                        mean.values,
+                        yerr=sem.values,
+                        color=colours[float(beta)],
+                        ls=_MODE_STYLE.get(str(mode), "-"),
+                        marker="o",
+                        label=f"β = {float(beta):g}, {mode}",
+                    )
+                    bars.lines[0].set_gid(f"layers:{arch}:{mode}:{float(beta)!r}")
+            ax.set_xticks(layers)
+            ax.set_title(f"{arch}, width {w}")
+            ax.set_xlabel("hidden layer")
+        axes[0][0].set_ylabel("feature complexity (units kept)")
+        axes[0][-1].legend(fontsize=6)
+    return fig
+
+
+def plot_complexity_vs_width(ds: xr.Dataset, mode: str = "exact") -> Figure:
+    """Units kept (averaged over hidden layers) against width, at each beta.
+
+    Line gids ``width:<arch>:<beta>``; the no-merge line ``y = width`` has gid
+    ``identity``.
+    """
+    archs = [str(a) for a in ds["arch"].values]
+    widths = np.asarray(ds["width"].values, dtype=float)
+    colours = _beta_colours(ds["beta"].values)
+    fig, axes = _subplots(1, len(archs))
+    with _style.style():
+        for ax, arch in zip(axes[0], archs, strict=True):
+            layers = _layers_of(ds, arch)
+            da = ds["width_after"].sel(arch=arch, mode=mode, layer=layers).mean("layer")
+            for beta in ds["beta"].values:
+                mean, sem = _style.mean_sem(da.sel(beta=beta))
+                bars = ax.errorbar(
+                    widths,
+                    mean.values,
+                    yerr=sem.values,
+                    color=colours[float(beta)],
+                    marker="o",
+                    label=f"β = {float(beta):g}",
+                )
+                bars.lines[0].set_gid(f"width:{arch}:{float(beta)!r}")
+            ax.plot(widths, widths, color="0.5", lw=0.8, ls=":", gid="identity")
+            ax.set_xscale("log", base=2)
+            ax.set_yscale("log", base=2)
+            ax.set_title(f"{arch}, {mode} mode")
+            ax.set_xlabel("width")
+        axes[0][0].set_ylabel("feature complexity (units kept)")
+        axes[0][-1].legend(fontsize=6)
+    return fig
+
+
+def plot_deviation_vs_bound(ds: xr.Dataset) -> Figure:
+    """Measured max output change against the summed bound (cells with a bound).
+
+    Scatter gids ``points:<mode>`` (x: bound, y: deviation, one per cell and trial,
+    cells with a positive bound only); ``y = x`` has gid ``identity``.
+    """
+    fig, axes = _subplots(1, 1, (3.6, 3.2))
+    ax = axes[0][0]
+    lo, hi = np.inf, 0.0
+    with _style.style():
+        for k, mode in enumerate(ds["mode"].values):
+            sub = ds.sel(mode=mode)
+            b = np.ravel(sub["error_bound"].values)
+            d = np.ravel(sub["max_deviation"].values)
+            keep = np.isfinite(b) & (b > 0)
+            b, d = b[keep], np.maximum(d[keep], 1e-16)
+            ax.scatter(b, d, s=10, color=f"C{k}", label=str(mode), gid=f"points:{mode}")
+            if b.size:
+                lo, hi = min(lo, b.min(), d.min()), max(hi, b.max(), d.max())
+        if hi > 0:
+            line = np.array([lo, hi])
+            ax.plot(line, line, color="0.3", lw=0.9, gid="identity", label="y = bound")
+        ax.set_xscale("log")
+        ax.set_yscale("log")
+        ax.set_xlabel(_style.label(ds["error_bound"]))
+        ax.set_ylabel(_style.label(ds["max_deviation"]))
+        ax.legend()
+    return fig
+
+
+def plot_complexity_training(ds: xr.Dataset, width: int | None = None) -> Figure:
+    """Complexity of hidden layer 0 against training step, one panel per copies.
+
+    Gids: ``distinct:<copies>`` (exact count, mean over trials),
+    ``estimate:<copies>:<mode>:<beta>`` (IFM estimator), ``theory:<copies>``
+    (``width / copies``, the replicated-initialisation prediction).
+    """
+    w = int(ds["width"].max()) if width is None else int(width)
+    arch = str(ds["arch"].values[-1])
+    copies = [int(c) for c in ds["copies"].values]
+    steps = np.asarray(ds["step"].values, dtype=float)
+    colours = _beta_colours(ds["beta"].values)
+    fig, axes = _subplots(1, len(copies))
+    with _style.style():
+        for ax, c in zip(axes[0], copies, strict=True):
+            cell = ds.sel(arch=arch, width=w, copies=c, layer=0)
+            mean, sem = _style.mean_sem(cell["distinct"])
+            bars = ax.errorbar(
+                steps, mean.values, yerr=sem.values, fmt="o", color="k",
+                label="distinct (exact, β = 0)",
+            )  # fmt: skip
+            bars.lines[0].set_gid(f"distinct:{c}")
+            for mode in ds["mode"].values:
+                for beta in ds["beta"].values:
+                    m, s = _style.mean_sem(cell["complexity"].sel(mode=mode, beta=beta))
+                    bars = ax.errorbar(
+                        steps, m.values, yerr=s.values, marker=".",
+                        color=colours[float(beta)], ls=_MODE_STYLE.get(str(mode), "-"),
+                        label=f"IFM β = {float(beta):g}, {mode}",
+                    )  # fmt: skip
+                    bars.lines[0].set_gid(f"estimate:{c}:{mode}:{float(beta)!r}")
+            k = float(ds["distinct_theory"].sel(width=w, copies=c))
+            ax.plot(
+                steps, np.full_like(steps, k), color="C3", lw=1.2,
+                gid=f"theory:{c}", label="width / copies",
+            )  # fmt: skip
+            ax.set_title(f"{arch}, width {w}, {c} initial copies")
+            ax.set_xlabel(_style.label(ds["step"]))
+        axes[0][0].set_ylabel("feature complexity, hidden layer 0")
+        axes[0][-1].legend(fontsize=6)
+    return fig
+
+
+def write_figures(grids: Sequence[xr.Dataset], out_dir: str | Path) -> list[Path]:
+    """Draw and save every figure the grids allow; returns the written paths.
+
+    ``grids`` are checked ifm grids, newest first: the merge figures come from the
+    first merge grid, the training figure from the first complexity grid.
+    """
+    written: list[Path] = []
+    kinds = {}
+    for g in grids:
+        kinds.setdefault(check_grid(g), g)
+    merge = kinds.get("merge")
+    if merge is not None:
+        written += _style.save(
+            plot_accuracy_vs_params(merge), out_dir, "ifm_accuracy_vs_params"
+        )
+        written += _style.save(
+            plot_layer_complexity(merge), out_dir, "ifm_layer_complexity"
+        )
+        written += _style.save(
+            plot_complexity_vs_width(merge), out_dir, "ifm_complexity_vs_width"
+        )
+        if "error_bound" in merge and bool(merge["error_bound"].notnull().any()):
+            written += _style.save(
+                plot_deviation_vs_bound(merge), out_dir, "ifm_deviation_vs_bound"
+            )
+    if "complexity" in kinds:
+        written += _style.save(
+            plot_complexity_training(kinds["complexity"]),
+            out_dir,
+            "ifm_complexity_training",
+        )
+    return written
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """``python -m figures.ifm GRID.nc [GRID.nc ...] [--out DIR]``; exit status."""
+    parser = argparse.ArgumentParser(
+        prog="python -m figures.ifm",
+        description="Draw the IFM figures (PNG and PDF) from saved grids.",
+    )
+    parser.add_argument("grids", type=Path, nargs="+", help="netCDF grids of sims.ifm")
+    parser.add_argument(
+        "--out", type=Path, default=Path("figures/out"), help="output folder"
+    )
+    args = parser.parse_args(argv)
+    try:
+        grids = [load_grid(p) for p in args.grids]
+    except GridError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
+    for path in write_figures(grids, args.out):
+        print(path)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,131 @@
+"""The ifm figures, drawn from smoke grids saved by the sims and read back from disk.
+
+The grids are written once per module by the ``sims.ifm`` experiments at (reduced)
+smoke presets, then opened with :func:`figures.ifm.load_grid`; the figures only read
+them. What the figures draw is read back from the matplotlib artists and compared
+with numpy means of the grid.
+"""
+
+from __future__ import annotations
+
+import matplotlib
+
+matplotlib.use("Agg")
+
+import numpy as np
+import pytest
+import xarray as xr
+
+from figures import ifm
+from sims.ifm.complexity import EXPERIMENT as COMPLEXITY
+from sims.ifm.merge import EXPERIMENT as MERGE
+from tests._tolerances import F64_RTOL
+
+
+@pytest.fixture(scope="module")
+def paths(tmp_path_factory):
+    out = tmp_path_factory.mktemp("ifm_grids")
+    merge = MERGE.presets["smoke"].replace(arch=("mlp2",), steps=20)
+    comp = COMPLEXITY.presets["smoke"].replace(width=(8,), checkpoints=(0, 10))
+    _, p1 = MERGE.run(merge, out=out / "merge.nc", workers=1)
+    _, p2 = COMPLEXITY.run(comp, out=out / "complexity.nc", workers=1)
+    return p1, p2
+
+
+@pytest.fixture(scope="module")
+def grids(paths):
+    return [ifm.load_grid(p) for p in paths]
+
+
+def _line(fig, gid):
+    for ax in fig.axes:
+        for line in ax.get_lines():
+            if line.get_gid() == gid:
+                return line
+    raise AssertionError(f"no line with gid {gid!r}")
+
+
+def test_check_grid_kinds(grids):
+    assert [ifm.check_grid(g) for g in grids] == ["merge", "complexity"]
+
+
+def test_accuracy_vs_params_draws_trial_means(grids):
+    ds = grids[0]
+    fig = ifm.plot_accuracy_vs_params(ds)
+    for w in ds["width"].values:
+        for mode in ds["mode"].values:
+            line = _line(fig, f"acc:mlp2:{int(w)}:{mode}")
+            cell = ds.sel(arch="mlp2", width=w, mode=mode)
+            x = cell["param_ratio"].values.mean(axis=0)  # dims (trial, beta)
+            y = cell["acc_after"].values.mean(axis=0)
+            np.testing.assert_allclose(line.get_xdata(), x, rtol=F64_RTOL)
+            np.testing.assert_allclose(line.get_ydata(), y, rtol=F64_RTOL)
+
+
+def test_layer_and_width_complexity(grids):
+    ds = grids[0]
+    w = int(ds["width"].max())
+    fig = ifm.plot_layer_complexity(ds)
+    beta = float(ds["beta"].values[-1])
+    line = _line(fig, f"layers:mlp2:exact:{beta!r}")
+    want = ds["width_after"].sel(arch="mlp2", width=w, mode="exact", beta=beta)
+    np.testing.assert_allclose(line.get_ydata(), want.mean("trial").values)
+    fig = ifm.plot_complexity_vs_width(ds)
+    line = _line(fig, f"width:mlp2:{beta!r}")
+    want = ds["width_after"].sel(arch="mlp2", mode="exact", beta=beta)
+    np.testing.assert_allclose(
+        line.get_ydata(), want.mean(("layer", "trial")).values, rtol=F64_RTOL
+    )
+    np.testing.assert_array_equal(_line(fig, "identity").get_ydata(), ds["width"])
+
+
+def test_deviation_below_bound_line(grids):
+    ds = grids[0]
+    fig = ifm.plot_deviation_vs_bound(ds)
+    pts = [
+        c for ax in fig.axes for c in ax.collections if c.get_gid() == "points:exact"
+    ]
+    xy = pts[0].get_offsets()
+    assert len(xy) == int((ds["error_bound"].sel(mode="exact") > 0).sum())
+    assert bool((xy[:, 1] <= xy[:, 0] * (1 + 1e-9) + 1e-10).all())
+
+
+def test_complexity_training_shows_replicated_prediction(grids):
+    ds = grids[1]
+    fig = ifm.plot_complexity_training(ds)
+    for c in ds["copies"].values:
+        theory = _line(fig, f"theory:{int(c)}").get_ydata()
+        drawn = _line(fig, f"distinct:{int(c)}").get_ydata()
+        np.testing.assert_array_equal(theory, 8 / int(c))
+        want = ds["distinct"].sel(arch="mlp2", width=8, copies=c, layer=0)
+        np.testing.assert_allclose(drawn, want.mean("trial").values)
+
+
+def test_write_figures_and_main(grids, paths, tmp_path, capsys):
+    # the merge grid through write_figures (the complexity figure through main, below:
+    # every savefig costs seconds on a loaded machine)
+    written = ifm.write_figures(grids[:1], tmp_path / "a")
+    stems = sorted({p.stem for p in written})
+    assert stems == [
+        "ifm_accuracy_vs_params",
+        "ifm_complexity_vs_width",
+        "ifm_deviation_vs_bound",
+        "ifm_layer_complexity",
+    ]
+    assert all(p.is_file() and p.stat().st_size > 0 for p in written)
+    # the CLI on the complexity grid alone: one figure, PNG and PDF
+    assert ifm.main([str(paths[1]), "--out", str(tmp_path / "b")]) == 0
+    out = capsys.readouterr().out.split()
+    assert [p.rsplit("/", 1)[-1] for p in out] == [
+        "ifm_complexity_training.png",
+        "ifm_complexity_training.pdf",
+    ]
+
+
+def test_bad_grid_is_one_line_error(tmp_path, capsys):
+    bad = tmp_path / "bad.nc"
+    xr.Dataset({"x": ("a", [1.0])}).to_netcdf(bad)
+    with pytest.raises(ifm.GridError, match="not an ifm grid"):
+        ifm.load_grid(bad)
+    assert ifm.main([str(bad)]) == 2
+    assert len(capsys.readouterr().err.strip().splitlines()) == 1

@@ -1,0 +1,204 @@
+r"""The output-error bound of one merge and its replay along an IFM run (private).
+
+Derivation: ``docs/derivations/ifm.md`` §5.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import NamedTuple
+
+import torch
+
+__all__ = [
+    "ErrorTrace",
+    "ScaleStep",
+    "ifm_error_trace",
+    "merge_error_bound",
+    "mlp_forward",
+]
+
+
+@dataclass(frozen=True)
+class ScaleStep:
+    """Exact rescaling of hidden layer ``layer``: rows divided by ``scale``, outgoing
+    columns multiplied by it; units in ``zero`` (zero features) zeroed."""
+
+    layer: int
+    scale: torch.Tensor
+    zero: torch.Tensor
+
+
+class ErrorTrace(NamedTuple):
+    r"""Per-step output change of an IFM run and its bound, on a batch of inputs.
+
+    Attributes:
+      layer: ``(T,)`` hidden layer of each step (``-1`` never occurs).
+      deviation: ``(T, B)`` :math:`\lVert f_t(x) - f_{t-1}(x)\rVert_2` per step.
+      bound: ``(T, B)`` the step's bound (:func:`merge_error_bound` times the
+        spectral norms of the later layers; 0 for exact rescalings).
+      total_deviation: ``(B,)`` :math:`\lVert f_T(x) - f_0(x)\rVert_2`.
+      total_bound: ``(B,)`` the sum of the step bounds (triangle inequality).
+    """
+
+    layer: torch.Tensor
+    deviation: torch.Tensor
+    bound: torch.Tensor
+    total_deviation: torch.Tensor
+    total_bound: torch.Tensor
+
+
+def mlp_forward(layers, x: torch.Tensor) -> torch.Tensor:
+    r""":math:`f(x) = W_L\sigma(\dots\sigma(W_1x+b_1)\dots)+b_L`, ReLU :math:`\sigma`.
+
+    Args:
+      layers: ``(weight, bias)`` pairs, ``weight`` of shape ``(out, in)``.
+      x: ``(B, in)`` inputs.
+
+    Example:
+      >>> import torch
+      >>> layers = [(torch.tensor([[1.0], [-1.0]]), torch.zeros(2)),
+      ...           (torch.tensor([[1.0, 1.0]]), torch.zeros(1))]
+      >>> mlp_forward(layers, torch.tensor([[-3.0], [2.0]])).ravel().tolist()
+      [3.0, 2.0]
+    """
+    h = x
+    for i, (w, b) in enumerate(layers):
+        h = h @ w.T + b
+        if i < len(layers) - 1:
+            h = torch.relu(h)
+    return h
+
+
+def merge_error_bound(a_i, a_j, u_i, u_j, n_i, n_j):
+    r"""Bound on the change of the next pre-activation when units i, j are merged.
+
+    With per-original-unit mean pre-activations :math:`\bar a_k` and mean outgoing
+    columns :math:`\bar u_k` (a unit representing :math:`n_k` originals contributes
+    :math:`n_k\bar u_k\sigma(\bar a_k)`), the merge replaces both by
+    :math:`(n_i\bar u_i+n_j\bar u_j)\sigma(\lambda\bar a_i+(1-\lambda)\bar a_j)`,
+    :math:`\lambda = n_i/N`, :math:`N=n_i+n_j`. Since ReLU is 1-Lipschitz,
+
+    .. math::
+
+        \lVert e(x)\rVert \le \frac{n_i n_j}{N}
+        \big(\lVert\bar u_i\rVert+\lVert\bar u_j\rVert\big)\,|\bar a_i-\bar a_j|,
+
+    tight (equality at :math:`\bar u_j = -\bar u_i`, both pre-activations positive).
+    ``docs/derivations/ifm.md`` §5.
+
+    Args:
+      a_i, a_j: ``(B,)`` mean pre-activations :math:`\bar a_i, \bar a_j` per input.
+      u_i, u_j: ``(m,)`` mean outgoing columns.
+      n_i, n_j: counts (> 0).
+
+    Returns:
+      ``(B,)`` tensor.
+
+    Example:
+      >>> import torch
+      >>> merge_error_bound(torch.tensor([3.0]), torch.tensor([1.0]),
+      ...                   torch.tensor([1.0]), torch.tensor([-1.0]), 1, 1).tolist()
+      [2.0]
+    """
+    n_i, n_j = float(n_i), float(n_j)
+    if not (n_i > 0 and n_j > 0):
+        raise ValueError(f"counts must be > 0, got n_i={n_i}, n_j={n_j}")
+    if u_i.shape != u_j.shape:
+        raise ValueError(f"u_i {tuple(u_i.shape)} and u_j {tuple(u_j.shape)} differ")
+    if a_i.shape != a_j.shape:
+        raise ValueError(f"a_i {tuple(a_i.shape)} and a_j {tuple(a_j.shape)} differ")
+    coef = n_i * n_j / (n_i + n_j) * (torch.linalg.norm(u_i) + torch.linalg.norm(u_j))
+    return coef * (a_i - a_j).abs()
+
+
+def ifm_error_trace(result, x: torch.Tensor) -> ErrorTrace:
+    r"""Replay an MLP's IFM run step by step on inputs ``x`` and bound every step.
+
+    Starting from ``result.start``, each recorded step is applied to dense weights;
+    the step's bound is :func:`merge_error_bound` on the current layer input times
+    :math:`\prod_{k > l+1}\lVert W_k\rVert_2` (ReLU is 1-Lipschitz), and the measured
+    change is the output difference before/after the step. Exact rescalings have
+    bound 0 (their measured change is rounding).
+
+    Args:
+      result: an :class:`~theory.feature_merging.IFMResult` of an MLP.
+      x: ``(B, in)`` inputs.
+
+    Returns:
+      :class:`ErrorTrace`.
+    """
+    W = [w.clone() for w, _ in result.start]
+    b = [bb.clone() for _, bb in result.start]
+    if any(w.ndim != 2 for w in W) or any(
+        W[i + 1].shape[1] != W[i].shape[0] for i in range(len(W) - 1)
+    ):
+        raise ValueError("ifm_error_trace needs an MLP (Linear layers only)")
+    x = torch.as_tensor(x, dtype=W[0].dtype, device=W[0].device)
+    if x.ndim != 2 or x.shape[1] != W[0].shape[1]:
+        raise ValueError(
+            f"x must have shape (B, {W[0].shape[1]}), got {tuple(x.shape)}"
+        )
+    counts = [torch.ones(w.shape[0], dtype=w.dtype, device=w.device) for w in W[:-1]]
+    f_prev = mlp_forward(list(zip(W, b, strict=True)), x)
+    f0 = f_prev
+    layers, devs, bounds = [], [], []
+    for st in result.steps:
+        h = st.layer
+        if isinstance(st, ScaleStep):
+            W[h] /= st.scale.unsqueeze(1)
+            b[h] /= st.scale
+            W[h + 1] *= st.scale.unsqueeze(0)
+            W[h][st.zero] = 0.0
+            b[h][st.zero] = 0.0
+            W[h + 1][:, st.zero] = 0.0
+            bound = torch.zeros(x.shape[0], dtype=x.dtype, device=x.device)
+        else:
+            i, j = st.keep, st.drop
+            hin = x
+            for k in range(h):
+                hin = torch.relu(hin @ W[k].T + b[k])
+            a = hin @ W[h][[i, j]].T + b[h][[i, j]]
+            ni, nj = counts[h][i], counts[h][j]
+            ci, cj = W[h + 1][:, i], W[h + 1][:, j]
+            if st.rule == "collapse":
+                bz = torch.linalg.norm(cj) * (a[:, 0] - a[:, 1]).abs()
+            elif st.rule == "official":
+                bz = merge_error_bound(a[:, 0] / ni, a[:, 1] / nj, ci, cj, ni, nj)
+            else:
+                bz = merge_error_bound(a[:, 0], a[:, 1], ci / ni, cj / nj, ni, nj)
+            amp = 1.0
+            for k in range(h + 2, len(W)):
+                amp = amp * torch.linalg.matrix_norm(W[k], ord=2)
+            bound = bz * amp
+            N = ni + nj
+            if st.rule == "official":
+                W[h][i] += W[h][j]
+                b[h][i] += b[h][j]
+                W[h + 1][:, i] = (ci * ni + cj * nj) / N
+            elif st.rule == "exact":
+                W[h][i] = (W[h][i] * ni + W[h][j] * nj) / N
+                b[h][i] = (b[h][i] * ni + b[h][j] * nj) / N
+                W[h + 1][:, i] = ci + cj
+            else:
+                W[h + 1][:, i] = ci + cj
+            W[h][j] = 0.0
+            b[h][j] = 0.0
+            W[h + 1][:, j] = 0.0
+            counts[h][i] = N
+            counts[h][j] = 0.0
+        f_new = mlp_forward(list(zip(W, b, strict=True)), x)
+        layers.append(h)
+        devs.append(torch.linalg.norm(f_new - f_prev, dim=1))
+        bounds.append(bound)
+        f_prev = f_new
+    B = x.shape[0]
+    dev = torch.stack(devs) if devs else x.new_zeros((0, B))
+    bnd = torch.stack(bounds) if bounds else x.new_zeros((0, B))
+    return ErrorTrace(
+        torch.tensor(layers, dtype=torch.long),
+        dev,
+        bnd,
+        torch.linalg.norm(f_prev - f0, dim=1),
+        bnd.sum(0),
+    )
