@@ -15,6 +15,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from figures import ifm
+from figures import nce
 from figures import neural_collapse
 from figures import rf_real
 from figures import rf_risk
@@ -27,6 +28,7 @@ MODULES = {
     "neural_collapse": neural_collapse,
     "rf_real": rf_real,
     "ifm": ifm,
+    "nce": nce,
 }
 
 

@@ -15,6 +15,7 @@ MODULES = (
     "sims.neural_collapse",
     "sims.rf_real",
     "sims.ifm",
+    "sims.nce",
 )
 
 

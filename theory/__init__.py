@@ -27,6 +27,23 @@ from theory.kernels import relu_nngp_ntk
 from theory.kernels import relu_nngp_ntk_nt
 from theory.kernels import ridgeless_test_mse
 from theory.kernels import trace_inverse_scale
+from theory.nce import NCE_MAX_DISTANCE
+from theory.nce import NCE_NOISE_STD_RANGE
+from theory.nce import GaussianMeanLandscape
+from theory.nce import GaussianMeanNLL
+from theory.nce import ImportanceWeightMoments
+from theory.nce import NCEFlatness
+from theory.nce import NCEHessian
+from theory.nce import NCEValue
+from theory.nce import TrackerMoments
+from theory.nce import gaussian_mean_landscape
+from theory.nce import gaussian_mean_nll
+from theory.nce import importance_weight_moments
+from theory.nce import nce_flatness
+from theory.nce import nce_gaussian_mean
+from theory.nce import nce_hessian_at_optimum
+from theory.nce import nce_optimal_offset
+from theory.nce import tracker_moments
 from theory.neural_collapse import BlockSpectrum
 from theory.neural_collapse import CentralPath
 from theory.neural_collapse import ClassMeans
@@ -107,6 +124,8 @@ from theory.selu_moments import theorem3_extremes
 __all__ = [
     "ALPHA_01",
     "LAMBDA_01",
+    "NCE_MAX_DISTANCE",
+    "NCE_NOISE_STD_RANGE",
     "OMEGA",
     "OMEGA_MINUS_A",
     "OMEGA_MINUS_B",
@@ -129,11 +148,17 @@ __all__ = [
     "FixedPoint",
     "FixedPointError",
     "FlowRates",
+    "GaussianMeanLandscape",
+    "GaussianMeanNLL",
     "IFMResult",
+    "ImportanceWeightMoments",
     "KernelPair",
     "MergeStep",
     "MomentJacobian",
     "MomentMap",
+    "NCEFlatness",
+    "NCEHessian",
+    "NCEValue",
     "NearCollapseSpectrum",
     "PerturbationOperator",
     "PowerLawSpectrum",
@@ -144,6 +169,7 @@ __all__ = [
     "SpectrumTail",
     "Theorem1Extremes",
     "Theorem3Extremes",
+    "TrackerMoments",
     "UFMMinimizer",
     "alpha_dropout_affine",
     "alpha_dropout_moments",
@@ -166,8 +192,11 @@ __all__ = [
     "feature_complexity",
     "fixed_point",
     "functional_classes",
+    "gaussian_mean_landscape",
+    "gaussian_mean_nll",
     "ifm",
     "ifm_error_trace",
+    "importance_weight_moments",
     "iterate_map",
     "kernel_eigendata",
     "merge_error_bound",
@@ -180,6 +209,10 @@ __all__ = [
     "nc2",
     "nc3",
     "nc4",
+    "nce_flatness",
+    "nce_gaussian_mean",
+    "nce_hessian_at_optimum",
+    "nce_optimal_offset",
     "near_collapse_spectrum",
     "neural_tangents_available",
     "nonzero_threshold",
@@ -204,6 +237,7 @@ __all__ = [
     "theorem2_extreme",
     "theorem3_extremes",
     "trace_inverse_scale",
+    "tracker_moments",
     "ufm_gradient",
     "ufm_minimizer",
     "ufm_objective",

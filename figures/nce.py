@@ -1,0 +1,337 @@
+r"""Figures of MECO vs NCE (Jiang et al., ICML 2023, arXiv:2306.07485).
+
+``python -m figures.nce GRID.nc [GRID.nc ...] [--out figures/out]`` reads grids saved
+by ``python -m sims.nce --sweep --experiment {gaussian,landscape,density}`` and
+writes, as PNG and PDF:
+
+- ``nce_landscape``: loss and log-scale gradient magnitude of the NLL (MECO's
+  objective) and of NCE (c at the truth, c profiled out) against :math:`\theta`, for
+  each R (R = 4 and 8 by default): theory lines from :mod:`theory.nce` on a dense
+  grid, Monte Carlo markers (mean ± SEM over trials) from a landscape grid when one
+  is given; drawn from theory alone otherwise;
+- ``nce_error_vs_steps``: :math:`|\theta_t - \theta^*|` against steps for each
+  method and noise distribution (gaussian grid);
+- ``nce_stationary_error``: MECO's stationary error and bias against the noise scale,
+  with :math:`1 + \chi^2(p_{\theta^*}\|q)` from theory (gaussian grid);
+- ``nce_density``: learned 2-D densities next to the truth, and held-out NLL
+  against steps with the true density's NLL as the floor (density grid).
+
+The plotting functions are pure: they return a :class:`matplotlib.figure.Figure`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+import xarray as xr
+from matplotlib.figure import Figure
+
+from figures import _style
+from figures._grid import GridError
+from figures._grid import open_grid
+from theory.nce import gaussian_mean_landscape
+from theory.nce import importance_weight_moments
+
+__all__ = [
+    "GridError",
+    "check_grid",
+    "load_grid",
+    "main",
+    "plot_densities",
+    "plot_error_vs_steps",
+    "plot_landscapes",
+    "plot_stationary_error",
+    "write_figures",
+]
+
+# experiment key -> (dims, variables) a grid of that kind must have
+_KINDS = {
+    "gaussian": (
+        ("method", "theta_star", "noise_std", "trial", "step"),
+        ("theta", "abs_err", "tail_mean", "tail_rmse"),
+    ),
+    "landscape": (
+        ("method", "R", "theta", "trial"),
+        ("loss", "grad", "grad_theory", "chi2_over_m"),
+    ),
+    "density": (
+        ("method", "dataset", "trial", "step", "x1", "x2"),
+        ("heldout_nll", "log_density", "log_density_theory"),
+    ),
+}
+_METHOD_COLOURS = {
+    "meco": "C0",
+    "nce": "C3",
+    "naive": "C2",
+    "nce_fixed_c": "C1",
+    "nce_profiled": "C3",
+}
+_METHOD_LABELS = {
+    "meco": "NLL / MECO",
+    "nce": "NCE",
+    "naive": "naive log ĝ",
+    "nce_fixed_c": "NCE, c = log Z",
+    "nce_profiled": "NCE, c profiled",
+}
+
+
+def check_grid(ds: xr.Dataset, source: str = "grid") -> str:
+    """The grid's experiment key, or :class:`GridError` naming what is missing."""
+    for key in ("density", "gaussian", "landscape"):
+        dims, names = _KINDS[key]
+        if all(d in ds.dims for d in dims) and all(v in ds for v in names):
+            empty = [d for d in dims if ds.sizes[d] == 0]
+            if empty:
+                raise GridError(f"{source}: empty dims {empty}")
+            return key
+    raise GridError(
+        f"{source}: not an nce grid (needs the dims and variables of one of "
+        f"{sorted(_KINDS)})"
+    )
+
+
+def load_grid(path: str | Path) -> xr.Dataset:
+    """Open a saved nce grid and check it (else :class:`GridError`)."""
+    return open_grid(path, check_grid)
+
+
+def _subplots(rows: int, cols: int, size: tuple[float, float]):
+    with _style.style():
+        fig = Figure(figsize=(size[0] * cols, size[1] * rows), layout="constrained")
+        axes = fig.subplots(rows, cols, squeeze=False)
+    return fig, axes
+
+
+def plot_landscapes(
+    ds: xr.Dataset | None = None, *, R: Sequence[float] = (4.0, 8.0)
+) -> Figure:
+    """Loss (top) and |gradient| on a log scale (bottom) along θ, one column per R.
+
+    Lines: theory on 241 points; markers: the grid's Monte Carlo mean ± SEM
+    (absolute values; MECO's plug-in estimates only where χ²(p_θ‖q)/m < 1).
+    """
+    if ds is not None:
+        R = [float(r) for r in ds["R"].values]
+    fig, axes = _subplots(2, len(R), (3.6, 2.6))
+    for j, r in enumerate(R):
+        lo = float(ds["theta"].min()) if ds is not None else -1.0
+        hi = float(ds["theta"].max()) if ds is not None else r + 1.0
+        theta = np.linspace(lo, hi, 241)
+        noise_std = float(ds.attrs.get("noise_std", 1.0)) if ds is not None else 1.0
+        nu = float(ds.attrs.get("nu", 1.0)) if ds is not None else 1.0
+        land = gaussian_mean_landscape(theta, data_mean=r, noise_std=noise_std, nu=nu)
+        curves = {
+            "meco": (land.nll, land.nll_grad),
+            "nce_fixed_c": (land.nce_loss, land.nce_grad_theta),
+            "nce_profiled": (land.nce_profiled_loss, land.nce_profiled_grad),
+        }
+        top, bottom = axes[0, j], axes[1, j]
+        for method, (loss, grad) in curves.items():
+            kw = dict(color=_METHOD_COLOURS[method], label=_METHOD_LABELS[method])
+            top.plot(theta, loss, **kw)
+            bottom.plot(theta, np.abs(grad), **kw)
+            if ds is not None:
+                sel = ds.sel({"method": method, "R": r})
+                # MECO's plug-in estimates are meaningless where chi2/m >= 1
+                ok = (sel["chi2_over_m"] < 1) if method == "meco" else True
+                for ax, var in ((top, "loss"), (bottom, "grad")):
+                    mean, sem = _style.mean_sem(sel[var])
+                    y = np.abs(mean).where(ok & (np.abs(mean) > 0))
+                    lower = np.minimum(sem, 0.9 * y)  # keep bars on a log axis
+                    ax.errorbar(
+                        sel["theta"],
+                        y,
+                        yerr=[lower, sem],
+                        fmt="o",
+                        ms=3,
+                        color=kw["color"],
+                        capsize=0,
+                    )
+        top.set_title(f"R = {r:g}")
+        top.set_ylabel("population loss")
+        top.set_yscale("log")
+        bottom.set_yscale("log")
+        away = np.abs(theta - r) > 0.25  # |grad| -> 0 at the optimum itself
+        floor = min(float(np.min(np.abs(g[away]))) for _, g in curves.values())
+        bottom.set_ylim(bottom=0.3 * floor)
+        bottom.set_ylabel("|dL/dθ|")
+        bottom.set_xlabel("model mean θ")
+        bottom.axvline(r, color="0.6", lw=0.8, ls=":")
+    axes[0, 0].legend(fontsize="small")
+    return fig
+
+
+def _mean_sem(da, dim="trial"):
+    return _style.mean_sem(da, dim)
+
+
+def plot_error_vs_steps(ds: xr.Dataset) -> Figure:
+    """|θ_t − θ*| (mean over trials) vs steps; one panel per θ*.
+
+    Colour: method; line style: noise distribution q = N(ρθ*, s²).
+    """
+    sub = ds.isel(batch_size=0, gamma=0)
+    stars = sub["theta_star"].values
+    fig, axes = _subplots(1, len(stars), (3.6, 3.0))
+    combos = [(f, s) for f in sub["noise_frac"].values for s in sub["noise_std"].values]
+    styles = ["-", "--", ":", "-.", (0, (5, 1)), (0, (1, 3))]
+    for j, star in enumerate(stars):
+        ax = axes[0, j]
+        for method in sub["method"].values:
+            for k, (frac, s) in enumerate(combos):
+                sel = {"method": method, "theta_star": star, "noise_std": s,
+                       "noise_frac": frac}  # fmt: skip
+                err = sub["abs_err"].sel(sel).isel(step=slice(1, None))
+                mean, _ = _mean_sem(err)
+                ax.plot(
+                    mean["step"],
+                    mean,
+                    color=_METHOD_COLOURS.get(method, "k"),
+                    ls=styles[k % len(styles)],
+                    label=f"{method}, q=N({frac:g}θ*, {s:g}²)",
+                )
+        ax.set_xscale("log")
+        ax.set_yscale("log")
+        ax.set_title(f"θ* = {star:g}")
+        ax.set_xlabel("step t")
+        ax.set_ylabel("|θ_t − θ*|")
+    fig.legend(*axes[0, 0].get_legend_handles_labels(), loc="outside right upper",
+               fontsize="x-small")  # fmt: skip
+    return fig
+
+
+def plot_stationary_error(ds: xr.Dataset) -> Figure:
+    """MECO's stationary RMS error and bias vs the noise scale s (q = N(m, s²))."""
+    sub = ds.isel(batch_size=0, gamma=0, noise_frac=0)
+    fig, axes = _subplots(1, 2, (3.6, 3.0))
+    for n_star, star in enumerate(sub["theta_star"].values):
+        for method in sub["method"].values:
+            if method == "naive":
+                continue
+            sel = sub.sel({"method": method, "theta_star": star})
+            s = sel["noise_std"].values
+            mean, sem = _mean_sem(sel["tail_rmse"])
+            kw = dict(
+                color=_METHOD_COLOURS.get(method, "k"),
+                ls="-" if method == "meco" else "--",
+                marker="os^vD"[n_star % 5],
+                ms=4,
+            )
+            axes[0, 0].errorbar(s, mean, yerr=sem, label=f"{method}, θ*={star:g}", **kw)
+            bias, bsem = _mean_sem(sel["tail_mean"] - star)
+            axes[0, 1].errorbar(s, np.abs(bias), yerr=bsem, **kw)
+    axes[0, 0].set_ylabel("stationary RMS error")
+    axes[0, 1].set_ylabel("|tail mean − θ*|")
+    for ax in axes[0]:
+        ax.set_xlabel("noise scale s")
+        ax.set_yscale("log")
+    top = axes[0, 1].secondary_xaxis("top")
+    s_all = sub["noise_std"].values
+    chi = importance_weight_moments(float(sub["theta_star"].values[0]), noise_std=s_all)
+    top.set_ticks(s_all, labels=[f"{np.exp(v):.3g}" for v in chi.log1p_chi2])
+    top.set_xlabel(f"1+χ²(p_θ*‖q), θ*={float(sub['theta_star'].values[0]):g}")
+    axes[0, 0].legend(fontsize="x-small")
+    return fig
+
+
+def plot_densities(ds: xr.Dataset) -> Figure:
+    """Truth | MECO | NCE densities (trial 0, final step) and held-out NLL curves."""
+    datasets = ds["dataset"].values
+    methods = list(ds["method"].values)
+    fig, axes = _subplots(len(datasets), len(methods) + 2, (2.6, 2.6))
+    ext = [
+        float(ds.x1.min()),
+        float(ds.x1.max()),
+        float(ds.x2.min()),
+        float(ds.x2.max()),
+    ]
+    for i, name in enumerate(datasets):
+        truth = np.exp(ds["log_density_theory"].sel(dataset=name)).values
+        learned = ds["log_density"].sel(dataset=name).isel(trial=0)
+        panels = [("truth", truth)] + [
+            (m, np.exp(learned.sel({"method": m})).values) for m in methods
+        ]
+        vmax = float(np.nanmax(truth))
+        for j, (title, img) in enumerate(panels):
+            ax = axes[i, j]
+            ax.imshow(
+                img.T, origin="lower", extent=ext, vmin=0, vmax=vmax, cmap="magma"
+            )
+            ax.set_title(f"{name}: {title}", fontsize="small")
+            ax.set_xticks([])
+            ax.set_yticks([])
+        ax = axes[i, -1]
+        for m in methods:
+            nll = ds["heldout_nll"].sel({"method": m, "dataset": name})
+            mean, sem = _mean_sem(nll.where(nll["step"] > 0, drop=True))
+            step = mean["step"].values
+            ax.errorbar(
+                step,
+                mean,
+                yerr=sem,
+                marker="o",
+                ms=3,
+                color=_METHOD_COLOURS.get(m, "k"),
+                label=m,
+            )
+        floor = float(ds["heldout_nll_theory"].sel(dataset=name))
+        ax.axhline(floor, color="0.4", ls=":", label="true density")
+        ax.set_xscale("log")
+        ax.set_xlabel("step")
+        ax.set_ylabel("held-out NLL [nats]")
+        ax.legend(fontsize="x-small")
+    return fig
+
+
+def write_figures(grids: Sequence[xr.Dataset], out_dir: str | Path) -> list[Path]:
+    """Draw and save every nce figure from ``grids`` (newest first); paths written.
+
+    The landscape figure is drawn from theory alone when no landscape grid is given.
+    """
+    kinds: dict[str, xr.Dataset] = {}
+    for ds in grids:
+        kinds.setdefault(check_grid(ds), ds)
+    written: list[Path] = []
+    written += _style.save(
+        plot_landscapes(kinds.get("landscape")), out_dir, "nce_landscape"
+    )
+    if "gaussian" in kinds:
+        g = kinds["gaussian"]
+        written += _style.save(plot_error_vs_steps(g), out_dir, "nce_error_vs_steps")
+        written += _style.save(
+            plot_stationary_error(g), out_dir, "nce_stationary_error"
+        )
+    if "density" in kinds:
+        written += _style.save(plot_densities(kinds["density"]), out_dir, "nce_density")
+    return written
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """``python -m figures.nce GRID.nc [...] [--out DIR]``; exit status."""
+    parser = argparse.ArgumentParser(
+        prog="python -m figures.nce",
+        description="Draw the MECO vs NCE figures (PNG and PDF) from saved grids.",
+    )
+    parser.add_argument(
+        "grids", type=Path, nargs="*", help="netCDF grids from sims.nce"
+    )
+    parser.add_argument(
+        "--out", type=Path, default=Path("figures/out"), help="output folder"
+    )
+    args = parser.parse_args(argv)
+    try:
+        grids = [load_grid(p) for p in args.grids]
+    except GridError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
+    for path in write_figures(grids, args.out):
+        print(path)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

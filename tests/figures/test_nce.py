@@ -1,0 +1,160 @@
+"""The nce figures, drawn from small synthetic grids with the saved layouts.
+
+Each synthetic grid has the dims and variables that ``python -m sims.nce --sweep``
+writes, filled with seeded values; what the figures draw is read back from the
+matplotlib artists and compared with an independent computation (closed forms, the
+reference values of docs/derivations/nce.md, or numpy means of the grid).
+"""
+
+from __future__ import annotations
+
+import matplotlib
+
+matplotlib.use("Agg")
+
+import numpy as np
+import pytest
+import xarray as xr
+
+from figures import nce
+from tests._tolerances import F64_RTOL
+from tests._tolerances import NCE_TABLE_RTOL
+
+RNG = np.random.default_rng(0)
+
+
+def gaussian_grid(trials=4) -> xr.Dataset:
+    methods, stars, stds, steps = (
+        ["meco", "nce"],
+        [2.0, 4.0],
+        [1.0, 3.0],
+        [0, 1, 10, 100],
+    )
+    shape = (2, 1, 2, 1, 2, 1, trials)
+    dims = ("method", "batch_size", "theta_star", "noise_frac", "noise_std", "gamma",
+            "trial")  # fmt: skip
+    theta = 3.0 + RNG.standard_normal((*shape, len(steps)))
+    star = np.asarray(stars)[None, None, :, None, None, None, None, None]
+    tail = 3.0 + RNG.standard_normal(shape)
+    return xr.Dataset(
+        {
+            "theta": ((*dims, "step"), theta),
+            "abs_err": ((*dims, "step"), np.abs(theta - star)),
+            "tail_mean": (dims, tail),
+            "tail_rmse": (dims, np.abs(RNG.standard_normal(shape)) + 0.1),
+        },
+        coords={
+            "method": methods, "batch_size": [64], "theta_star": stars,
+            "noise_frac": [0.0], "noise_std": stds, "gamma": [0.1],
+            "trial": range(trials), "step": steps,
+        },
+    )  # fmt: skip
+
+
+def landscape_grid(trials=3) -> xr.Dataset:
+    methods, R, theta = ["meco", "nce_fixed_c", "nce_profiled"], [4.0], [0.0, 1.0, 2.0]
+    loss = RNG.random((3, 1, 3, trials)) + 0.1
+    grad = -RNG.random((3, 1, 3, trials)) - 0.1
+    return xr.Dataset(
+        {
+            "loss": (("method", "R", "theta", "trial"), loss),
+            "grad": (("method", "R", "theta", "trial"), grad),
+            "grad_theory": (("method", "R", "theta"), grad.mean(-1)),
+            "chi2_over_m": (("R", "theta"), [[0.0, 4e-4, 0.013]]),
+        },
+        coords={"method": methods, "R": R, "theta": theta, "trial": range(trials)},
+        attrs={"noise_std": 1.0, "nu": 1.0},
+    )
+
+
+def density_grid(trials=2) -> xr.Dataset:
+    axis = np.linspace(-2, 2, 5)
+    lead = (2, 1, trials)
+    return xr.Dataset(
+        {
+            "heldout_nll": (("method", "dataset", "trial", "step"),
+                            3 + RNG.random((*lead, 3))),
+            "log_density": (("method", "dataset", "trial", "x1", "x2"),
+                            -RNG.random((*lead, 5, 5))),
+            "log_density_theory": (("dataset", "x1", "x2"), -RNG.random((1, 5, 5))),
+            "heldout_nll_theory": (("dataset",), [2.1]),
+        },
+        coords={"method": ["meco", "nce"], "dataset": ["mog"], "trial": range(trials),
+                "step": [0, 10, 100], "x1": axis, "x2": axis},
+    )  # fmt: skip
+
+
+def test_check_grid_identifies_each_kind_and_refuses_others():
+    assert nce.check_grid(gaussian_grid()) == "gaussian"
+    assert nce.check_grid(landscape_grid()) == "landscape"
+    assert nce.check_grid(density_grid()) == "density"
+    with pytest.raises(nce.GridError, match="not an nce grid"):
+        nce.check_grid(xr.Dataset({"x": ("n", [1.0])}))
+
+
+def test_theory_landscape_lines():
+    fig = nce.plot_landscapes(R=(4.0, 8.0))
+    bottom = fig.axes[3]  # |grad| panel of R = 8 (axes: row-major 2 x 2)
+    lines = {ln.get_label(): ln for ln in bottom.get_lines()}
+    x, y = lines["NLL / MECO"].get_data()
+    np.testing.assert_allclose(y, np.abs(np.asarray(x) - 8.0), rtol=F64_RTOL)
+    x, y = lines["NCE, c profiled"].get_data()
+    i = int(np.argmin(np.abs(np.asarray(x) - 2.0)))
+    assert x[i] == pytest.approx(2.0, abs=1e-12)  # the theory grid hits theta = 2
+    # reference value |L~'(2)| = 9.712e-3 at R = 8 (docs/derivations/nce.md §5)
+    assert y[i] == pytest.approx(9.712e-3, rel=NCE_TABLE_RTOL)
+    assert bottom.get_yscale() == "log"
+
+
+def test_landscape_markers_are_grid_means():
+    ds = landscape_grid()
+    fig = nce.plot_landscapes(ds)
+    bottom = fig.axes[1]
+    ys = [np.asarray(c.lines[0].get_ydata(), float) for c in bottom.containers]
+    expected = np.abs(ds["grad"].mean("trial")).sel(R=4.0).values
+    for got, want in zip(ys, expected, strict=True):
+        np.testing.assert_allclose(got, want, rtol=F64_RTOL)
+
+
+def test_error_vs_steps_lines_are_trial_means():
+    ds = gaussian_grid()
+    fig = nce.plot_error_vs_steps(ds)
+    line = fig.axes[0].get_lines()[0]  # meco, theta* = 2, s = 1
+    cell = dict(batch_size=0, gamma=0, noise_frac=0, theta_star=0, noise_std=0)
+    want = ds["abs_err"].isel(cell).sel({"method": "meco"}).mean("trial")
+    np.testing.assert_allclose(line.get_ydata(), want.values[1:], rtol=F64_RTOL)
+    np.testing.assert_array_equal(line.get_xdata(), [1, 10, 100])
+
+
+def test_stationary_error_points():
+    ds = gaussian_grid()
+    fig = nce.plot_stationary_error(ds)
+    first = fig.axes[0].containers[0].lines[0]
+    want = ds["tail_rmse"].isel(batch_size=0, gamma=0, noise_frac=0, theta_star=0)
+    want = want.sel({"method": "meco"}).mean("trial").values
+    np.testing.assert_allclose(
+        np.asarray(first.get_ydata(), float), want, rtol=F64_RTOL
+    )
+    np.testing.assert_array_equal(np.asarray(first.get_xdata(), float), [1.0, 3.0])
+
+
+def test_density_panels_and_floor():
+    ds = density_grid()
+    fig = nce.plot_densities(ds)
+    img = fig.axes[1].get_images()[0].get_array()
+    want = np.exp(ds["log_density"].sel({"method": "meco"}).isel(dataset=0, trial=0))
+    np.testing.assert_allclose(np.asarray(img), want.values.T, rtol=F64_RTOL)
+    floor = [ln for ln in fig.axes[-1].get_lines() if ln.get_label() == "true density"]
+    assert floor[0].get_ydata()[0] == pytest.approx(2.1)
+
+
+def test_write_figures_and_main(tmp_path):
+    paths = nce.write_figures([density_grid()], tmp_path)
+    assert sorted({p.stem for p in paths}) == ["nce_density", "nce_landscape"]
+    assert sorted(p.suffix for p in paths) == [".pdf", ".pdf", ".png", ".png"]
+    assert all(p.stat().st_size > 0 for p in paths)
+    grid = tmp_path / "g.nc"
+    landscape_grid().to_netcdf(grid)
+    assert nce.main([str(grid), "--out", str(tmp_path / "o")]) == 0
+    assert (tmp_path / "o" / "nce_landscape.png").is_file()
+    assert nce.main([str(tmp_path / "missing.nc")]) == 2

@@ -1,0 +1,299 @@
+r"""The maximum-likelihood side: NLL, its compositional form, the tracker.
+
+Private part of :mod:`theory.nce` (Jiang et al., ICML 2023, arXiv:2306.07485):
+the Gaussian-mean NLL in closed and compositional form, the moments of the importance
+weight, and the exact moments of MECO's moving-average tracker. Derivations:
+``docs/derivations/nce.md`` §1, §2, §6.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import NamedTuple
+
+import numpy as np
+from numpy.typing import ArrayLike
+from scipy.special import logsumexp
+
+from theory._nce_check import _broadcast
+from theory._nce_check import _finite
+from theory._nce_check import _positive
+from theory._nce_gaussian import gaussian_chi2_log1p
+from theory._nce_quad import HALF_LOG_2PI
+from theory._nce_quad import Z_LOGW
+from theory._nce_quad import Z_NODES
+
+__all__ = [
+    "GaussianMeanNLL",
+    "ImportanceWeightMoments",
+    "TrackerMoments",
+    "gaussian_mean_nll",
+    "importance_weight_moments",
+    "tracker_moments",
+]
+
+#: Largest noise scale accepted by the quadrature under q.
+_MAX_NOISE_STD = 25.0
+
+
+class GaussianMeanNLL(NamedTuple):
+    r"""NLL of the Gaussian-mean model, closed form and compositional form.
+
+    Attributes:
+      nll: :math:`F(\theta) = \tfrac12(\theta-\theta^*)^2 + \tfrac12(1+\log 2\pi)`.
+      nll_grad: :math:`F'(\theta) = \theta - \theta^*`.
+      log_g: :math:`\log g(\theta) = \log E_q[h]` by quadrature under :math:`q`
+        (equals :math:`\tfrac12\log 2\pi`).
+      grad_g_over_g: :math:`g'(\theta)/g(\theta) = E_q[h\,(y-\theta)]/E_q[h]` by
+        quadrature (equals :math:`-E_{p_\theta}[\nabla E_\theta] = 0`).
+      nll_compositional: :math:`E_{p_d}[E_\theta] + f(g(\theta))` from ``log_g``.
+      nll_grad_compositional: :math:`E_{p_d}[\nabla E_\theta] + g'/g`.
+    """
+
+    nll: np.ndarray
+    nll_grad: np.ndarray
+    log_g: np.ndarray
+    grad_g_over_g: np.ndarray
+    nll_compositional: np.ndarray
+    nll_grad_compositional: np.ndarray
+
+
+class ImportanceWeightMoments(NamedTuple):
+    r"""Moments of :math:`h(y;\theta) = e^{-E_\theta(y)}/q(y)` under :math:`q`.
+
+    Attributes:
+      g: :math:`g(\theta) = E_q[h] = Z = \sqrt{2\pi}`.
+      chi2: :math:`\chi^2(p_\theta\|q)` (``inf`` where :math:`s^2 \le 1/2` or it
+        overflows).
+      log1p_chi2: :math:`\log(1+\chi^2)`, finite wherever :math:`s^2 > 1/2`.
+      variance: :math:`\mathrm{Var}_q[h] = Z^2\chi^2`.
+      log_bias: first-order (delta-method) bias of :math:`\log\hat g_m`,
+        :math:`E\log\hat g_m - \log Z \approx -\chi^2/(2m)`.
+    """
+
+    g: np.ndarray
+    chi2: np.ndarray
+    log1p_chi2: np.ndarray
+    variance: np.ndarray
+    log_bias: np.ndarray
+
+
+class TrackerMoments(NamedTuple):
+    r"""Mean and variance of the moving average :math:`u_t` at fixed :math:`\theta`.
+
+    Attributes:
+      mean: :math:`E u_t = g + (1-\gamma)^t (E u_0 - g)`.
+      variance: :math:`\mathrm{Var}\,u_t = (1-\gamma)^{2t}\mathrm{Var}\,u_0 +
+        \frac{\gamma}{2-\gamma}\sigma^2 (1 - (1-\gamma)^{2t})`.
+      stationary_variance: :math:`\frac{\gamma}{2-\gamma}\sigma^2`.
+    """
+
+    mean: np.ndarray
+    variance: np.ndarray
+    stationary_variance: np.ndarray
+
+
+def gaussian_mean_nll(
+    theta: ArrayLike,
+    *,
+    data_mean: ArrayLike,
+    noise_mean: ArrayLike = 0.0,
+    noise_std: ArrayLike = 1.0,
+) -> GaussianMeanNLL:
+    r"""Population NLL of :math:`N(\theta,1)` on :math:`N(\theta^*,1)`, two ways.
+
+    .. math::
+        F(\theta) = \tfrac12(\theta-\theta^*)^2 + \tfrac12(1 + \log 2\pi)
+        = E_{p_d}\big[\tfrac12(x-\theta)^2\big] + \log E_{y\sim q}\big[h(y;\theta)\big],
+        \qquad \nabla F = E_{p_d}[\nabla E_\theta] + \frac{\nabla g(\theta)}{g(\theta)}
+
+    (arXiv:2306.07485, the compositional rewrite of :math:`\log Z`; our notation in
+    ``docs/derivations/nce.md`` §1). The compositional fields integrate
+    :math:`g = E_q[h]` and :math:`\nabla g = E_q[h\,(y-\theta)]` by quadrature in
+    the standardized noise variable, in log space.
+
+    Args:
+      theta: model mean :math:`\theta`.
+      data_mean: :math:`\theta^*`.
+      noise_mean: :math:`m`.
+      noise_std: :math:`s > 0`; with :math:`|\theta - m| \le 30 s` and
+        :math:`s \le 25` so the quadrature nodes under :math:`q` cover the mass of
+        :math:`e^{-E_\theta}`.
+
+    Returns:
+      :class:`GaussianMeanNLL`, broadcast over the arguments.
+
+    Raises:
+      ValueError: non-finite input, ``noise_std`` outside its range, or shapes that
+        do not broadcast.
+
+    Example:
+      >>> r = gaussian_mean_nll(1.0, data_mean=4.0)
+      >>> float(r.nll_grad), round(float(r.nll_compositional - r.nll), 12)
+      (-3.0, 0.0)
+    """
+    th, mu_d, m, s = _broadcast(
+        theta=_finite("theta", theta),
+        data_mean=_finite("data_mean", data_mean),
+        noise_mean=_finite("noise_mean", noise_mean),
+        noise_std=_positive("noise_std", noise_std),
+    )
+    bad = (s > _MAX_NOISE_STD) | (np.abs(th - m) > 30.0 * s)
+    if bad.any():
+        raise ValueError(
+            "need noise_std <= 25 and |theta - noise_mean| <= 30 noise_std for the "
+            f"quadrature under q, got theta={th[bad].ravel()[0]!r}, "
+            f"noise_std={s[bad].ravel()[0]!r}"
+        )
+    nll = 0.5 * (th - mu_d) ** 2 + 0.5 * (1.0 + math.log(2.0 * math.pi))
+    shape = th.shape
+    th1, m1, s1 = (a.reshape(-1, 1) for a in (th, m, s))
+    y = m1 + s1 * Z_NODES[None, :]
+    # log of w(z) phi(z) h(m + s z): q(y) cancels against phi(z)/s.
+    log_terms = Z_LOGW[None, :] + 0.5 * Z_NODES[None, :] ** 2 + HALF_LOG_2PI
+    log_terms = log_terms + np.log(s1) - 0.5 * (y - th1) ** 2
+    log_g = logsumexp(log_terms, axis=1)
+    ratio = np.sum(np.exp(log_terms - log_g[:, None]) * (y - th1), axis=1)
+    log_g, ratio = log_g.reshape(shape), ratio.reshape(shape)
+    data_term = 0.5 * (th - mu_d) ** 2 + 0.5
+    return GaussianMeanNLL(
+        nll=nll,
+        nll_grad=th - mu_d,
+        log_g=log_g,
+        grad_g_over_g=ratio,
+        nll_compositional=data_term + log_g,
+        nll_grad_compositional=(th - mu_d) + ratio,
+    )
+
+
+def importance_weight_moments(
+    theta: ArrayLike,
+    *,
+    noise_mean: ArrayLike = 0.0,
+    noise_std: ArrayLike = 1.0,
+    batch_size: ArrayLike = 1,
+) -> ImportanceWeightMoments:
+    r"""Mean, :math:`\chi^2` and variance of the importance weight :math:`h`.
+
+    .. math::
+        \mathrm{Var}_q[h] = Z^2\chi^2(p_\theta\|q), \qquad
+        1 + \chi^2 = \frac{s^2}{\sqrt{2s^2-1}}\exp\Big(\frac{(\theta-m)^2}{2s^2-1}\Big)
+
+    for :math:`p_\theta = N(\theta, 1)`, :math:`q = N(m, s^2)`, :math:`s^2 > 1/2`
+    (infinite otherwise). The rate of MECO depends on :math:`q` through such
+    variances (arXiv:2306.07485, abstract); closed form derived with sympy in
+    ``docs/derivations/nce.md`` §2.
+
+    Args:
+      theta: model mean.
+      noise_mean: :math:`m`.
+      noise_std: :math:`s > 0`.
+      batch_size: noise batch :math:`m_b \ge 1` of :math:`\hat g`, for ``log_bias``.
+
+    Returns:
+      :class:`ImportanceWeightMoments`; ``chi2``/``variance`` are ``inf`` where the
+      variance is infinite (:math:`s^2 \le 1/2`) or exceeds the float64 range.
+
+    Raises:
+      ValueError: non-finite input, ``noise_std <= 0``, ``batch_size < 1``.
+
+    Example:
+      >>> r = importance_weight_moments(4.0)
+      >>> float(r.log1p_chi2)
+      16.0
+    """
+    th, m, s, b = _broadcast(
+        theta=_finite("theta", theta),
+        noise_mean=_finite("noise_mean", noise_mean),
+        noise_std=_positive("noise_std", noise_std),
+        batch_size=_finite("batch_size", batch_size),
+    )
+    if (b < 1).any():
+        raise ValueError(f"batch_size must be >= 1, got batch_size={b[b < 1][0]!r}")
+    l1p = gaussian_chi2_log1p(th, m, s)
+    with np.errstate(over="ignore"):
+        chi2 = np.expm1(l1p)
+    z = math.sqrt(2.0 * math.pi)
+    return ImportanceWeightMoments(
+        g=np.full(th.shape, z),
+        chi2=chi2,
+        log1p_chi2=l1p,
+        variance=z**2 * chi2,
+        log_bias=-chi2 / (2.0 * b),
+    )
+
+
+# ======================================================================================
+# The moving-average tracker
+# ======================================================================================
+
+
+def tracker_moments(
+    t: ArrayLike,
+    *,
+    gamma: ArrayLike,
+    g: ArrayLike,
+    var_ghat: ArrayLike,
+    u0: ArrayLike,
+    u0_var: ArrayLike = 0.0,
+) -> TrackerMoments:
+    r"""Exact mean and variance of :math:`u_t = (1-\gamma)u_{t-1} + \gamma\hat g_t`.
+
+    At fixed :math:`\theta`, with i.i.d. :math:`\hat g_t` of mean :math:`g` and
+    variance :math:`\sigma^2` (``var_ghat``, i.e. :math:`\mathrm{Var}_q[h]/m` for a
+    noise batch of :math:`m`), independent of :math:`u_0`:
+
+    .. math::
+        E u_t = g + (1-\gamma)^t(E u_0 - g), \qquad
+        \mathrm{Var}\,u_t = (1-\gamma)^{2t}\mathrm{Var}\,u_0 +
+        \frac{\gamma}{2-\gamma}\sigma^2\big(1-(1-\gamma)^{2t}\big).
+
+    The inner-function tracker of MECO (arXiv:2306.07485; the moving-average
+    estimator of stochastic compositional optimization). Derived in
+    ``docs/derivations/nce.md`` §6.
+
+    Args:
+      t: steps :math:`t \ge 0`.
+      gamma: :math:`\gamma \in (0, 1]`.
+      g: :math:`g(\theta)`.
+      var_ghat: :math:`\sigma^2 \ge 0`.
+      u0: :math:`E u_0`.
+      u0_var: :math:`\mathrm{Var}\,u_0 \ge 0` (``var_ghat`` when
+        :math:`u_0 = \hat g_0`).
+
+    Returns:
+      :class:`TrackerMoments`, broadcast over the arguments.
+
+    Raises:
+      ValueError: non-finite input, ``t < 0``, ``gamma`` outside (0, 1], negative
+        variances, or shapes that do not broadcast.
+
+    Example:
+      >>> r = tracker_moments(0, gamma=0.1, g=1.0, var_ghat=1.0, u0=2.0)
+      >>> float(r.mean), float(r.variance), round(float(r.stationary_variance), 12)
+      (2.0, 0.0, 0.052631578947)
+    """
+    t, gamma, g, v, u0, v0 = _broadcast(
+        t=_finite("t", t),
+        gamma=_finite("gamma", gamma),
+        g=_finite("g", g),
+        var_ghat=_finite("var_ghat", var_ghat),
+        u0=_finite("u0", u0),
+        u0_var=_finite("u0_var", u0_var),
+    )
+    for name, arr, ok in (
+        ("t", t, t >= 0),
+        ("gamma", gamma, (gamma > 0) & (gamma <= 1)),
+        ("var_ghat", v, v >= 0),
+        ("u0_var", v0, v0 >= 0),
+    ):
+        if (~ok).any():
+            rng = "in (0, 1]" if name == "gamma" else ">= 0"
+            raise ValueError(f"{name} must be {rng}, got {name}={arr[~ok][0]!r}")
+    decay = np.where(gamma == 1.0, np.where(t == 0, 1.0, 0.0), (1.0 - gamma) ** t)
+    stat = gamma / (2.0 - gamma) * v
+    return TrackerMoments(
+        mean=g + decay * (u0 - g),
+        variance=decay**2 * v0 + stat * (1.0 - decay**2),
+        stationary_variance=stat,
+    )
