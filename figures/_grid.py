@@ -7,7 +7,7 @@ from pathlib import Path
 
 import xarray as xr
 
-__all__ = ["GridError", "open_grid"]
+__all__ = ["GridError", "figure_main", "open_grid"]
 
 
 class GridError(ValueError):
@@ -33,3 +33,37 @@ def open_grid(
         raise GridError(f"{path}: cannot read as netCDF ({reason})") from None
     check(ds, str(path))
     return ds
+
+
+def figure_main(
+    argv,
+    *,
+    name: str,
+    what: str,
+    load: Callable[[Path], xr.Dataset],
+    write: Callable[[list, Path], list],
+) -> int:
+    """``python -m figures.<name> GRID.nc [GRID.nc ...] [--out DIR]``: draw ``what``
+    (PNG and PDF) from saved grids; a bad grid exits 2 with one line."""
+    import argparse
+    import sys
+
+    parser = argparse.ArgumentParser(
+        prog=f"python -m figures.{name}",
+        description=f"Draw the {what} figures (PNG and PDF) from saved grids.",
+    )
+    parser.add_argument(
+        "grids", type=Path, nargs="*", help=f"netCDF grids of sims.{name}"
+    )
+    parser.add_argument(
+        "--out", type=Path, default=Path("figures/out"), help="output folder"
+    )
+    args = parser.parse_args(argv)
+    try:
+        grids = [load(path) for path in args.grids]
+    except GridError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
+    for path in write(grids, args.out):
+        print(path)
+    return 0

@@ -27,7 +27,6 @@ are pure: they return a :class:`matplotlib.figure.Figure` and write nothing.
 
 from __future__ import annotations
 
-import argparse
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -39,6 +38,7 @@ from matplotlib.figure import Figure
 
 from figures import _style
 from figures._grid import GridError
+from figures._grid import figure_main
 from figures._grid import open_grid
 
 __all__ = [
@@ -329,23 +329,9 @@ def write_figures(grids: Sequence[xr.Dataset], out_dir: str | Path) -> list[Path
 
 def main(argv: Sequence[str] | None = None) -> int:
     """``python -m figures.ifm GRID.nc [GRID.nc ...] [--out DIR]``; exit status."""
-    parser = argparse.ArgumentParser(
-        prog="python -m figures.ifm",
-        description="Draw the IFM figures (PNG and PDF) from saved grids.",
+    return figure_main(
+        argv, name="ifm", what="IFM", load=load_grid, write=write_figures
     )
-    parser.add_argument("grids", type=Path, nargs="+", help="netCDF grids of sims.ifm")
-    parser.add_argument(
-        "--out", type=Path, default=Path("figures/out"), help="output folder"
-    )
-    args = parser.parse_args(argv)
-    try:
-        grids = [load_grid(p) for p in args.grids]
-    except GridError as err:
-        print(f"error: {err}", file=sys.stderr)
-        return 2
-    for path in write_figures(grids, args.out):
-        print(path)
-    return 0
 
 
 if __name__ == "__main__":

@@ -21,7 +21,6 @@ The plotting functions are pure: they return a :class:`matplotlib.figure.Figure`
 
 from __future__ import annotations
 
-import argparse
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -32,6 +31,7 @@ from matplotlib.figure import Figure
 
 from figures import _style
 from figures._grid import GridError
+from figures._grid import figure_main
 from figures._grid import open_grid
 from theory.nce import gaussian_mean_landscape
 from theory.nce import importance_weight_moments
@@ -312,25 +312,9 @@ def write_figures(grids: Sequence[xr.Dataset], out_dir: str | Path) -> list[Path
 
 def main(argv: Sequence[str] | None = None) -> int:
     """``python -m figures.nce GRID.nc [...] [--out DIR]``; exit status."""
-    parser = argparse.ArgumentParser(
-        prog="python -m figures.nce",
-        description="Draw the MECO vs NCE figures (PNG and PDF) from saved grids.",
+    return figure_main(
+        argv, name="nce", what="MECO vs NCE", load=load_grid, write=write_figures
     )
-    parser.add_argument(
-        "grids", type=Path, nargs="*", help="netCDF grids from sims.nce"
-    )
-    parser.add_argument(
-        "--out", type=Path, default=Path("figures/out"), help="output folder"
-    )
-    args = parser.parse_args(argv)
-    try:
-        grids = [load_grid(p) for p in args.grids]
-    except GridError as err:
-        print(f"error: {err}", file=sys.stderr)
-        return 2
-    for path in write_figures(grids, args.out):
-        print(path)
-    return 0
 
 
 if __name__ == "__main__":

@@ -29,7 +29,6 @@ pure: they return a :class:`matplotlib.figure.Figure` and write nothing.
 
 from __future__ import annotations
 
-import argparse
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -41,6 +40,7 @@ from matplotlib.figure import Figure
 
 from figures import _style
 from figures._grid import GridError
+from figures._grid import figure_main
 from figures._grid import open_grid
 from sims.neural_collapse import parse_profile
 from theory.neural_collapse import deep_linear_class_a2
@@ -488,25 +488,13 @@ def write_figures(grids: Sequence[xr.Dataset], out_dir: str | Path) -> list[Path
 
 def main(argv: Sequence[str] | None = None) -> int:
     """``python -m figures.neural_collapse GRID.nc [...] [--out DIR]``; exit status."""
-    parser = argparse.ArgumentParser(
-        prog="python -m figures.neural_collapse",
-        description="Draw the neural-collapse figures (PNG and PDF) from saved grids.",
+    return figure_main(
+        argv,
+        name="neural_collapse",
+        what="neural-collapse",
+        load=load_grid,
+        write=write_figures,
     )
-    parser.add_argument("grids", type=Path, nargs="+", help="netCDF grids")
-    parser.add_argument(
-        "--out", type=Path, default=Path("figures/out"), help="output folder"
-    )
-    args = parser.parse_args(argv)
-    grids = []
-    for path in args.grids:
-        try:
-            grids.append(load_grid(path))
-        except GridError as err:
-            print(f"error: {err}", file=sys.stderr)
-            return 2
-    for path in write_figures(grids, args.out):
-        print(path)
-    return 0
 
 
 if __name__ == "__main__":

@@ -24,7 +24,6 @@ functions are pure: they return a :class:`matplotlib.figure.Figure`.
 
 from __future__ import annotations
 
-import argparse
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -38,6 +37,7 @@ from matplotlib.lines import Line2D
 
 from figures import _style
 from figures._grid import GridError
+from figures._grid import figure_main
 from figures._grid import open_grid
 
 __all__ = [
@@ -400,25 +400,9 @@ def write_figures(grids: Sequence[xr.Dataset], out_dir: str | Path) -> list[Path
 
 def main(argv: Sequence[str] | None = None) -> int:
     """``python -m figures.rf_real GRID.nc [...] [--out DIR]``; exit status."""
-    parser = argparse.ArgumentParser(
-        prog="python -m figures.rf_real",
-        description="Draw the rf_real figures (PNG and PDF) from saved grids.",
+    return figure_main(
+        argv, name="rf_real", what="rf_real", load=load_grid, write=write_figures
     )
-    parser.add_argument(
-        "grids", type=Path, nargs="+", help="netCDF grids of sims.rf_real"
-    )
-    parser.add_argument(
-        "--out", type=Path, default=Path("figures/out"), help="output folder"
-    )
-    args = parser.parse_args(argv)
-    try:
-        grids = [load_grid(p) for p in args.grids]
-    except GridError as err:
-        print(f"error: {err}", file=sys.stderr)
-        return 2
-    for path in write_figures(grids, args.out):
-        print(path)
-    return 0
 
 
 if __name__ == "__main__":

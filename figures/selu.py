@@ -27,7 +27,6 @@ Every data artist carries a ``gid`` naming what it shows.
 
 from __future__ import annotations
 
-import argparse
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -43,6 +42,7 @@ from matplotlib.ticker import MaxNLocator
 
 from figures import _style
 from figures._grid import GridError
+from figures._grid import figure_main
 from figures._grid import open_grid
 from theory.selu_moments import OMEGA
 from theory.selu_moments import fixed_point
@@ -530,25 +530,9 @@ def write_figures(grids: Sequence[xr.Dataset], out_dir: str | Path) -> list[Path
 
 def main(argv: Sequence[str] | None = None) -> int:
     """``python -m figures.selu GRID.nc [GRID.nc ...] [--out DIR]``; exit status."""
-    parser = argparse.ArgumentParser(
-        prog="python -m figures.selu",
-        description="Draw the selu figures (PNG and PDF) from saved grids.",
+    return figure_main(
+        argv, name="selu", what="selu", load=load_grid, write=write_figures
     )
-    parser.add_argument(
-        "grids", type=Path, nargs="*", help="netCDF grids from sims.selu (any kinds)"
-    )
-    parser.add_argument(
-        "--out", type=Path, default=Path("figures/out"), help="output folder"
-    )
-    args = parser.parse_args(argv)
-    try:
-        grids = [load_grid(path) for path in args.grids]
-    except GridError as err:
-        print(f"error: {err}", file=sys.stderr)
-        return 2
-    for path in write_figures(grids, args.out):
-        print(path)
-    return 0
 
 
 if __name__ == "__main__":

@@ -32,7 +32,8 @@ def _git(*args: str) -> str | None:
 
 @functools.cache
 def code_version() -> str:
-    """12 hex digits of a hash over the source of ``theory/`` and ``sims/``.
+    """12 hex digits of a hash over the source of ``theory/`` and ``sims/``
+    (except ``sims/report/``, which only reads results).
 
     Stamped on every chunk and result file: work computed by other code (a change
     between a kill and the resume, a dirty tree) is never reused.
@@ -40,6 +41,8 @@ def code_version() -> str:
     digest = hashlib.sha256()
     for package in ("theory", "sims"):
         for path in sorted((_REPO / package).rglob("*.py")):
+            if path.is_relative_to(_REPO / "sims" / "report"):
+                continue  # the report reads results; it computes none
             digest.update(path.relative_to(_REPO).as_posix().encode())
             digest.update(b"\0")
             digest.update(path.read_bytes())

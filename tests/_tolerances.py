@@ -201,7 +201,7 @@ KERNEL_PSD_RTOL = 1e-12
 # the test MSE over 600 test points adds its own O(1/sqrt(T)) scatter: 0.03.
 KERNEL_EXPONENT_ALLOWANCE = 0.03
 
-# --- feature merging / IFM (tests/theory/test_feature_merging.py, tests/sims/test_ifm.py)
+# --- IFM (tests/theory/test_feature_merging.py, tests/sims/test_ifm.py)
 # Function preservation of exact-mode merges and exact rescalings, relative to the
 # output scale: canonical scaling divides by a norm and multiplies back (a few ulps per
 # unit), class sums add up to width terms, so ~1e3 eps for the widths tested.
@@ -239,7 +239,7 @@ NCE_DENSITY_FLOOR_ALLOWANCE = 0.3
 # <= 128) only by rounding, ~1e3 eps * 10 ~ 2e-12; 1e-10 leaves a 50x margin.
 IFM_SIM_FN_ATOL = 1e-10
 
-# --- theory domain (tests/theory/test_domain.py) ---------------------------------------
+# --- theory domain (tests/theory/test_domain.py) -----------------------------------
 # Identities at 1e+-300: the RF risk under (lambda, delta) -> (c lambda, c delta) with
 # c = 10^e (not a power of two, so lambda * c rounds: ~1 ulp per eigenvalue, and the
 # solve stops at 1e-12 relative in gamma, rf_ridge _XTOL), measured <= 2e-15; the deep
