@@ -2,7 +2,7 @@ r"""Benchmark: vectorized RF ridge theory against per-cell scipy root finding.
 
 Times :func:`theory.rf_ridge.rf_ridge_risk` on a whole ``(n, k, ridge)`` grid (one
 call) against two naive baselines written the way research code usually solves the
-RF eigenframework of arXiv:2311.14646 (spec ``rf_risk.md`` §3, §3.1): a Python loop
+RF eigenframework of arXiv:2311.14646 (``docs/derivations/rf_ridge.md`` §0): a loop
 over the cells, ``scipy.optimize.brentq`` per cell, a numpy sum over the M modes
 inside every residual evaluation.
 
@@ -23,8 +23,9 @@ inside every residual evaluation.
 
 Both use tight tolerances (``rtol = 4 eps``) and brackets that provably contain the
 root (derived next to each solver); ``brentq`` itself checks the sign change. The
-risk is then evaluated from the converged :math:`(\kappa, \gamma)` with the spec §3
-formulas, verbatim.
+risk is then evaluated from the converged :math:`(\kappa, \gamma)` with the RF
+eigenframework's formulas as the authors' code writes them
+(``docs/derivations/rf_ridge.md`` §0), verbatim.
 
 The baselines are timed on a seeded random subset of the cells; their full-grid time
 is extrapolated from the per-cell time. Nothing here asserts on time.
@@ -153,7 +154,7 @@ def solve_one_equation(lam, n, k, delta, trace):
 
 
 def risk_from(lam, v2, n, k, kappa, gamma, noise_var):
-    """Spec §3 (the official code's formulas), from the converged (kappa, gamma)."""
+    """Derivations rf_ridge.md §0 (the official code's formulas), at (kappa, gamma)."""
     L = lam / (lam + gamma)
     z, q = np.sum(L), np.sum(L**2)
     x = (q * (k - 2 * z) + z**2) / (n * (k - q))

@@ -116,7 +116,8 @@ PRESETS: dict[str, RFRiskSweep] = {
         trial_batch=2,
     ),
     "default": RFRiskSweep(),
-    # spec §6A: M = 1e4, 31 ridges, 45 trials, a k-sweep at n = 256 ...
+    # The authors' protocol (docs/derivations/rf_ridge.md §8.3): M = 1e4, 31 ridges,
+    # 45 trials, a k-sweep at n = 256 ...
     "paper": RFRiskSweep(
         n=(256,),
         k=int_logspace(10, 10_000, 31),

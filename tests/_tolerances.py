@@ -4,7 +4,8 @@ import numpy as np
 
 # Float64 theory against an exact value or an algebraic identity.
 F64_RTOL = 1e-10
-# Fixed-point residuals returned by the solvers (spec rf_risk §9 item 1).
+# Fixed-point residuals returned by the solvers (docs/derivations/rf_ridge.md §8.2,
+# property 1).
 RESIDUAL_RTOL = 1e-10
 # Per-dtype tolerance for comparing two implementations of the same computation.
 IMPL_RTOL = {np.dtype(np.float64): 1e-10, np.dtype(np.float32): 5e-4}
@@ -17,20 +18,21 @@ Z_SEM = 4.0
 # tabulated to ~1e-14, and E_te moves by at most a few times that away from the
 # delta = 0 peak.
 SOLVE_RTOL = 1e-10
-# The package against the independent brentq solve of the spec §3 one-line gamma
-# equation (and recomputations of E_0 = 1/(1-x), E_te = E_0 [sum b v^2 + s^2] from
-# the returned gamma): the spec's x-form loses ~(k/(k-q)) eps to cancellation in
-# k - z, n - z at the tiniest ridges (1e-6), so a decade looser than IMPL_RTOL.
+# The package against the independent brentq solve of the one-line gamma equation
+# (docs/derivations/rf_ridge.md §1) (and recomputations of E_0 = 1/(1-x), E_te = E_0
+# [sum b v^2 + s^2] from the returned gamma): the x-form of E_0 (rf_ridge.md §0) loses
+# ~(k/(k-q)) eps to cancellation in k - z, n - z at the tiniest ridges (1e-6), so a
+# decade looser than IMPL_RTOL.
 RF_REFERENCE_RTOL = 1e-9
 # Inequalities that are exact in real arithmetic (kappa <= gamma, b_i in [0, 1],
 # E_te >= sigma^2, monotonicity in n, k) may be violated by rounding of M-term sums.
 BOUND_RTOL = 1e-12
-# Limits (spec §4, §9.7), each at a point where the analytic gap is far smaller:
-# k = 1e12 n -> KRR (gap O(n/k) ~ 1e-12 times O(1..E_0) sensitivity);
+# Limits (rf_ridge.md §8.1, property 7), each at a point where the analytic gap is far
+# smaller: k = 1e12 n -> KRR (gap O(n/k) ~ 1e-12 times O(1..E_0) sensitivity);
 K_INF_RTOL = 1e-9
-# n -> approximation error at n = 1e12 (spec §4 setting) or n = 1e13 (k + delta/gamma_k)
-# (gap O(k/n) + O(delta/(n gamma_k)) ~ 1e-13..1e-10, times the sensitivity of E_te
-# to z near k, up to ~1e2 for steep spectra);
+# n -> approximation error at n = 1e12 (rf_ridge.md §8.1 setting) or n = 1e13 (k +
+# delta/gamma_k) (gap O(k/n) + O(delta/(n gamma_k)) ~ 1e-13..1e-10, times the
+# sensitivity of E_te to z near k, up to ~1e2 for steep spectra);
 N_INF_RTOL = 1e-8
 # delta = 1e13 n tr(lambda) -> null predictor (gap O(n tr/delta) = 1e-13);
 RIDGE_INF_RTOL = 1e-10
@@ -41,24 +43,24 @@ RIDGE_ZERO_RTOL = 1e-6
 # allows the analytic first-order gap 3 |k - n|/(n - q) explicitly; PEAK_RTOL is the
 # numerical part, E_te's conditioning n/|k - n| ~ 1e6 times ~1e-13 of z and q.
 PEAK_RTOL = 1e-6
-# Theorem 1 (spec §9.9): min over ridge by a 0.02-decade log grid refined with
-# minimize_scalar (xatol 1e-7 in log10 delta): E* is resolved to ~1e-12 relative; the
-# margin covers a second local minimum being missed by the grid by a hair.
+# Theorem 1 (rf_ridge.md §8.2, property 9): min over ridge by a 0.02-decade log grid
+# refined with minimize_scalar (xatol 1e-7 in log10 delta): E* is resolved to ~1e-12
+# relative; the margin covers a second local minimum being missed by the grid by a hair.
 THEOREM1_RTOL = 1e-6
 # Chebyshev tables of spectral sums vs direct summation: the panels are refined until
 # trailing coefficients are below 1e-14 of the panel's scale; allow 10x for Clenshaw.
 TABLE_RTOL = 1e-13
 
 # --- rf_risk simulation (tests/sims/test_rf_risk.py) ---------------------------------
-# Sim vs theory, spec §9 item 11 (M = pool = 800, n = 100, 40 trials, k outside
-# [0.5n, 1.2n]): |mean - theory| <= Z_SEM * SEM + RF_SIM_TEST_REL * |theory|. The
-# spec's own Monte Carlo at exactly this size (§6A) found the 40-trial mean within 2%
-# of the theory there. That 2% includes the sampling noise, which Z_SEM * SEM covers
-# separately, so 2% bounds the finite-size bias of the deterministic equivalent
-# (its O(1/n), O(1/k) corrections) at this size.
+# Sim vs theory, docs/derivations/rf_ridge.md §8.4 (M = pool = 800, n = 100, 40 trials,
+# k outside [0.5n, 1.2n]): |mean - theory| <= Z_SEM * SEM + RF_SIM_TEST_REL * |theory|.
+# Our earlier Monte Carlo at exactly this size found the 40-trial mean within 2% of the
+# theory there. That 2% includes the sampling noise, which Z_SEM * SEM covers
+# separately, so 2% bounds the finite-size bias of the deterministic equivalent (its
+# O(1/n), O(1/k) corrections) at this size.
 RF_SIM_TEST_REL = 0.02
-# Train risk at the same size: spec §6A, "the train-error formula agrees to within
-# about 5%" in that same Monte Carlo.
+# Train risk at the same size: in that same Monte Carlo (rf_ridge.md §8.4) the
+# train-error formula agreed to within about 5%.
 RF_SIM_TRAIN_REL = 0.05
 # The always-run version at half the size (n = 50, M = pool = 400, 16 trials, same
 # k/n ratios): the finite-size corrections are O(1/n), so halving n doubles both.
@@ -75,22 +77,23 @@ INTERP_TRAIN_RTOL = 1e-10
 NC_EXACT_ATOL = 1e-12
 # NC1 invariances: two float64 evaluations of Tr(S_W S_B^+) after O(1) rescalings.
 NC_INVARIANCE_RTOL = 1e-9
-# The spec §3.5 table is printed to 6 decimals (objectives to 7): abs rounding <= 5e-7.
+# The docs/derivations/neural_collapse.md §6.3 table is printed to 6 decimals
+# (objectives to 7): abs rounding <= 5e-7.
 NC_TABLE_ATOL = 1e-6
 # Stationarity of closed forms: gradients are sums of O(1) terms, rounding ~1e-15.
 NC_STATIONARY_ATOL = 1e-10
 # L-BFGS (scipy, gtol 1e-12 on O(1) objectives) finds minima to ~1e-12 in value; the
 # closed form may not be above it by more than this.
 NC_LBFGS_VALUE_ATOL = 1e-10
-# Corollary 2.2: the minimizer from a perturbed start, spec §6 item 6.
+# Corollary 2.2: the minimizer from a perturbed start (neural_collapse.md §6.6, 6).
 NC_COR22_ATOL = 1e-7
-# Theorem 4.1 vs central differences at eps = 1e-5 (spec §6 item 9 asks 1e-3 for
-# a one-sided difference; the central one is O(eps^2) + O(1e-16/eps) ~ 1e-10).
+# Theorem 4.1 vs central differences at eps = 1e-5 (neural_collapse.md §6.6, 9: 1e-3,
+# sized for a one-sided difference; the central one is O(eps^2) + O(1e-16/eps) ~ 1e-10).
 NC_THM41_RTOL = 1e-3
-# Deep linear closed form vs L-BFGS (spec §6 item 12): L-BFGS stops at |grad| ~1e-11,
-# the a_k^2 are resolved to ~1e-7 relative.
+# Deep linear closed form vs L-BFGS (neural_collapse.md §6.6, 12): L-BFGS stops at
+# |grad| ~1e-11, the a_k^2 are resolved to ~1e-7 relative.
 NC_DEEP_RTOL = 1e-5
-# CE ETF value vs L-BFGS at M = 1 (spec §6 item 16).
+# CE ETF value vs L-BFGS at M = 1 (neural_collapse.md §6.6, 16).
 NC_CE_ATOL = 1e-8
 
 # Neural collapse (simulations).
@@ -101,33 +104,37 @@ NC_SIM_IMPL_RTOL = 1e-10
 NC_SIM_BATCH_RTOL = 1e-9
 # The GD linear regime starts once the relative error of diag(WW^T) is below this.
 NC_SIM_LINEAR_REGIME = 0.1
-# The spec §3.5 target for the 30k-step runs (Done means of issue 4).
+# The neural_collapse.md §6.3 target for the 30k-step runs (Done means of issue 4).
 NC_SIM_GD_30K_RTOL = 1e-6
 
 # SELU moment maps (theory).
-# Closed form vs adaptive scipy quad at epsrel 1e-13 (spec §11.3 asks for 1e-9; the
+# Closed form vs adaptive scipy quad at epsrel 1e-13 (our target 1e-9,
+# docs/derivations/selu_moments.md §12.10; the
 # measured worst gap over the domain is ~5e-12).
 SELU_QUAD_RTOL = 1e-9
-# Stable erfcx form vs the spec's plain erfc form where both are finite: identical
-# formulas up to rounding of exp*erfc products and the centred variance (~1e-14).
+# Stable erfcx form vs the plain erfc form (selu_moments.md §12.1) where both are
+# finite: identical formulas up to rounding of exp*erfc products and the centred
+# variance (~1e-14).
 SELU_PLAIN_RTOL = 1e-11
 # 50-digit mpmath quadrature vs float64, including |m| >> sqrt(v) (cancellation).
 SELU_MPMATH_RTOL = 1e-12
-# Central differences, h = 1e-6 (spec §11.5): truncation O(h^2 f''') ~ 1e-12, rounding
-# O(eps / h) ~ 1e-10.
+# Central differences, h = 1e-6 (selu_moments.md §12.10): truncation O(h^2 f''') ~
+# 1e-12, rounding O(eps / h) ~ 1e-10.
 SELU_FD_ATOL = 1e-8
-# Theorem extremes vs the spec's 7-significant-digit numbers (spec §11.6, 9, 10).
+# Theorem extremes vs the 7-significant-digit numbers of selu_moments.md §12.5-§12.6.
 SELU_THEOREM1_ATOL = 1e-6
 SELU_THEOREM2_ATOL = 1e-5
 SELU_THEOREM3_ATOL = 1e-6
-# Spec §11.12 test vectors are printed to 16 digits; the solve is float64-tight.
+# The selu_moments.md §12.8 test vectors are printed to 16 digits; the solve is
+# float64-tight.
 SELU_PARAMS_ATOL = 1e-12
 
 # SELU networks (simulations).
 # Leading-order perturbative allowances are doubled to cover the next order
 # (O(n^-2) for Edgeworth, O(n^-3/2) for the finite-width expansion).
 SELU_SIM_ALLOWANCE_FACTOR = 2.0
-# Spec §11.13: layer-64 moments of SELU nets (width >= 512) within +-0.05 of (0, 1).
+# selu_moments.md §12.9 (our criterion): layer-64 moments of SELU nets (width >= 512)
+# within +-0.05 of (0, 1).
 SELU_SIM_DEEP_CONVERGENCE_ATOL = 0.05
 
 # Power-law tasks (theory.rf_powerlaw).
@@ -141,11 +148,12 @@ POWERLAW_TAIL_SUM_RTOL = 1e-11
 # The same tail fed to rf_ridge_risk with M = 1500 or M = 20000 explicit modes: the
 # two solves stop at ~1e-12 relative in gamma (rf_ridge _XTOL); measured 1e-13.
 POWERLAW_TAIL_PIPELINE_RTOL = 1e-10
-# Spec §9 item 10: discrete framework / closed form at n = 1e3.
+# docs/derivations/rf_powerlaw.md §3: discrete framework / closed form at n = 1e3.
 POWERLAW_RATIO_TOL_N1E3 = 2e-3
-# Spec §5 prints 0.9999 at n = 1e4 (measured 0.99993-0.99994).
+# rf_powerlaw.md §3: 0.9999 at n = 1e4 (measured 0.99993-0.99994).
 POWERLAW_RATIO_TOL_N1E4 = 2e-4
-# Spec §5: the discrete framework's argmin over ridge reproduces R* to +-0.005.
+# rf_powerlaw.md §4: the discrete framework's argmin over ridge reproduces R* to
+# +-0.005 (measured 9e-4).
 POWERLAW_RSTAR_TOL = 0.005
 # Ratio error at 8n over that at n against the predicted 8^-min(1, 2a+1-b): the
 # subleading corrections moved it by at most 14% in 300 random cases.
@@ -212,7 +220,7 @@ IFM_BOUND_RTOL = 1e-9
 # Incremental distances vs full recomputation: the same merge applied to the same
 # weights in a different order of float64 operations (rounding of O(width) sums).
 IFM_IMPL_RTOL = 1e-11
-# Official-mode BatchNorm merge of two identical channels: the spec's derivation gives
+# Official-mode BatchNorm merge of two identical channels: docs/derivations/ifm.md gives
 # an O(1) change (sqrt(2) on the normalised output); a regression floor far above
 # rounding, far below the measured size.
 IFM_BN_OFFICIAL_MIN_ERR = 1e-3

@@ -2,7 +2,7 @@ r"""Paper B: global minimizers of the deep linear unconstrained-features model.
 
 Dang, Tran, Osher, Tran-The, Ho & Nguyen, "Neural Collapse in Deep Linear Networks:
 From Balanced to Imbalanced Data", ICML 2023, arXiv:2301.00437. The model (as in the
-official code, spec §3.1) is
+official code ``Fsoft-AIC/Neural-Collapse-in-Deep-Linear-Networks``) is
 
 .. math::
 
@@ -13,7 +13,7 @@ with ``H`` ``(d, N)``, hidden layers ``(d, d)``, ``W_M`` ``(K, d)`` and an optio
 **unregularized** bias ``b``. ``depth`` is ``M``, ``lam_w`` the
 :math:`\lambda_{W_l}` (one number or one per layer), ``lam_h`` is :math:`\lambda_H`,
 ``class_sizes`` the :math:`n_k`. The closed forms here were derived for this package
-(spec §3.2-§3.4, ``docs/derivations/neural_collapse.md``) and checked against L-BFGS
+(``docs/derivations/neural_collapse.md`` §3-§4, §6) and checked against L-BFGS
 and gradient descent in the tests; the paper's own theorem statements were not
 available to check against.
 """
@@ -110,7 +110,7 @@ def nonzero_threshold(depth: int) -> float:
 
         \varphi_c(M) = \frac{(M-1)^{(M-1)/M}}{M}\ (M \ge 2),\qquad \varphi_c(1) = 1
 
-    where :math:`b = MN(N\bar\lambda^M\lambda_H)^{1/M}` (spec §3.2, derived: the
+    where :math:`b = MN(N\bar\lambda^M\lambda_H)^{1/M}` (derivations §3, derived: the
     zero branch and the positive root have equal objective exactly here).
 
     Args:
@@ -338,7 +338,7 @@ def deep_linear_mse_minimizer(
         \frac{M x^{M-1}}{(x^M+1)^2} = \frac{b}{n_k},\quad
         b = MN(N\bar\lambda^M\lambda_H)^{1/M}
 
-    (spec §3.2; the official code's ``compute_x``/``compute_s``). Then
+    (derivations §3; the official code's ``compute_x``/``compute_s``). Then
     :math:`\|\bar h_k\|^2 = a_k^2/(a_k^2+N\lambda_H)^2`,
     :math:`w_k^\top\bar h_k = a_k^2/(a_k^2+N\lambda_H)` and
     :math:`w_k = (a_k^2+N\lambda_H)\bar h_k`. The global branch is chosen: for
@@ -350,7 +350,7 @@ def deep_linear_mse_minimizer(
     :math:`b = 1_K/K` and the frame is the simplex ETF: :math:`WW^\top = sP_K`,
     :math:`\bar H^\top\bar H = s/(s+N\lambda_H)^2 P_K`,
     :math:`W\bar H = s/(s+N\lambda_H) P_K` with ``s`` the bias-free balanced
-    :math:`a^2` (spec §3.3).
+    :math:`a^2` (derivations §3, "Unregularized bias, balanced data").
 
     Args:
       class_sizes: ``(K,)`` integers :math:`n_k \ge 1`, ``K >= 2``.
@@ -671,7 +671,7 @@ def deep_linear_ce_objective(
         + \sum_l \frac{\lambda_{W_l}}{2}\|W_l\|_F^2 + \frac{\lambda_H}{2}\|H\|_F^2
 
     (a mean over samples, as ``nn.CrossEntropyLoss``; the normalization of the
-    paper's CE theorem was not available to check, spec §3.1).
+    paper's CE theorem was not available to check; derivations §6.5).
 
     Args:
       weights, H, labels, lam_w, lam_h, b: as :func:`deep_linear_mse_objective`.
@@ -728,7 +728,7 @@ def deep_linear_ce_etf(
     r"""Scalar reduction of the balanced deep linear CE UFM on the ETF ansatz.
 
     Give :math:`W` and :math:`\bar H` ``K-1`` equal, aligned singular values
-    ``a`` and ``h`` (so :math:`W\bar H = ah P_K`) and minimize (spec §3.4)
+    ``a`` and ``h`` (so :math:`W\bar H = ah P_K`) and minimize (derivations §4)
 
     .. math::
 
@@ -746,8 +746,8 @@ def deep_linear_ce_etf(
     whose largest root is taken (for ``M = 1`` it is
     :math:`u = \log(1/\sqrt{\bar\lambda\lambda_H n} - K + 1)`). For ``M = 1`` this
     is the global minimum; for ``M >= 2`` it is a stationary point of the full
-    problem but lower-rank solutions can have a lower objective (spec §3.4), so do
-    not read it as the global optimum.
+    problem but lower-rank solutions can have a lower objective (derivations §6.5),
+    so do not read it as the global optimum.
 
     Args:
       K: classes, ``>= 2``.

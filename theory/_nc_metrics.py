@@ -1,6 +1,7 @@
 r"""Neural-collapse metrics NC1-NC4 and the simplex ETF, float64 numpy.
 
-Conventions (spec ``neural_collapse.md`` §1, §4), stated once for every function here:
+Conventions (``docs/derivations/neural_collapse.md`` §1), stated once for every
+function here:
 
 - Features ``H`` are ``(d, N)``: one column per sample. ``labels`` are ``(N,)``
   integers in ``0..K-1``; every class must occur. Classifiers ``W`` are ``(K, d)``
@@ -137,7 +138,7 @@ def class_means(H: ArrayLike, labels: ArrayLike) -> ClassMeans:
         \Sigma_W = \frac1N \sum_{k,i}(h_{k,i}-\bar h_k)(h_{k,i}-\bar h_k)^\top,\qquad
         \Sigma_B = \frac1K \sum_k (\bar h_k-\bar h_G)(\bar h_k-\bar h_G)^\top
 
-    (spec §1; Papyan et al. 2020).
+    (Papyan et al. 2020; derivations §1).
 
     Args:
       H: ``(d, N)`` features, float.
@@ -263,7 +264,7 @@ def simplex_etf(K: int, d: int | None = None, *, rotation: ArrayLike | None = No
         M = \sqrt{\tfrac{K}{K-1}}\, U P_K, \qquad P_K = I_K - \tfrac1K 1_K 1_K^\top,
         \qquad U^\top U = I_K
 
-    (spec §4; Papyan et al. 2020). :math:`M^\top M = \frac{K}{K-1}P_K`: unit
+    (Papyan et al. 2020; derivations §1). :math:`M^\top M = \frac{K}{K-1}P_K`: unit
     diagonal, off-diagonal :math:`-1/(K-1)`, :math:`M 1_K = 0`, rank ``K-1``,
     :math:`\|M\|_F^2 = K`.
 
@@ -383,7 +384,7 @@ def nc3(W: ArrayLike, M: ArrayLike, *, scale: ArrayLike | None = None) -> float:
     ``compute_NC3_W_sub_H`` and nc-toolbox; the Colab ``W_M_dist`` squares it).
     With the raw means :math:`\bar H` and :math:`s_k = a_k^2 + N\lambda_H` it is
     the general-orthogonal-frame duality :math:`w_k = (a_k^2+N\lambda_H)\bar h_k` of
-    the deep linear MSE minimizer (spec §3.2, §4). The value lies in ``[0, 2]``.
+    the deep linear MSE minimizer (derivations §1, §3). The value lies in ``[0, 2]``.
 
     Args:
       W: ``(K, d)`` classifier.

@@ -1,10 +1,11 @@
 r"""Paper A: the unconstrained-features model near a predefined feature matrix.
 
 Tirer, Huang & Niles-Weed, "Perturbation Analysis of Neural Collapse", ICML 2023,
-arXiv:2210.16658 (equation and theorem numbers below are those of the submission text
-the spec was written from). Balanced data: ``K`` classes of ``n`` samples,
-``H`` is ``(d, Kn)`` with the columns of class ``k`` at ``k*n .. (k+1)*n - 1``,
-:math:`Y = I_K \otimes 1_n^\top` and ``W`` is ``(K, d)``. The objective is
+arXiv:2210.16658 (equation and theorem numbers below are those of its ICLR 2023
+submission text, ``docs/derivations/neural_collapse.md``). Balanced data: ``K``
+classes of ``n`` samples, ``H`` is ``(d, Kn)`` with the columns of class ``k`` at
+``k*n .. (k+1)*n - 1``, :math:`Y = I_K \otimes 1_n^\top` and ``W`` is ``(K, d)``. The
+objective is
 
 .. math::
 
@@ -361,7 +362,7 @@ def central_path_velocity(
         \frac{dH}{dt} = -Kn\,\nabla L(H) = -W^*(H)^\top\big(W^*(H)H - Y\big)
         - \lambda_H H
 
-    with :math:`L(H) = f(W^*(H), H)` of Eq. 1 (envelope theorem; spec §2.3).
+    with :math:`L(H) = f(W^*(H), H)` of Eq. 1 (envelope theorem; derivations §2).
 
     Args:
       H: ``(d, Kn)`` features, columns grouped by class.
@@ -798,8 +799,8 @@ def near_collapse_spectrum(
         \sigma_{\max}(F_{k\tilde k}) = \frac{2\lambda_H}{\beta}\big(1 - c\big),
 
     with :math:`F_{k\tilde k}` of rank one. The full spectrum of :math:`F_{kk}` is
-    :math:`1-\kappa/\beta` with the levels and multiplicities of spec §2.5 (derived
-    in ``docs/derivations/neural_collapse.md``; exact up to :math:`O(\beta^{-2})`).
+    :math:`1-\kappa/\beta` with the levels and multiplicities identified numerically
+    in ``docs/derivations/neural_collapse.md`` §2; exact up to :math:`O(\beta^{-2})`).
     The extremes are taken over the levels with non-zero multiplicity, so they
     stay right when ``d = K`` or ``n = 1``.
 

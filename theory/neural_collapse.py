@@ -1,6 +1,6 @@
 r"""Neural collapse: NC metrics, perturbation analysis, deep-linear ETF geometry.
 
-Three sources made executable (spec ``neural_collapse.md``):
+Three sources made executable (derivations: ``docs/derivations/neural_collapse.md``):
 
 - the NC1-NC4 metrics of Papyan, Han & Donoho (PNAS 2020) and the simplex ETF;
 - Paper A, Tirer, Huang & Niles-Weed, "Perturbation Analysis of Neural Collapse",

@@ -302,7 +302,8 @@ class PowerLawTail:
     ``rf_ridge_risk(*powerlaw_spectrum(a, b, M), ..., tail=PowerLawTail(a, b, M))``
     is the RF/KRR eigenframework of arXiv:2311.14646 for the untruncated spectrum
     :math:`\lambda_i = i^{-\alpha}`, :math:`v_i^2 = i^{-\beta}`, ``i = 1, 2, ...``
-    (spec §3.1, "truncated spectra"). With :math:`L_i = \lambda_i/(\lambda_i+\gamma)`:
+    (``docs/derivations/rf_powerlaw.md`` §1, §6.1). With
+    :math:`L_i = \lambda_i/(\lambda_i+\gamma)`:
 
     .. math::
 
@@ -320,10 +321,10 @@ class PowerLawTail:
     The integrals are incomplete beta functions in
     :math:`y = u/(1+u) = L(X)`, :math:`u = 1/(\gamma X^\alpha)`, evaluated exactly for
     every :math:`\gamma \ge 0`: by a positive series in ``y`` for :math:`u \le 1`
-    (the Pfaff transform of spec §3.1's alternating series in ``u``, which diverges
-    for :math:`u \ge 1`, a range the solver's brackets reach) and by a binomial series
-    in :math:`1 - y` beyond. ``trace`` is exact, the Hurwitz zeta function
-    :math:`\zeta(\alpha, M+1)`.
+    (the Pfaff transform of the alternating series in ``u``, derivations §1.2, which
+    diverges for :math:`u \ge 1`, a range the solver's brackets reach) and by a
+    binomial series in :math:`1 - y` beyond. ``trace`` is exact, the Hurwitz zeta
+    function :math:`\zeta(\alpha, M+1)`.
 
     Args:
       alpha: eigenvalue exponent :math:`\alpha > 1`.
@@ -435,7 +436,7 @@ class PowerLawTail:
 
 
 class ContinuumIntegrals(NamedTuple):
-    r"""Continuum constants of a power-law task (spec §5, [DER]).
+    r"""Continuum constants of a power-law task (derivations §2; our derivation).
 
     Attributes:
       I_1: :math:`\int_0^\infty du/(1+u^\alpha) = (\pi/\alpha)/\sin(\pi/\alpha)`.
@@ -625,7 +626,7 @@ def zero_ridge_optimal(
       ValueError: an argument out of its domain.
 
     Examples:
-      >>> zero_ridge_optimal(1.12, 1.36, [0.0, 1.0, 5.0]).tolist()  # MNIST, §7
+      >>> zero_ridge_optimal(1.12, 1.36, [0.0, 1.0, 5.0]).tolist()  # MNIST
       [True, True, False]
     """
     a = _check_alpha(alpha)

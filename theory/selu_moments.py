@@ -65,7 +65,7 @@ _SQRT2PI = math.sqrt(2.0 * math.pi)
 
 
 def _constants_01() -> tuple[float, float]:
-    """α01 and λ01 from their closed forms (spec §2.1), correctly rounded to float64.
+    """α01, λ01 from the closed forms (derivations §2), correctly rounded to float64.
 
     Evaluated at 40 significant digits so that the float64 values are the nearest
     doubles to the exact constants; plain float64 evaluation is off by 2-3 ulp.
@@ -93,11 +93,11 @@ def _constants_01() -> tuple[float, float]:
 _ALPHA_01, _LAMBDA_01 = _constants_01()
 #: :math:`\alpha_{01} = \sqrt{2/\pi}\,/\,(1 - \sqrt{e}\,\mathrm{erfc}(1/\sqrt2))
 #: = 1.67326324235437728481…`, the SELU α that makes
-#: :math:`\tilde\mu(\mu, 0, 1, 1) = 0` (spec §2.1).
+#: :math:`\tilde\mu(\mu, 0, 1, 1) = 0` (``docs/derivations/selu_moments.md`` §2).
 ALPHA_01: float = _ALPHA_01
 #: :math:`\lambda_{01} = 1.05070098735548049341…`, the SELU scale that then makes
-#: :math:`\tilde\nu(\mu, 0, 1, 1) = 1` (spec §2.1; closed form in
-#: ``docs/derivations/selu_moments.md`` §2).
+#: :math:`\tilde\nu(\mu, 0, 1, 1) = 1` (closed form in
+#: ``docs/derivations/selu_moments.md`` §2, §12.2).
 LAMBDA_01: float = _LAMBDA_01
 
 
@@ -458,7 +458,7 @@ def moment_map(
 
     With :math:`m = \mu\omega`, :math:`v = \nu\tau`, :math:`s = \sqrt{2v}`
     (the Gaussian closed form of the map g of arXiv:1706.02515, as evaluated in the
-    authors' notebook ``SELU_calculations.nb``; spec §3):
+    authors' notebook ``SELU_calculations.nb``; derivations §3, §12.1):
 
     .. math::
 
@@ -1050,7 +1050,7 @@ def population_moment_map(
 
     With weights :math:`w_{ji} \sim N(0, 1/n)` (LeCun normal, fan-in ``n``) the
     per-unit sums :math:`\omega_j` are N(0, 1), not 0, so the paper's map at ω = 0
-    does not describe the layer's population statistics when μ ≠ 0 (spec §8). As
+    does not describe the layer's population statistics when μ ≠ 0 (derivations §6). As
     :math:`n \to \infty`, :math:`z_j = \sum_i w_{ji} x_i` is N(0, :math:`\|x\|^2/n`)
     with :math:`\|x\|^2/n \to \nu + \mu^2`, so the population mean and variance of
     :math:`f(z)` are

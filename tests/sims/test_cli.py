@@ -1,7 +1,8 @@
 """``python -m sims.rf_risk`` through ``main(argv)``: runs, overrides, bad input.
 
-DESIGN (CLI): ``main(argv=None) -> int``; a closing table of theory vs simulation;
-exit 2 with one clear line on bad input.
+The CLI contract (README.md, "What a result file promises", "Nothing silent"):
+``main(argv=None) -> int``; a closing table of theory vs simulation; exit 2 with one
+clear line on bad input.
 """
 
 from __future__ import annotations

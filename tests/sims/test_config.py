@@ -241,7 +241,8 @@ def test_config_is_frozen_and_keyword_only():
 
 
 def test_int_logspace_matches_the_paper_grid():
-    # spec rf_risk.md §6A: int_logspace(10, 1e4, 31) = {10, 12, ..., 316, ..., 1e4}
+    # the authors' grid (docs/derivations/rf_ridge.md §8.3):
+    # int_logspace(10, 1e4, 31) = {10, 12, ..., 316, ..., 1e4}
     grid = int_logspace(10, 1e4, 31)
     assert grid[:16] == (
         10, 12, 15, 19, 25, 31, 39, 50, 63, 79, 100, 125, 158, 199, 251, 316

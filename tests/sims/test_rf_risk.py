@@ -1,9 +1,10 @@
 r"""The Gaussian random-feature simulation (``sims.rf_risk``) against exact facts and
-against the theory (spec ``shared/papers/rf_risk.md`` §6A and §9 item 11).
+against the theory (protocol and reduced-size check: ``docs/derivations/rf_ridge.md``
+§8.3 and §8.4).
 
 (a) checks that need no statistics: interpolation at a tiny ridge, the ridge solver
     against a direct solve on both of its branches, an independent reimplementation
-    of one cell of the §6A protocol, the exact population risk against Monte Carlo on
+    of one cell of the §8.3 protocol, the exact population risk against Monte Carlo on
     fresh samples, float32 against float64;
 (b) simulation vs theory, ``|mean - theory| <= Z_SEM * SEM + allowance * |theory|``
     away from the interpolation peak ``k in [0.5 n, 1.2 n]``.
@@ -100,7 +101,7 @@ def test_ridge_zero_gives_the_minimum_norm_least_squares_solution(n, k):
 
 
 def _reference_cell(config, n, trial, k):
-    """One (n, trial, k) cell of spec §6A written out directly, all ridges.
+    """One (n, trial, k) cell of the derivations §8.3 protocol, directly, all ridges.
 
     Uses the simulation's documented streams: data and pool from (seed, n, trial),
     the feature subset from (seed, n, trial, k). Returns the fitted effective weights
@@ -214,7 +215,7 @@ def test_float32_run_is_close_to_the_float64_run():
 
 
 def _check_against_theory(ds, name, allowance):
-    """Spec §9 item 11 on the cells with k outside [0.5 n, 1.2 n]."""
+    """Derivations §8.4 check on the cells with k outside [0.5 n, 1.2 n]."""
     sim = ds[name]
     theory = ds[f"{name}_theory"]
     mean = sim.mean("trial")
@@ -258,7 +259,7 @@ def _sim_vs_theory(tmp_path, *, n, modes, k, trials):
 
 
 def test_simulation_matches_theory_small(tmp_path):
-    """Always-run version of spec §9 item 11 at half size (n = 50, M = 400)."""
+    """Always-run version of the §8.4 check at half size (n = 50, M = 400)."""
     ds = _sim_vs_theory(tmp_path, n=50, modes=400, k=(10, 20, 100, 200, 400), trials=16)
     _check_against_theory(ds, "test_risk", RF_SIM_TEST_REL_SMALL)
     _check_against_theory(ds, "train_risk", RF_SIM_TRAIN_REL_SMALL)
@@ -266,7 +267,7 @@ def test_simulation_matches_theory_small(tmp_path):
 
 @pytest.mark.slow
 def test_simulation_matches_theory(tmp_path):
-    """Spec §9 item 11: §6A protocol at M = pool = 800, n = 100, 40 trials."""
+    """Derivations §8.4: the §8.3 protocol at M = pool = 800, n = 100, 40 trials."""
     ds = _sim_vs_theory(
         tmp_path, n=100, modes=800, k=(10, 20, 40, 200, 400, 800), trials=40
     )
@@ -277,11 +278,11 @@ def test_simulation_matches_theory(tmp_path):
 @pytest.mark.gpu
 @pytest.mark.slow
 def test_simulation_matches_theory_paper_size(tmp_path):
-    """Spec §6A sizes (M = pool = 10^4, n = 256, 45 trials), for a device session.
+    """The paper's sizes (§8.3: M = pool = 10^4, n = 256, 45 trials), for a device.
 
     On 2 CPU cores a 24-trial, 9-cell version of this took minutes and gave a median
     gap of 0.70 % and a worst |z| of 1.9; the allowances are those of the
-    spec-size test above.
+    reduced-size test above.
     """
     ds = _sim_vs_theory(
         tmp_path, n=256, modes=10_000, k=(10, 50, 100, 1000, 5000, 10_000), trials=45

@@ -1,6 +1,7 @@
 """The sweep engine (``sims._sweep``) driven through the rf_risk smoke preset.
 
-Contracts from ``shared/DESIGN.md`` (Randomness, Results, Scale): a cell's numbers
+Contracts from README.md, "What a result file promises" (identity, nothing mixed,
+nothing lost): a cell's numbers
 depend only on the root seed and its coordinate values (not on chunking or on the
 other cells in the grid); an interrupted sweep resumes from its finished chunks and
 ends equal to an uninterrupted run; a finished file is reused; provenance attrs are
@@ -363,7 +364,7 @@ def test_provenance_attrs(base_run, source):
     assert time.strptime(attrs["created_utc"], "%Y-%m-%dT%H:%M:%SZ")
     assert rf_risk.RFRiskSweep.from_json(attrs["config_json"]) == BASE
     assert attrs["config_json"] == BASE.to_json()
-    # DESIGN: every attr netCDF can store (str/int/float, no dict/bool/None)
+    # Every attr is one netCDF can store (str/int/float, no dict/bool/None).
     for key, value in attrs.items():
         assert isinstance(value, str | int | float | np.integer | np.floating), key
         assert not isinstance(value, bool | np.bool_), key

@@ -1,8 +1,10 @@
-r"""Tests of :mod:`theory.neural_collapse` against ``shared/papers/neural_collapse.md``.
+r"""Tests of :mod:`theory.neural_collapse` (arXiv:2210.16658, arXiv:2301.00437;
+reference values and their sources in ``docs/derivations/neural_collapse.md`` §6,
+"§" below).
 
-(a) exact values with provenance: the spec §3.5 table, the §3.2 counter-example, the
-    §3.4 CE table, the §2.5 Theorem 4.2 check, the §3.2 cross-paper mapping;
-(b) hypothesis properties, spec §6 items 1-16, over the §6 strategies (K in [2, 8],
+(a) exact values with provenance: the §6.3 table, the §6.4 counter-example, the
+    §6.5 CE table, the §6.2 Theorem 4.2 check, the §6.4 cross-paper mapping;
+(b) hypothesis properties 1-16 of §6.6, over its strategies (K in [2, 8],
     d in [K, K + 6], n in [2, 6], lambda log-uniform in [1e-3, 1]), with
     ``@example`` at the papers' values;
 (c) input validation.
@@ -51,7 +53,7 @@ def _one_thread():
 
 
 def lam_st(lo=-3.0, hi=0.0):
-    """log-uniform lambda in [10^lo, 10^hi] (spec §6)."""
+    """log-uniform lambda in [10^lo, 10^hi] (§6.6)."""
     return st.floats(lo, hi).map(lambda e: float(10.0**e))
 
 
@@ -69,7 +71,7 @@ def _labels(K, n):
 # (a) exact values with provenance
 # ======================================================================================
 
-# Spec §3.5 [DER; L-BFGS agrees to 2e-6]: lambda_W = lambda_H = 5e-4, width 64.
+# §6.3 (ours; L-BFGS agrees to 2e-6): lambda_W = lambda_H = 5e-4, width 64.
 TABLE_BALANCED = {  # M: (a^2, |hbar|^2, w.hbar, s^2, objective), classes 4 x 100
     1: (9.8, 0.098, 0.98, 9.8, 0.0198000),
     2: (21.277263, 0.046127, 0.990688, 4.612728, 0.0138815),
@@ -151,7 +153,7 @@ def test_spec_table_imbalanced(M):
 
 
 def test_spec_cifar_imbalanced_targets():
-    # Spec §3.5, last paragraph: n_k = 100,100,...,500,500 (N = 3000), lambda = 1e-5.
+    # §6.3, last paragraph: n_k = 100,100,...,500,500 (N = 3000), lambda = 1e-5.
     n = [100, 100, 200, 200, 300, 300, 400, 400, 500, 500]
     m1 = nc.deep_linear_mse_minimizer(n, depth=1, lam_w=1e-5, lam_h=1e-5).a2
     np.testing.assert_allclose(
@@ -163,14 +165,14 @@ def test_spec_cifar_imbalanced_targets():
 
 
 def test_counterexample_picks_the_global_zero_branch():
-    # Issue 4 / spec §3.2: K=2, n=[200, 50], M=2, lambda = 0.022958: class 2 at zero.
+    # Issue 4 / §6.4: K=2, n=[200, 50], M=2, lambda = 0.022958: class 2 at zero.
     s = nc.deep_linear_mse_minimizer([200, 50], depth=2, lam_w=0.022958, lam_h=0.022958)
     assert s.a2[1] == 0.0 and not s.nonzero[1] and s.nonzero[0]
     code = nc.deep_linear_mse_minimizer(
         [200, 50], depth=2, lam_w=0.022958, lam_h=0.022958, branch="largest_root"
     )
     assert code.a2[1] > 0 and code.objective > s.objective
-    # The spec's numbers are at b/n_2 = 0.55 exactly: lambda^3 = 1.21e-5, printed
+    # The §6.4 numbers are at b/n_2 = 0.55 exactly: lambda^3 = 1.21e-5, printed
     # 0.022958: a_2^2 = 4.63681 and loss 0.2941383 (code), 0.2893897 (zero branch).
     lam = 1.21e-5 ** (1 / 3)
     code = nc.deep_linear_mse_minimizer(
@@ -180,7 +182,7 @@ def test_counterexample_picks_the_global_zero_branch():
     assert abs(code.a2[1] - 4.63681) <= 5e-6
     assert abs(code.objective - 0.2941383) <= 5e-8
     assert abs(best.objective - 0.2893897) <= 5e-8
-    # Both points are stationary (spec: |grad| < 1e-8 at both).
+    # Both points are stationary (§6.4: |grad| < 1e-8 at both).
     for branch in ("global", "largest_root"):
         p = nc.deep_linear_mse_point(
             [200, 50], depth=2, lam_w=lam, lam_h=lam, width=3, branch=branch
@@ -189,7 +191,7 @@ def test_counterexample_picks_the_global_zero_branch():
 
 
 def test_ce_etf_spec_table():
-    # Spec §3.4 [DER]: K=4, n=20, lambda_W = lambda_H, the ETF column.
+    # §6.5 (ours): K=4, n=20, lambda_W = lambda_H, the ETF column.
     cases = {
         (1, 5e-3): 0.319722,
         (2, 5e-3): 0.198177,
@@ -204,7 +206,7 @@ def test_ce_etf_spec_table():
 
 
 def test_theorem_42_spec_check():
-    # Spec §2.5 [DER]: K=4, n=10, d=10, lambda_W=0.5, lambda_H=0.4, F from the Schur
+    # §6.2 (ours): K=4, n=10, d=10, lambda_W=0.5, lambda_H=0.4, F from the Schur
     # complement: sigma_min(F_kk) = 0.991135, sigma_max(F_kk~) = 0.004384 at beta=100;
     # 0.999106 and 0.000442 at beta = 1000; second sv of F_kk~ ~1e-13.
     m = nc.ufm_minimizer(4, 10, 10, lam_w=0.5, lam_h=0.4)
@@ -222,7 +224,7 @@ def test_theorem_42_spec_check():
 
 
 def test_cross_paper_mapping_reproduces_theorem_21():
-    # Spec §3.2 [DER]: M=1, balanced, lambda_W^B = lambda_W^A/K, lambda_H^B =
+    # §6.4 (ours): M=1, balanced, lambda_W^B = lambda_W^A/K, lambda_H^B =
     # lambda_H^A/(Kn): a^2 = 0.790994, rho = 0.474597 at (lambda_W^A, lambda_H^A) =
     # (0.3, 0.5), K=4, n=5.
     K, n, lw, lh = 4, 5, 0.3, 0.5
@@ -235,7 +237,7 @@ def test_cross_paper_mapping_reproduces_theorem_21():
 
 
 # ======================================================================================
-# (b) properties, spec §6
+# (b) properties, docs/derivations/neural_collapse.md §6.6
 # ======================================================================================
 
 # --- 1-4: metrics ---------------------------------------------------------------------
@@ -463,7 +465,7 @@ def test_6_corollary_22(sizes, lw, lh, beta, seed):
     lh=lam_st(),
     seed=st.integers(0, 2**31),
 )
-@example(sizes=(3, 3, 4), lw=0.2, lh=0.1, seed=0)  # the spec §2.3 check
+@example(sizes=(3, 3, 4), lw=0.2, lh=0.1, seed=0)  # the §6.1 check
 def test_7_theorem_31_along_the_flow(sizes, lw, lh, seed):
     K, extra, n = sizes
     d = K + extra
@@ -529,7 +531,7 @@ def _prox(H0, K, n, lw, lh, beta, iters=50_000, start=None):
     seed=st.integers(0, 2**31),
     beta=st.sampled_from([1e3, 1e4]),
 )
-@example(sizes=(3, 5, 6), lw=0.2, lh=0.05, seed=0, beta=1e3)  # the spec §2.3 check
+@example(sizes=(3, 5, 6), lw=0.2, lh=0.05, seed=0, beta=1e3)  # the §6.1 check
 def test_8_corollary_32(sizes, lw, lh, seed, beta):
     K, extra, n = sizes
     d = K + extra
@@ -875,7 +877,7 @@ def test_16_ce_etf_is_the_lbfgs_minimum_at_depth_one(K, n, d, lam):
 
 @pytest.mark.parametrize("M", [2, 3])
 def test_16_ce_etf_point_is_stationary_beyond_depth_one(M):
-    # Spec §3.4: for M >= 2 the ETF is a critical point; global optimality is NOT
+    # §6.5: for M >= 2 the ETF is a critical point; global optimality is NOT
     # asserted (lower-rank solutions can be better).
     p = nc.deep_linear_ce_point(4, 20, depth=M, lam_w=5e-3, lam_h=5e-3, width=8)
     assert _deep_grad_norm(p, 5e-3, 5e-3, "ce") < STATIONARY_ATOL

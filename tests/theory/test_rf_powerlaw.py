@@ -1,22 +1,23 @@
-r"""Tests of :mod:`theory.rf_powerlaw` against the spec ``shared/papers/rf_risk.md``.
+r"""Tests of :mod:`theory.rf_powerlaw`: the power-law tasks of arXiv:2311.14646
+Section 5, as derived in ``docs/derivations/rf_powerlaw.md``.
 
 Groups:
 
-(a) the truncated-spectrum tail (spec §3.1) against brute-force sums and mpmath, and
-    the spec's two truncation examples;
-(b) the continuum constants and :math:`C_{\alpha,\beta}` (spec §5) against quadrature,
+(a) the truncated-spectrum tail (derivations §1) against brute-force sums and
+    mpmath, and the two truncation examples of §6.1;
+(b) the continuum constants and :math:`C_{\alpha,\beta}` (§2) against quadrature,
     the sine form, and across :math:`\beta = \alpha + 1`;
-(c) the closed form :math:`E_{te}(R)` and the optimal fitting ratio (spec §5, the
-    theory column of the §7 table);
-(d) spec §9 item 10: the discrete KRR eigenframework with the tail
+(c) the closed form :math:`E_{te}(R)` and the optimal fitting ratio (§3, §4, the
+    theory column of the §6.2 table);
+(d) the discrete KRR eigenframework with the tail
     (:func:`theory.rf_ridge.rf_ridge_risk`, ``k = inf``) against the closed form,
     at a fitting ratio R reached by solving :math:`z(\kappa) = n(1-\sqrt R)` for
-    :math:`\kappa` and setting :math:`\delta = n\kappa\sqrt R` (spec §5: R =
+    :math:`\kappa` and setting :math:`\delta = n\kappa\sqrt R` (§3, §5: R =
     :math:`(1-z/n)^2 = (\delta/(n\kappa))^2`);
 (e) input validation.
 
-The paper's (alpha, beta) are the spec §7 estimates (CIFAR-10, SVHN, MNIST) and the
-§3.1 example (1.5, 1.25).
+The paper's (alpha, beta) are its Fig. 2 exponents for CIFAR-10, SVHN and MNIST
+(derivations §6.2), plus the truncation example (1.5, 1.25) of §6.1.
 """
 
 from __future__ import annotations
@@ -51,9 +52,10 @@ from theory.rf_powerlaw import zero_ridge_optimal
 from theory.rf_ridge import rf_ridge_risk
 
 PAPER_PAIRS = [(1.17, 1.14), (1.22, 1.20), (1.12, 1.36), (1.5, 1.25)]
-# Spec §5 [DER] check: E_te(0,0)/closed form at n = 1e3 and 1e4 for these pairs.
+# Derivations §3 table (our computation): E_te(0,0)/closed form at n = 1e3, 1e4.
 SPEC5_PAIRS = [(1.5, 1.25), (2.0, 1.5), (1.17, 1.14), (1.22, 1.2), (1.12, 1.36)]
-# Spec §7 table, theory column of R* (printed strings: their digits set the test).
+# Derivations §6.2 table, theory column of R* (printed strings: their digits set
+# the test).
 TABLE_RSTAR = {
     (1.17, 1.14): ("0.024", "0.31", "0.69", "0.95"),  # CIFAR-10
     (1.22, 1.20): ("0.006", "0.26", "0.64", "0.93"),  # SVHN
@@ -66,7 +68,7 @@ alphas = st.floats(1.05, 3.0)
 
 @st.composite
 def exponents(draw, beta_over=0.9):
-    """(alpha, beta) with 1.05 <= beta <= 2 alpha + beta_over (spec §9 strategy)."""
+    """(alpha, beta) with 1.05 <= beta <= 2 alpha + beta_over (rf_ridge.md §8.2)."""
     alpha = draw(alphas)
     return alpha, draw(st.floats(1.05, 2 * alpha + beta_over))
 
@@ -260,7 +262,7 @@ def test_tail_limits_in_gamma(ab, M):
     z -> zeta(alpha, M+1)/gamma, q -> zeta(2 alpha, M+1)/gamma^2 and the bias ->
     sum_{i>M} i^-beta = zeta(beta, M+1) (Hurwitz zetas, i.e. exact sums, which checks
     the Euler-Maclaurin step). gamma -> 0: the continuum, sum_{i>M} L_i ->
-    I_1 gamma^{-1/alpha} - X (spec §5 constants)."""
+    I_1 gamma^{-1/alpha} - X (derivations §1.2, §2)."""
     alpha, beta = ab
     tail = PowerLawTail(alpha, beta, M)
     z, q = tail.sums(0.0)
@@ -312,7 +314,8 @@ class _DifferenceTail:
 
 
 def test_spec_truncation_examples():
-    """Spec §3.1 [DER]: truncating at M = 2e6 (ridgeless KRR, n = 2000)
+    """Derivations §6.1 (our computation): truncating at M = 2e6 (ridgeless KRR,
+    n = 2000)
     (1) at alpha = 1.12 misses 'about 1/3 of n' in z (measured 0.331);
     (2) at (1.5, 1.25) misses 'about 0.1' of target power (0.106) and makes E_te
     '16% too low' (measured 16.04%)."""
@@ -376,7 +379,7 @@ def _quad_alg(f, p, q):
 @given(ab=exponents())
 @_ex()
 def test_continuum_integrals_match_quadrature(ab):
-    """I_1, I_2, I_B (spec §5) against scipy quad of their defining integrals."""
+    """I_1, I_2, I_B (derivations §2) against scipy quad of their defining integrals."""
     alpha, beta = ab
     c = continuum_integrals(alpha, beta)
     # In t = 1/(1+u^alpha) (the integrands' 1/(1+u^alpha)^m = t^m), the Jacobian
@@ -410,8 +413,8 @@ def test_continuum_integrals_match_quadrature_in_u(alpha, beta):
 @given(ab=exponents())
 @_ex()
 def test_powerlaw_constant_gamma_form_equals_sine_form(ab):
-    """C = alpha I_B I_1^(beta-1) = the spec's sine form, away from beta = alpha+1
-    (where the sine form is 0/0; it loses ~eps/|beta-alpha-1| there)."""
+    """C = alpha I_B I_1^(beta-1) = the sine form of derivations §2, away from
+    beta = alpha+1 (where the sine form is 0/0; it loses ~eps/|beta-alpha-1| there)."""
     alpha, beta = ab
     assume(abs(beta - alpha - 1) > 1e-3)
     sine = (
@@ -432,7 +435,7 @@ def test_powerlaw_constant_gamma_form_equals_sine_form(ab):
 @example(alpha=1.17)
 @example(alpha=1.5)
 def test_powerlaw_constant_is_continuous_across_beta_alpha_plus_1(alpha):
-    """At beta = alpha + 1, C is finite and equals the spec's limit
+    """At beta = alpha + 1, C is finite and equals the limit (derivations §2)
     pi^(b-1) alpha^(1-b) sin(pi/alpha)^(1-b); on both sides it approaches that
     value linearly in the offset, and the sine form agrees just off the point."""
     b0 = alpha + 1
@@ -465,8 +468,8 @@ def test_powerlaw_constant_is_continuous_across_beta_alpha_plus_1(alpha):
 @_ex(R=0.3, n=1000.0, noise=1.0)
 def test_test_risk_equals_the_kappa_form(ab, R, n, noise):
     r"""E_te = alpha/(1+(alpha-1)s) [I_B (I_1/(n(1-s)))^(beta-1) + sigma^2] with
-    sigma^2 = sigma^2_rel C n^(1-beta) (spec §5, eq. 7); at R = 0 and no noise it is
-    C n^(1-beta)."""
+    sigma^2 = sigma^2_rel C n^(1-beta) (derivations §3; the paper's eq. 7 noise
+    scaling); at R = 0 and no noise it is C n^(1-beta)."""
     alpha, beta = ab
     c = continuum_integrals(alpha, beta)
     C = float(powerlaw_constant(alpha, beta))
@@ -495,8 +498,8 @@ def test_test_risk_broadcasts():
 
 @pytest.mark.parametrize(("ab", "printed"), list(TABLE_RSTAR.items()))
 def test_rstar_reproduces_the_spec_table(ab, printed):
-    """Spec §7 table, theory column: R* at sigma^2_rel = 0, 1, 5, 50, to the printed
-    digits (e.g. '0.31' means |R* - 0.31| <= 0.005)."""
+    """Derivations §6.2 table, theory column: R* at sigma^2_rel = 0, 1, 5, 50, to the
+    printed digits (e.g. '0.31' means |R* - 0.31| <= 0.005)."""
     got = optimal_fitting_ratio(*ab, np.array(TABLE_NOISE))
     for value, text in zip(got, printed, strict=True):
         digits = len(text.split(".")[1]) if "." in text else 0
@@ -535,7 +538,7 @@ def test_rstar_is_the_argmin_of_the_closed_form(ab, noise):
 @example(ab=(1.25, 1.25), noise=5e-324)  # above a 0 threshold; c2 underflows
 @example(ab=(1.12, 1.36), noise=1.786)
 def test_rstar_is_zero_iff_noise_below_threshold(ab, noise):
-    """R* = 0 iff sigma^2_rel <= (beta - alpha)/(alpha(alpha - 1)) (spec §5), and
+    """R* = 0 iff sigma^2_rel <= (beta - alpha)/(alpha(alpha - 1)) (derivations §4), and
     zero_ridge_optimal says the same."""
     alpha, beta = ab
     threshold = (beta - alpha) / (alpha * (alpha - 1))
@@ -554,7 +557,7 @@ def test_rstar_is_zero_iff_noise_below_threshold(ab, noise):
 @given(ab=exponents(), noise=st.floats(0.0, 1e3), more=st.floats(0.0, 1e3))
 @_ex(noise=1.0, more=4.0)
 def test_rstar_below_one_and_nondecreasing_in_noise(ab, noise, more):
-    """R* < 1 always, and R* does not decrease as sigma^2_rel grows (spec §5)."""
+    """R* < 1 always, and R* does not decrease as sigma^2_rel grows (derivations §4)."""
     alpha, beta = ab
     lo, hi = optimal_fitting_ratio(alpha, beta, [noise, noise + more])
     assert 0 <= lo <= hi < 1
@@ -577,7 +580,7 @@ def test_rstar_tends_to_one_with_full_precision_in_one_minus_rstar(noise):
 @_ex()
 def test_rstar_noiseless_closed_form(ab):
     """Without noise, R* = ((alpha - beta)/(beta (alpha - 1)))^2 for beta < alpha,
-    else 0 (spec §5)."""
+    else 0 (derivations §4)."""
     alpha, beta = ab
     want = ((alpha - beta) / (beta * (alpha - 1))) ** 2 if beta < alpha else 0.0
     assert float(optimal_fitting_ratio(alpha, beta, 0.0)) == pytest.approx(
@@ -601,7 +604,7 @@ def test_rstar_broadcasts_over_a_grid():
 
 
 # ==============================================================================
-# (d) Spec §9 item 10: the discrete framework with the tail vs the closed form
+# (d) The discrete framework with the tail vs the closed form (derivations §3, §5)
 # ==============================================================================
 
 
@@ -628,7 +631,7 @@ def _ridge_at_ratio(eigvals, tail, n, s):
 
 def _discrete(alpha, beta, n, R, noise_rel, M=None):
     """rf_ridge_risk (KRR, tail) at fitting ratios R, noise relative to its own
-    ridgeless noiseless risk (spec §5, eq. 7)."""
+    ridgeless noiseless risk (derivations §3, the paper's eq. 7)."""
     M = 2 * n if M is None else M
     spec, tail = powerlaw_spectrum(alpha, beta, M), PowerLawTail(alpha, beta, M)
     base = rf_ridge_risk(*spec, n=n, k=np.inf, ridge=0.0, tail=tail).test_risk
@@ -641,7 +644,7 @@ def _discrete(alpha, beta, n, R, noise_rel, M=None):
 
 @pytest.mark.parametrize(("alpha", "beta"), SPEC5_PAIRS)
 def test_discrete_over_closed_form_at_the_spec_pairs(alpha, beta):
-    """Spec §5 [DER] / §9 item 10: E_te(discrete)/E_te(closed) -> 1 as n grows:
+    """Derivations §3 (our computation): E_te(discrete)/E_te(closed) -> 1 as n grows:
     within 2e-3 at n = 1e3 (ridgeless noiseless: measured 0.9993-0.9994; also at
     R = 0.1, 0.3, 0.5 with sigma^2_rel = 0, 1, 5) and within 2e-4 at n = 1e4
     (0.99993-0.99994), closer at 1e4 than at 1e3."""
@@ -705,7 +708,7 @@ def _golden_min(f, lo, hi, iters):
 
 @pytest.mark.parametrize("ab", list(TABLE_RSTAR))
 def test_discrete_argmin_over_ridge_matches_rstar(ab):
-    """Spec §5 [DER] / §9 item 10: minimizing the discrete framework's E_te over the
+    """Derivations §4 "Checks": minimizing the discrete framework's E_te over the
     ridge (parametrized by s = sqrt(R) = delta/(n kappa), golden section to 1e-5)
     at n = 1e3 gives R* of the root of g to +-0.005 (measured 9e-4), including
     R* = 0 for MNIST at sigma^2_rel = 0 and 1."""

@@ -1,14 +1,16 @@
-r"""Tests of :func:`theory.rf_ridge_risk` against the spec ``shared/papers/rf_risk.md``.
+r"""Tests of :func:`theory.rf_ridge_risk`: the RF eigenframework of arXiv:2311.14646
+as written out in ``docs/derivations/rf_ridge.md`` §0.
 
 Three groups:
 
-(a) exact values and limits (spec §2-§4), each with its provenance, and agreement
-    with an independent plain-scipy reimplementation of the spec's equations;
-(b) hypothesis properties, spec §9 items 1-9, over the §9 strategies (M <= 2000);
+(a) exact values and limits (derivations §0, §4, §8.1), each with its provenance,
+    and agreement with an independent plain-scipy reimplementation of the §0
+    equations;
+(b) hypothesis properties 1-9 of derivations §8.2, over its strategies (M <= 2000);
 (c) input validation, dtype and NaN-freedom.
 
 The reference implementations below share no code with ``theory``: they solve the
-spec's equations one cell at a time with :func:`scipy.optimize.brentq`.
+§0 equations one cell at a time with :func:`scipy.optimize.brentq`.
 """
 
 from __future__ import annotations
@@ -47,7 +49,7 @@ EPS = np.finfo(np.float64).eps
 
 
 # ==============================================================================
-# Independent reference: the spec's equations, one cell at a time, scipy brentq
+# Independent reference: the derivations §0 equations, one cell at a time, brentq
 # ==============================================================================
 
 
@@ -65,7 +67,7 @@ def _1mL(lam, g):
 
 
 def ref_gamma_k(lam, k):
-    """gamma_k: sum_i lam_i / (lam_i + gamma_k) = k (spec §3.1 step 1); 0 if k >= M."""
+    """gamma_k: sum_i lam_i / (lam_i + gamma_k) = k (the pole of §1); 0 if k >= M."""
     if k >= lam.size:
         return 0.0
     t = _brentq(
@@ -77,7 +79,7 @@ def ref_gamma_k(lam, k):
 
 
 def ref_krr(lam, v2, n, ridge, noise):
-    """Spec §2: (K1) for kappa by brentq in log kappa, then E_0, E_te, E_tr."""
+    """KRR (derivations §0): kappa by brentq in log kappa, then E_0, E_te, E_tr."""
     t = _brentq(
         lambda t: _L(lam, np.exp(t)).sum() + ridge / np.exp(t) - n,
         np.log(ridge / n) - 1,  # there delta/kappa = e n > n
@@ -100,7 +102,7 @@ def ref_krr(lam, v2, n, ridge, noise):
 
 
 def _rf_risks(lam, v2, n, k, gamma, kappa, ridge, noise):
-    """Spec §3 risk formulas at given (gamma, kappa), x-form of E_0."""
+    """RF risk formulas (derivations §0) at given (gamma, kappa), x-form of E_0."""
     L = _L(lam, gamma)
     z, q = L.sum(), (L * L).sum()
     x = (q * (k - 2 * z) + z * z) / (n * (k - q))
@@ -119,9 +121,9 @@ def _rf_risks(lam, v2, n, k, gamma, kappa, ridge, noise):
 
 
 def ref_rf(lam, v2, n, k, ridge, noise):
-    r"""Spec §3 via its one-line form F(gamma) = z + delta k/(gamma (k - z)) - n = 0.
+    r"""RF via the one-line form F(gamma) = z + delta k/(gamma (k - z)) - n = 0.
 
-    F decreases on (gamma_k, inf) (spec §3.1, "Recommended", steps 1-4); brentq in
+    F decreases on (gamma_k, inf) (z decreases, gamma (k - z) increases); brentq in
     log gamma. kappa is then taken from whichever of (R1) kappa = delta/(n - z) and
     (R2) kappa = gamma (1 - z/k) has the larger relative gap, so no cancellation.
     """
@@ -156,7 +158,7 @@ def ref_rf(lam, v2, n, k, ridge, noise):
 
 
 def ref_ridgeless(lam, v2, n, k, noise):
-    """Spec §3.1 ridgeless closed forms (and spec §2 with delta = 0 for KRR), n != k."""
+    """Ridgeless closed forms (derivations §4; KRR: §0 at delta = 0), n != k."""
     M = lam.size
     if min(n, k) >= M:  # every mode learned: L_i = 1, OLS on M directions
         e0 = n / (n - M)
@@ -224,7 +226,8 @@ def assert_rounds_to(value: float, printed: str):
 # (a) Exact values and limits with provenance
 # ==============================================================================
 
-# Spec §4 [DER] setting: alpha = beta = 1.5, sigma^2 = 0.5, M = 2e4 modes,
+# Setting of derivations §8.1 (our computation): alpha = beta = 1.5, sigma^2 = 0.5,
+# M = 2e4 modes,
 # lambda_i = i^-1.5, v_i^2 = i^-1.5.
 _I = np.arange(1, 20_001, dtype=np.float64)
 SPEC4_LAM = _I**-1.5
@@ -244,7 +247,7 @@ SPEC4_NOISE = 0.5
     ],
 )
 def test_spec4_k_sweep_to_krr(k, printed):
-    """Spec §4, "k -> inf" check: E(n=256, delta=0.01), printed digits."""
+    """Derivations §8.1, "k -> inf": E(n=256, delta=0.01), printed digits."""
     out = rf_ridge_risk(
         SPEC4_LAM, SPEC4_V2, n=256, k=k, ridge=0.01, noise_var=SPEC4_NOISE
     )
@@ -252,7 +255,8 @@ def test_spec4_k_sweep_to_krr(k, printed):
 
 
 def test_spec4_n_to_infinity_approximation_error():
-    """Spec §4, "n -> inf": k=128, delta=0.01; n=1e7 gives 0.8091236, limit 0.8091133.
+    """Derivations §8.1, "n -> inf": k=128, delta=0.01; n=1e7 gives 0.8091236,
+    limit 0.8091133.
 
     The limit sum_i gamma_k v_i^2/(lambda_i+gamma_k) + sigma^2 is computed here with
     gamma_k from brentq, independently of the package.
@@ -275,7 +279,7 @@ def test_spec4_n_to_infinity_approximation_error():
 
 
 def test_spec4_ridgeless_n_k_asymmetry():
-    """Spec §4 "n<->k symmetry": at delta=0, E(100, 300)=1.539 but E(300, 100)=1.278."""
+    """Derivations §8.1 "n <-> k": at delta=0, E(100, 300)=1.539, E(300, 100)=1.278."""
     out = rf_ridge_risk(
         SPEC4_LAM, SPEC4_V2, n=[100, 300], k=[300, 100], ridge=0.0, noise_var=0.5
     )
@@ -288,7 +292,7 @@ def _power_spectrum(alpha, beta, M, c=1.0):
     return c * i**-alpha, i**-beta
 
 
-# Two spectra for the reference comparisons: the §6A Gaussian setting truncated to
+# Two spectra for the reference comparisons: the §8.3 Gaussian setting truncated to
 # M=3000, and a fast-decaying, rescaled spectrum with a slowly decaying target.
 REF_SPECTRA = {
     "paper": _power_spectrum(1.5, 1.5, 3000),
@@ -298,7 +302,7 @@ REF_SPECTRA = {
 
 @pytest.mark.parametrize("spectrum", sorted(REF_SPECTRA))
 def test_krr_matches_independent_reference(spectrum):
-    """k = inf against spec §2 solved by brentq on kappa: every field to 1e-10."""
+    """k = inf against derivations §0 by brentq on kappa: every field to 1e-10."""
     lam, v2 = REF_SPECTRA[spectrum]
     n = np.array([1.0, 7.0, 100.0, 256.0, 1999.0])[:, None]
     ridge = np.array([1e-6, 1e-3, 0.1, 10.0, 1e4])[None, :]
@@ -330,7 +334,7 @@ RF_CELLS = [
 
 @pytest.mark.parametrize("spectrum", sorted(REF_SPECTRA))
 def test_rf_matches_independent_reference(spectrum):
-    """Spec §3 one-line gamma equation solved by brentq: 32 cells, 1e-9 relative.
+    """The one-line gamma equation (derivations §1) by brentq: 32 cells, 1e-9 relative.
 
     The whole set is one broadcast call, so this also checks vectorization.
     """
@@ -357,7 +361,7 @@ def test_rf_matches_independent_reference(spectrum):
     ],
 )
 def test_ridgeless_branches_match_closed_forms(n, k):
-    """Spec §3.1 ridgeless branches (delta = 0) against the closed forms, M = 500."""
+    """Ridgeless branches (delta = 0) against the §4 closed forms, M = 500."""
     lam, v2 = _power_spectrum(1.3, 1.8, 500, c=2.0)
     noise = 0.4
     out = rf_ridge_risk(lam, v2, n=n, k=k, ridge=0.0, noise_var=noise)
@@ -367,7 +371,7 @@ def test_ridgeless_branches_match_closed_forms(n, k):
 
 @pytest.mark.parametrize("k", [50.001, 49.999, 100.001, 99.999])
 def test_ridgeless_closed_form_close_to_peak(k):
-    """Spec §3.1 closed forms at |k - n| = 1e-3, delta = 0 (M = 500).
+    """Derivations §4 closed forms at |k - n| = 1e-3, delta = 0 (M = 500).
 
     The closed forms are exact in k - n; E_te's own conditioning in k is
     k/|k - n| eps ~ 2e-11 here, below F64_RTOL.
@@ -384,7 +388,7 @@ def test_ridgeless_closed_form_close_to_peak(k):
     [(100, 100), (499, 499), (500, np.inf), (500, 700), (500, 500), (1, 1)],
 )
 def test_ridgeless_peak_is_infinite(n, k):
-    """Spec §3.1: at delta = 0, E_0 = inf at n = k (and at n = M when k >= M)."""
+    """Derivations §4: at delta = 0, E_0 = inf at n = k (and at n = M when k >= M)."""
     lam, v2 = _power_spectrum(1.3, 1.8, 500, c=2.0)
     out = rf_ridge_risk(lam, v2, n=n, k=k, ridge=0.0, noise_var=0.1)
     assert out.test_risk == np.inf
@@ -410,7 +414,7 @@ def test_ridgeless_peak_neighbours_are_finite():
 
 
 def test_large_ridge_gives_null_predictor():
-    """Spec §4 "delta -> inf": E_te, E_tr -> sum v^2 + sigma^2."""
+    """Derivations §8.1 "delta -> inf": E_te, E_tr -> sum v^2 + sigma^2."""
     lam, v2 = REF_SPECTRA["paper"]
     noise = 0.25
     out = rf_ridge_risk(
@@ -422,7 +426,7 @@ def test_large_ridge_gives_null_predictor():
 
 
 def test_pool_size_correction_formula():
-    """Spec §6 finite-pool correction: E_te <- (P E_te - n E_tr)/(P - n), then
+    """Finite-pool correction (derivations §5): E_te <- (P E_te - n E_tr)/(P - n), then
     E_tr = (E_tr/E_te) E_te recomputed from it."""
     lam, v2 = REF_SPECTRA["paper"]
     kw = dict(n=[100, 256], k=[[50], [1000], [np.inf]], ridge=0.01, noise_var=0.5)
@@ -467,12 +471,12 @@ def test_grid_matches_smaller_calls():
 
 
 # ==============================================================================
-# (b) Hypothesis properties, spec §9
+# (b) Hypothesis properties, docs/derivations/rf_ridge.md §8.2
 # ==============================================================================
 
 
 class PowerLaw(NamedTuple):
-    """lambda_i = c i^-alpha, v_i^2 = i^-beta, i = 1..M (spec §9 strategies)."""
+    """lambda_i = c i^-alpha, v_i^2 = i^-beta, i = 1..M (strategies of §8.2)."""
 
     alpha: float
     beta: float
@@ -497,7 +501,7 @@ def power_laws(draw, max_modes=2000):
     return PowerLaw(alpha, beta, M, c)
 
 
-# The paper's setting (spec §6A) with M capped at 2000 for speed.
+# The paper's Gaussian setting (derivations §8.3) with M capped at 2000 for speed.
 PAPER = PowerLaw(1.5, 1.5, 2000, 1.0)
 
 ns = st.integers(1, 2000)
@@ -522,7 +526,7 @@ def _run(s: PowerLaw, **kw):
 @example(s=PAPER, n=256, k=1000, ridge=1e-2, noise=0.5)
 @example(s=PAPER, n=256, k=np.inf, ridge=4.64e-3, noise=0.5)
 def test_item1_fixed_point_residuals(s, n, k, ridge, noise):
-    """§9.1: (R1), (R2) hold to 1e-10 relative at the returned (kappa, gamma);
+    """Property 1: (R1), (R2) hold to 1e-10 relative at the returned (kappa, gamma);
     kappa > 0, gamma > 0, kappa <= gamma."""
     r = _run(s, n=n, k=k, ridge=ridge, noise_var=noise)
     kappa, gamma = float(r["kappa"]), float(r["gamma"])
@@ -543,7 +547,7 @@ def test_item1_fixed_point_residuals(s, n, k, ridge, noise):
 @given(s=power_laws(), n=ns, k=ks, ridge=ridges, noise=noises)
 @example(s=PAPER, n=256, k=300, ridge=1e-2, noise=0.5)
 def test_item2_conservation(s, n, k, ridge, noise):
-    """§9.2: z = n - delta/kappa = k (1 - kappa/gamma) < min(n, k), and q <= z."""
+    """Property 2: z = n - delta/kappa = k (1 - kappa/gamma) < min(n, k), and q <= z."""
     r = _run(s, n=n, k=k, ridge=ridge, noise_var=noise)
     z, q = float(r["learnability_sum"]), float(r["learnability_sq_sum"])
     kappa, gamma = float(r["kappa"]), float(r["gamma"])
@@ -559,7 +563,7 @@ def test_item2_conservation(s, n, k, ridge, noise):
 @given(s=power_laws(), n=ns, k=ks, ridge=ridges, noise=noises)
 @example(s=PAPER, n=256, k=256, ridge=4.64e-3, noise=0.5)
 def test_item3_bounds(s, n, k, ridge, noise):
-    """§9.3: E_0 >= 1, x < 1, 0 <= b_i <= 1, E_te >= sigma^2, 0 <= E_tr <= E_te,
+    """Property 3: E_0 >= 1, x < 1, 0 <= b_i <= 1, E_te >= sigma^2, 0 <= E_tr <= E_te,
     E_tr/E_te = (1 - z/n)^2; and E_te = E_0 [sum b_i v_i^2 + sigma^2] with b_i and
     E_0 = 1/(1-x) recomputed here from the returned gamma."""
     r = _run(s, n=n, k=k, ridge=ridge, noise_var=noise)
@@ -602,8 +606,8 @@ def test_item3_bounds(s, n, k, ridge, noise):
 )
 @example(s=PAPER, n=256, k=1000, ridge=1e-2, noise=0.5, extra=1.0)
 def test_item4_noise_is_affine_and_zero_mode_adds_e0_v2(s, n, k, ridge, noise, extra):
-    """§9.4: E_te is affine in sigma^2 with slope E_0; a lambda -> 0 mode with power v^2
-    raises E_te by E_0 v^2 and leaves the order parameters alone."""
+    """Property 4: E_te is affine in sigma^2 with slope E_0; a lambda -> 0 mode with
+    power v^2 raises E_te by E_0 v^2 and leaves the order parameters alone."""
     base = _run(s, n=n, k=k, ridge=ridge, noise_var=[0.0, noise])
     e0 = base["overfitting_coeff"][0]
     np.testing.assert_allclose(e0, base["overfitting_coeff"][1], rtol=BOUND_RTOL)
@@ -634,8 +638,9 @@ def test_item4_noise_is_affine_and_zero_mode_adds_e0_v2(s, n, k, ridge, noise, e
 )
 @example(s=PAPER, n=256, k=1000, ridge=1e-2, noise=0.5, scale=10.0, seed=0)
 def test_item5_scale_and_permutation_invariance(s, n, k, ridge, noise, scale, seed):
-    """§9.5: (lambda, delta) -> (c lambda, c delta) leaves E_te, E_tr unchanged and
-    scales kappa, gamma by c; permuting the (lambda_i, v_i) pairs changes nothing."""
+    """Property 5: (lambda, delta) -> (c lambda, c delta) leaves E_te, E_tr unchanged
+    and scales kappa, gamma by c; permuting the (lambda_i, v_i) pairs changes
+    nothing."""
     base = _run(s, n=n, k=k, ridge=ridge, noise_var=noise)
     scaled = rf_ridge_risk(
         scale * s.lam, s.v2, n=n, k=k, ridge=scale * ridge, noise_var=noise
@@ -663,7 +668,7 @@ def test_item5_scale_and_permutation_invariance(s, n, k, ridge, noise, scale, se
 @given(s=power_laws(), n=ns, k=ks_finite, ridge=ridges)
 @example(s=PAPER, n=256, k=1000, ridge=1e-2)
 def test_item6_gamma_symmetry(s, n, k, ridge):
-    """§9.6 / §4: gamma(n, k, delta) = gamma(k, n, delta k/n) (kappa is not)."""
+    """Property 6: gamma(n, k, delta) = gamma(k, n, delta k/n) (kappa is not)."""
     a = rf_ridge_risk(s.lam, s.v2, n=n, k=k, ridge=ridge)
     b = rf_ridge_risk(s.lam, s.v2, n=k, k=n, ridge=ridge * k / n)
     np.testing.assert_allclose(a.gamma, b.gamma, rtol=SOLVE_RTOL)
@@ -678,7 +683,7 @@ def test_item6_gamma_symmetry(s, n, k, ridge):
 )
 @example(s=PAPER, n=[128, 256], k=[256, 1000], ridge=1e-2)
 def test_item6_monotonicity(s, n, k, ridge):
-    """§9.6: gamma decreases in n and in k; kappa increases in k, decreases in n."""
+    """Property 6: gamma decreases in n and k; kappa increases in k, decreases in n."""
     n_ = np.array(n, dtype=float)[:, None]
     k_ = np.array([*k, np.inf])[None, :]
     r = _run(s, n=n_, k=k_, ridge=ridge)
@@ -693,7 +698,7 @@ def test_item6_monotonicity(s, n, k, ridge):
 @given(s=power_laws(), n=ns, ridge=ridges, noise=noises)
 @example(s=PAPER, n=256, ridge=1e-2, noise=0.5)
 def test_item7_k_to_infinity_is_krr(s, n, ridge, noise):
-    """§9.7 / §4: as k -> inf, kappa -> gamma and the RF risk tends to KRR. The gap is
+    """Property 7: as k -> inf, kappa -> gamma and the RF risk tends to KRR. The gap is
     O(n/k): at k = 1e12 n it is below K_INF_RTOL."""
     k = np.array([1e4 * n, 1e12 * n, np.inf])
     r = _run(s, n=n, k=k, ridge=ridge, noise_var=noise)
@@ -707,7 +712,7 @@ def test_item7_k_to_infinity_is_krr(s, n, ridge, noise):
 @given(s=power_laws(), k=ks_finite, ridge=ridges, noise=noises)
 @example(s=PAPER, k=128, ridge=1e-2, noise=0.5)
 def test_item7_n_to_infinity_is_approximation_error(s, k, ridge, noise):
-    """§9.7 / §4: as n -> inf, E_te -> sum gamma_k v^2/(lambda+gamma_k) + sigma^2 with
+    """Property 7: as n -> inf, E_te -> sum gamma_k v^2/(lambda+gamma_k) + sigma^2 with
     z(gamma_k) = k (gamma_k = 0, limit sigma^2, if k >= M); gamma_k by brentq here.
 
     The gap is O(k/n) + O(delta/(n gamma_k)): n = 1e13 (k + delta/gamma_k) makes it
@@ -728,7 +733,7 @@ def test_item7_n_to_infinity_is_approximation_error(s, k, ridge, noise):
 @given(s=power_laws(), n=ns, k=ks, noise=noises)
 @example(s=PAPER, n=256, k=1000, noise=0.5)
 def test_item7_large_ridge_is_null_predictor(s, n, k, noise):
-    """§9.7 / §4: delta -> inf gives E_te, E_tr -> sum v^2 + sigma^2; the gap is
+    """Property 7: delta -> inf gives E_te, E_tr -> sum v^2 + sigma^2; the gap is
     O(n tr(lambda)/delta), below RIDGE_INF_RTOL at delta = 1e13 n tr(lambda)."""
     ridge = 1e13 * n * s.lam.sum()
     r = _run(s, n=n, k=k, ridge=ridge, noise_var=noise)
@@ -741,7 +746,7 @@ def test_item7_large_ridge_is_null_predictor(s, n, k, noise):
 @example(s=PAPER, n=256, k=300, noise=0.5)
 @example(s=PAPER, n=300, k=256, noise=0.5)
 def test_item7_small_ridge_matches_ridgeless(s, n, k, noise):
-    """§9.7: delta -> 0+ matches the delta = 0 branch on both sides of k = n.
+    """Property 7: delta -> 0+ matches the delta = 0 branch on both sides of k = n.
 
     delta_j = 10^-j min(lambda): the distance to the delta = 0 values shrinks with j
     and is below RIDGE_ZERO_RTOL at j = 14. Peaks (n = min(k, M)) are excluded.
@@ -776,9 +781,9 @@ def test_item7_small_ridge_matches_ridgeless(s, n, k, noise):
 @example(s=PAPER, frac=254 / 1997, noise=0.5, side=1)
 @example(s=PAPER, frac=254 / 1997, noise=0.5, side=-1)
 def test_item8_peak_diverges_like_inverse_distance(s, frac, noise, side):
-    """§9.8: at delta = 0, E_te -> inf as k -> n from either side.
+    """Property 8: at delta = 0, E_te -> inf as k -> n from either side.
 
-    From both branches of spec §3.1, |k - n| E_te -> n [sum (1 - L_i) v_i^2 + sigma^2]
+    From both branches of §4, |k - n| E_te -> n [sum (1 - L_i) v_i^2 + sigma^2]
     with L_i at gamma_n, z(gamma_n) = n; the first-order gap is about |k - n|/(n - q)
     on either side. E_te must grow monotonically along |k - n| = 10^-j n, j = 1..6,
     and match the limit at j = 6 to 3 |k - n|/(n - q) + PEAK_RTOL.
@@ -840,9 +845,9 @@ def _min_over_ridge(s: PowerLaw, n, k, noise):
 )
 @example(s=PowerLaw(1.5, 1.5, 1000, 1.0), n=[128, 256], k=[256, 1024], noise=0.5)
 def test_item9_theorem1_optimal_ridge_more_is_better(s, n, k, noise):
-    """§9.9, Theorem 1 (arXiv:2311.14646): E*(n, k) = min_delta E_te is non-increasing
-    in n and in k, and E*(n, k) >= E*_KRR(n). Relative tolerance THEOREM1_RTOL covers
-    the minimizer's resolution."""
+    """Property 9, Theorem 1 (arXiv:2311.14646): E*(n, k) = min_delta E_te is
+    non-increasing in n and in k, and E*(n, k) >= E*_KRR(n). Relative tolerance
+    THEOREM1_RTOL covers the minimizer's resolution."""
     (n1, n2), (k1, k2) = n, k
     e11 = _min_over_ridge(s, n1, k1, noise)
     e21 = _min_over_ridge(s, n2, k1, noise)

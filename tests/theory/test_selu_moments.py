@@ -1,18 +1,19 @@
-r"""Tests of :mod:`theory.selu_moments` against ``shared/papers/selu.md`` (spec §11).
+r"""Tests of :mod:`theory.selu_moments` (arXiv:1706.02515; derivations and reference
+values in ``docs/derivations/selu_moments.md``, "§" below).
 
 Three groups:
 
 (a) exact values with provenance: the constants from a sympy derivation to 50
-    digits (§11.1), the fixed-point Jacobian (§11.5), the theorem extremes (§11.6,
-    9, 10), the alpha-dropout table (§7), the general fixed-point test vectors
-    (§11.12) and the §3 reference table;
-(b) hypothesis properties over the spec's domains, each with ``@example`` at the
-    paper's parameters: closed form = quadrature = the spec's plain erfc form =
+    digits (§2, §12.2), the fixed-point Jacobian (§12.4), the theorem extremes
+    (§12.5, §12.6), the alpha-dropout table (§12.7), the general fixed-point test
+    vectors (§12.8) and the table of the map at omega = 0 (§12.3);
+(b) hypothesis properties over the theorems' domains, each with ``@example`` at the
+    paper's parameters: closed form = quadrature = the plain erfc form (§12.1) =
     finite differences = torch autograd, symmetries, contraction and attraction;
 (c) input validation.
 
-Provenance tags follow the spec: [SNB] the authors' notebook values as recorded in the
-spec, [REPO] the authors' code literals, [DER] the spec's own numerical derivation.
+Provenance tags (§12): [SNB] values printed by the authors' notebook, [REPO] the
+authors' code, [DER] our own computation, recorded in §12.
 Every reference computation below (sympy, mpmath, scipy quad, the plain erfc form,
 torch autograd) is independent of the code under test.
 
@@ -69,7 +70,7 @@ from theory.selu_moments import theorem1_extremes
 from theory.selu_moments import theorem2_extreme
 from theory.selu_moments import theorem3_extremes
 
-SELU_DIGITS = 30  # spec §11.1: at least 30 correct digits of alpha01, lambda01
+SELU_DIGITS = 30  # §12.2: at least 30 correct digits of alpha01, lambda01
 ALPHA_LITERAL = "1.6732632423543772848170429916717"  # [REPO] selu.py
 LAMBDA_LITERAL = "1.0507009873554804934193349852946"  # [REPO] selu.py
 
@@ -80,7 +81,7 @@ LAMBDA_LITERAL = "1.0507009873554804934193349852946"  # [REPO] selu.py
 
 
 def plain_moment_map(mu, nu, omega, tau, alpha=ALPHA_01, lam=LAMBDA_01):
-    """Spec §3 verbatim: the erfc closed form with nu~ = xi~ - mu~^2 (no erfcx)."""
+    """§12.1 verbatim: the erfc closed form with nu~ = xi~ - mu~^2 (no erfcx)."""
     m, v = mu * omega, nu * tau
     s = np.sqrt(2 * v)
     mean = (lam / 2) * (
@@ -146,7 +147,7 @@ def mp_moments(m, v, alpha=ALPHA_01, lam=LAMBDA_01, dps=50):
 
 
 def torch_moment_map(mu, nu, omega, tau, alpha=ALPHA_01, lam=LAMBDA_01):
-    """Spec §3 in torch float64 (Φ form), for autograd."""
+    """§3 in torch float64 (Φ form), for autograd."""
     m, v = mu * omega, nu * tau
     sv = torch.sqrt(v)
     a = m / sv
@@ -189,7 +190,7 @@ def in_domain(domain):
 
 
 def _sympy_constants():
-    """Spec §2.1 from first principles: E selu(Z) = 0, E selu(Z)^2 = 1, Z ~ N(0, 1)."""
+    """§2 from first principles: E selu(Z) = 0, E selu(Z)^2 = 1, Z ~ N(0, 1)."""
     z = sp.symbols("z", real=True)
     alpha = sp.symbols("alpha", positive=True)
     phi = sp.exp(-(z**2) / 2) / sp.sqrt(2 * sp.pi)
@@ -203,7 +204,7 @@ def _sympy_constants():
 
 
 def test_constants_sympy_derivation_30_digits():
-    """[REPO] literals: the sympy derivation reproduces >= 30 digits (spec §11.1)."""
+    """[REPO] literals: the sympy derivation reproduces >= 30 digits (§12.2)."""
     alpha01, lambda01 = _sympy_constants()
     with mpmath.workdps(60):
         a = mpmath.mpf(str(sp.N(alpha01, 55)))
@@ -211,7 +212,7 @@ def test_constants_sympy_derivation_30_digits():
         tol = mpmath.mpf(10) ** -SELU_DIGITS
         assert abs(a - mpmath.mpf(ALPHA_LITERAL)) < tol
         assert abs(lam - mpmath.mpf(LAMBDA_LITERAL)) < tol
-        # The spec §2.1 erfc closed forms are the same numbers (to 50 digits).
+        # The §12.2 erfc closed forms are the same numbers (to 50 digits).
         e, pi = mpmath.e, mpmath.pi
         c = mpmath.erfc(1 / mpmath.sqrt(2))
         a_closed = mpmath.sqrt(2 / pi) / (1 - mpmath.sqrt(e) * c)
@@ -257,7 +258,7 @@ def test_constants_define_the_fixed_point_by_quadrature():
 
 
 def test_plain_float64_closed_forms_are_within_1e15():
-    """Spec §11.1: the §2.1 closed forms in plain float64 agree to <= 1e-15."""
+    """§12.2: the closed forms in plain float64 agree to <= 1e-15."""
     c = erfc(1 / math.sqrt(2))
     alpha = math.sqrt(2 / math.pi) / (1 - math.sqrt(math.e) * c)
     lam = (1 - math.sqrt(math.e) * c) * math.sqrt(
@@ -276,7 +277,7 @@ def test_plain_float64_closed_forms_are_within_1e15():
 
 
 def test_reference_table_spec_section3():
-    """[DER] spec §3 table of (ν̃, μ̃) at ω = 0, τ = 1 (6 decimals printed)."""
+    """[DER] §12.3 table of (ν̃, μ̃) at ω = 0, τ = 1 (6 decimals printed)."""
     nu = np.array([0.02, 0.16, 0.24, 0.5, 1, 2, 3, 16, 100])
     nu_t = [0.034923, 0.224981, 0.316723, 0.577500, 1, 1.714478, 2.349062]
     nu_t += [9.016897, 45.12278]
@@ -289,7 +290,7 @@ def test_reference_table_spec_section3():
 
 
 def test_stable_form_at_large_variance():
-    """Spec §3: finite at ν = 2000 (μ̃ = 17.88) where the plain form is NaN."""
+    """§3, §12.3: finite at ν = 2000 (μ̃ = 17.88) where the plain form is NaN."""
     out = moment_map(0.0, 2000.0)
     assert round(float(out.mu_tilde), 2) == 17.88
     with np.errstate(all="ignore"):
@@ -302,7 +303,7 @@ def test_stable_form_at_large_variance():
 
 
 def test_jacobian_at_normalized_fixed_point():
-    """[SNB Out 25-31, DER] J(0,0,1,1): exact closed forms at 30 digits (spec §4)."""
+    """[SNB Out 25-31, DER] J(0,0,1,1): exact closed forms at 30 digits (§4, §12.4)."""
     with mpmath.workdps(30):
         a, lam = mpmath.mpf(ALPHA_01), mpmath.mpf(LAMBDA_01)
         ncdf = mpmath.ncdf
@@ -319,14 +320,14 @@ def test_jacobian_at_normalized_fixed_point():
     assert abs(float(jac.dmu_dnu) - float(h12)) < 1e-15
     assert abs(float(jac.dnu_dnu) - float(h22)) < 1e-15
     assert abs(float(jac.spectral_norm) - float(norm)) < 1e-15
-    # Spec §4 printed values [DER].
+    # §12.4 printed values [DER].
     assert abs(float(jac.dmu_dnu) - 0.088834755106890123) < 1e-15
     assert abs(float(jac.dnu_dnu) - 0.78264788319681284) < 1e-15
     assert abs(float(jac.spectral_norm) - 0.78767336046571560) < 1e-9
 
 
 def test_theorem1_on_xarray_grid():
-    """Spec §11.6-7: 11⁴ grid of Ω in a DataArray; contraction and invariance."""
+    """§12.5: 11⁴ grid of Ω in a DataArray; contraction and invariance."""
     axes = {name: np.linspace(lo, hi, 11) for name, (lo, hi) in OMEGA._asdict().items()}
     grid = xr.Dataset(coords=axes)
     mu, omega, nu, tau = xr.broadcast(grid.mu, grid.omega, grid.nu, grid.tau)
@@ -344,7 +345,7 @@ def test_theorem1_on_xarray_grid():
     corner = {d: float(norm[d][at[d]]) for d in dims}
     assert corner == {"mu": -0.1, "omega": -0.1, "nu": 0.8, "tau": 1.1}
     assert abs(float(norm.max()) - 0.8976084) <= THEOREM1_ATOL
-    # Invariance: the image lies in the spec's range, inside the (mu, nu) box.
+    # Invariance: the image lies in the §12.5 range, inside the (mu, nu) box.
     assert -0.0310606 <= out.mu_tilde.min() and out.mu_tilde.max() <= 0.0677252
     assert 0.803711 <= out.nu_tilde.min() and out.nu_tilde.max() <= 1.481576
     assert OMEGA.mu[0] < out.mu_tilde.min() and out.mu_tilde.max() < OMEGA.mu[1]
@@ -352,7 +353,7 @@ def test_theorem1_on_xarray_grid():
 
 
 def test_theorem1_extremes_function():
-    """[SNB]/[DER] spec §5 table, from theorem1_extremes on the 21x21x36x16 grid."""
+    """[SNB]/[DER] §12.5 table, from theorem1_extremes on the 21x21x36x16 grid."""
     ext = theorem1_extremes()
     assert abs(ext.spectral_norm_max.value - 0.8976083583) < 1e-9
     assert ext.spectral_norm_max[1:] == (-0.1, -0.1, 0.8, 1.1)
@@ -365,13 +366,13 @@ def test_theorem1_extremes_function():
     for name, (value, m, nu, tau) in expected.items():
         got = getattr(ext, name)
         assert abs(got.value - value) < 1e-10, name
-        # The map depends on (mu, omega) only through mu*omega (spec §6 note).
+        # The map depends on (mu, omega) only through mu*omega (§5).
         assert math.isclose(got.mu * got.omega, m, abs_tol=1e-15), name
         assert (got.nu, got.tau) == (nu, tau), name
 
 
 def test_theorem2_extreme():
-    """[SNB] max(ν̃ − ν) over Ω⁺ = −0.119744 at (−1, −0.1, 3, 1.25) (spec §6)."""
+    """[SNB] max(ν̃ − ν) over Ω⁺ = −0.119744 at (−1, −0.1, 3, 1.25) (§12.6)."""
     ext = theorem2_extreme()
     assert ext.value < 0
     assert abs(ext.value - (-0.11974)) <= THEOREM2_ATOL
@@ -380,7 +381,7 @@ def test_theorem2_extreme():
 
 
 def test_theorem3_extremes():
-    """[SNB] min(ν̃ − ν): 0.0077361 on Ω⁻(a), 0.0110293 on Ω⁻(b) (spec §6)."""
+    """[SNB] min(ν̃ − ν): 0.0077361 on Ω⁻(a), 0.0110293 on Ω⁻(b) (§12.6)."""
     ext = theorem3_extremes()
     assert ext.a.value > 0 and ext.b.value > 0
     assert abs(ext.a.value - 0.0077361) <= THEOREM3_ATOL
@@ -391,7 +392,7 @@ def test_theorem3_extremes():
 
 
 def test_fixed_point_range_over_omega_tau():
-    """[DER] spec §5: fixed points over 21x16 (ω, τ) lie in the stated box."""
+    """[DER] §12.5: fixed points over 21x16 (ω, τ) lie in the stated box."""
     omega, tau = np.meshgrid(
         np.linspace(*OMEGA.omega, 21), np.linspace(*OMEGA.tau, 16), indexing="ij"
     )
@@ -405,14 +406,14 @@ def test_fixed_point_range_over_omega_tau():
 
 
 def test_sample_trajectory():
-    """[DER] spec §5: ω = 0.1, τ = 1.1 from (0.1, 1.5)."""
+    """[DER] §12.5: ω = 0.1, τ = 1.1 from (0.1, 1.5)."""
     traj = iterate_map(0.1, 1.5, steps=2, omega=0.1, tau=1.1)
     np.testing.assert_allclose(traj.mu_tilde[1:], [0.06773, 0.06293], atol=5e-6)
     np.testing.assert_allclose(traj.nu_tilde[1:], [1.48157, 1.46592], atol=5e-6)
 
 
 def test_alpha_dropout_table():
-    """[DER] spec §7 table of (a, b) for keep rates 0.95, 0.9, 0.8."""
+    """[DER] §12.7 table of (a, b) for keep rates 0.95, 0.9, 0.8."""
     d = alpha_dropout_affine(np.array([0.95, 0.9, 0.8]))
     np.testing.assert_allclose(
         d.a, [0.9548444760, 0.9212845161, 0.8789035834], atol=1e-10
@@ -424,7 +425,7 @@ def test_alpha_dropout_table():
 
 
 def test_general_fixed_point_vectors():
-    """[REPO getSELUparameters] spec §2.1/§11.12 test vectors."""
+    """[REPO getSELUparameters] §12.8 test vectors."""
     p = selu_parameters(np.array([-0.1, 0.0]), np.array([2.0, 1.0]))
     assert abs(p.alpha[0] - 1.9769021954242014) < SELU_PARAMS_ATOL
     assert abs(p.lam[0] - 1.073851239616046) < SELU_PARAMS_ATOL
@@ -489,7 +490,7 @@ def test_population_map_is_map_at_second_moment():
 @example(mu=0.0)
 @example(mu=0.1)
 def test_fixed_point_for_any_mu(mu):
-    """Spec §11.2: ω = 0 removes μ, so g(μ, 1) = (0, 1) at ω = 0, τ = 1."""
+    """§2, §12.10: ω = 0 removes μ, so g(μ, 1) = (0, 1) at ω = 0, τ = 1."""
     out = moment_map(mu, 1.0, omega=0.0, tau=1.0)
     assert abs(out.mu_tilde) < 1e-14
     assert abs(out.nu_tilde - 1) < 1e-13
@@ -505,7 +506,7 @@ def test_fixed_point_for_any_mu(mu):
 @example(mu=-0.1, omega=-0.1, nu=0.8, tau=1.1)
 @example(mu=0.5, omega=0.1, nu=3.0, tau=1.05)
 def test_closed_form_equals_quadrature_and_plain_form(mu, omega, nu, tau):
-    """Spec §11.3: quad to rtol 1e-9; the spec's plain erfc form where finite."""
+    """§3, §12.10: quad to rtol 1e-9; the plain erfc form (§12.1) where finite."""
     out = moment_map(mu, nu, omega=omega, tau=tau)
     m, v = mu * omega, nu * tau
     e1, var = quad_moments(m, v)
@@ -531,7 +532,7 @@ def test_closed_form_against_mpmath_where_plain_form_cancels(m, v):
 @given(m=interval(-3, 3), log_v=interval(math.log(1e3), math.log(1e4)))
 @example(m=0.0, log_v=math.log(1e4))
 def test_finite_up_to_v_1e4(m, log_v):
-    """Spec §11.3: finite (and ν̃ > 0) for v up to 1e4."""
+    """§3, §12.10: finite (and ν̃ > 0) for v up to 1e4."""
     out = moment_map(m, math.exp(log_v), omega=1.0, tau=1.0)
     assert np.isfinite(out.mu_tilde) and np.isfinite(out.nu_tilde)
     assert out.nu_tilde > 0
@@ -546,7 +547,7 @@ def test_finite_up_to_v_1e4(m, log_v):
 @example(mu=0.0, omega=0.0, nu=1.0, tau=1.0)
 @example(mu=-0.1, omega=-0.1, nu=0.8, tau=1.1)
 def test_jacobian_matches_finite_differences_and_autograd(mu, omega, nu, tau):
-    """Spec §11.5: closed form vs central differences (1e-8) and torch autograd."""
+    """§4, §12.10: closed form vs central differences (1e-8) and torch autograd."""
     jac = moment_jacobian(mu, nu, omega=omega, tau=tau)
     np.testing.assert_allclose(
         jac.matrix, fd_jacobian(mu, nu, omega, tau), atol=FD_ATOL
@@ -564,7 +565,7 @@ def test_jacobian_matches_finite_differences_and_autograd(mu, omega, nu, tau):
 @example(point=(-0.1, -0.1, 0.8, 1.1))
 @example(point=(0.0, 0.0, 1.0, 1.0))
 def test_interior_of_omega_contracts(point):
-    """Spec §11.6: any point of Ω has spectral norm <= the grid maximum + 1e-9."""
+    """§12.5: any point of Ω has spectral norm <= the grid maximum + 1e-9."""
     mu, omega, nu, tau = point
     norm = moment_jacobian(mu, nu, omega=omega, tau=tau).spectral_norm
     assert norm <= 0.8976083584089182 + 1e-9
@@ -574,7 +575,7 @@ def test_interior_of_omega_contracts(point):
 @example(point=(0.1, 0.1, 1.5, 1.1))
 @example(point=(-0.1, -0.1, 0.8, 0.95))
 def test_attraction_in_omega(point):
-    """Spec §11.8: from any start in Ω the iterates contract by <= 0.8977 per step."""
+    """§12.5: from any start in Ω the iterates contract by <= 0.8977 per step."""
     mu0, omega, nu0, tau = point
     traj = iterate_map(mu0, nu0, steps=200, omega=omega, tau=tau)
     x = np.stack([traj.mu_tilde, traj.nu_tilde], axis=-1)
@@ -593,7 +594,7 @@ def test_attraction_in_omega(point):
 @example(point=(-1.0, -0.1, 3.0, 1.25))
 @example(point=(1.0, 0.1, 16.0, 1.25))
 def test_theorem2_variance_decreases(point):
-    """Spec §11.9: ν̃ − ν <= the grid maximum −0.11974 everywhere on Ω⁺."""
+    """§12.6, Theorem 2: ν̃ − ν <= the grid maximum −0.11974 everywhere on Ω⁺."""
     mu, omega, nu, tau = point
     out = moment_map(mu, nu, omega=omega, tau=tau)
     assert out.nu_tilde - nu <= -0.1197442900 + 1e-9
@@ -603,7 +604,7 @@ def test_theorem2_variance_decreases(point):
 @example(point=(-0.1, -0.1, 0.02, 0.8))
 @example(point=(0.1, 0.1, 0.24, 0.9))
 def test_theorem3_variance_increases(point):
-    """Spec §11.10: ν̃ − ν > 0 on both parts of Ω⁻ (>= the smaller grid minimum)."""
+    """§12.6, Theorem 3: ν̃ − ν > 0 on both parts of Ω⁻ (>= the smaller grid minimum)."""
     mu, omega, nu, tau = point
     out = moment_map(mu, nu, omega=omega, tau=tau)
     assert out.nu_tilde - nu >= 0.0077360832 - 1e-9
@@ -618,7 +619,7 @@ def test_theorem3_variance_increases(point):
 )
 @example(mu=0.5, omega=0.1, nu=3.0, tau=1.05, c=2.0)
 def test_symmetries(mu, omega, nu, tau, c):
-    """Spec §11.14: (μ, ω) and (ν, τ) enter only through μω and ντ; ν̃ >= 0."""
+    """Symmetry (§5): (μ, ω) and (ν, τ) enter only through μω and ντ; ν̃ >= 0."""
     ref = moment_map(mu, nu, omega=omega, tau=tau)
     swapped = moment_map(mu * c, nu / c, omega=omega / c, tau=tau * c)
     np.testing.assert_allclose(swapped, ref, rtol=1e-12, atol=1e-15)
@@ -628,7 +629,7 @@ def test_symmetries(mu, omega, nu, tau, c):
 @given(m=interval(-5, 5), dm=interval(1e-3, 1), v=interval(0.01, 20))
 @example(m=0.0, dm=0.1, v=1.0)
 def test_mean_increases_in_m(m, dm, v):
-    """Spec §11.14: μ̃ is increasing in m (∂μ̃/∂m = λ[Φ + αE₁] > 0)."""
+    """Sanity: μ̃ is increasing in m (∂μ̃/∂m = λ[Φ + αE₁] > 0)."""
     lo = moment_map(m, v, omega=1.0, tau=1.0)
     hi = moment_map(m + dm, v, omega=1.0, tau=1.0)
     assert hi.mu_tilde > lo.mu_tilde
@@ -638,7 +639,7 @@ def test_mean_increases_in_m(m, dm, v):
 @given(mu=interval(-3, 3), nu=interval(0.01, 50))
 @example(mu=0.0, nu=1.0)
 def test_selu_with_alpha0_lambda1_is_relu(mu, nu):
-    """Spec §11.14: λ = 1, α = 0 gives the ReLU moments (independent formula)."""
+    """Sanity: λ = 1, α = 0 gives the ReLU moments (independent formula)."""
     out = moment_map(mu, nu, omega=1.0, tau=1.0, alpha=0.0, lam=1.0)
     a = mu / math.sqrt(nu)
     cdf, pdf = (
@@ -659,7 +660,7 @@ def test_selu_with_alpha0_lambda1_is_relu(mu, nu):
 @example(q=0.9)
 @example(q=1.0)
 def test_alpha_dropout_keeps_fixed_point_exactly(q):
-    """Spec §11.11: (0, 1) -> (0, 1) for any q; composed with the SELU map too."""
+    """§9: (0, 1) -> (0, 1) for any q; composed with the SELU map too."""
     out = alpha_dropout_moments(0.0, 1.0, q=q)
     assert abs(out.mu_tilde) < 1e-13 and abs(out.nu_tilde - 1) < 1e-13
     after = moment_map(out.mu_tilde, out.nu_tilde, omega=0.0, tau=1.0)
@@ -669,7 +670,7 @@ def test_alpha_dropout_keeps_fixed_point_exactly(q):
 @given(q=st.floats(0.05, 1.0), mu_f=interval(-1, 1), nu_f=interval(0.1, 5))
 @example(q=0.9, mu_f=-0.1, nu_f=2.0)
 def test_alpha_dropout_general_fixed_point(q, mu_f, nu_f):
-    """Spec §11.11: the general (a, b) map (μ_f, ν_f) to itself."""
+    """§9: the general (a, b) map (μ_f, ν_f) to itself."""
     out = alpha_dropout_moments(mu_f, nu_f, q=q, mu_f=mu_f, nu_f=nu_f)
     assert abs(out.mu_tilde - mu_f) < 1e-12
     assert abs(out.nu_tilde - nu_f) < 1e-12 * nu_f
@@ -679,7 +680,7 @@ def test_alpha_dropout_general_fixed_point(q, mu_f, nu_f):
 @example(mu_f=-0.1, nu_f=2.0)
 @example(mu_f=0.0, nu_f=1.0)
 def test_selu_parameters_make_a_fixed_point(mu_f, nu_f):
-    """Spec §11.12: the solved (α, λ) map (μ_f, ν_f) to itself (ω = τ = 1)."""
+    """§10, §12.8: the solved (α, λ) map (μ_f, ν_f) to itself (ω = τ = 1)."""
     p = selu_parameters(mu_f, nu_f)
     out = moment_map(mu_f, nu_f, omega=1.0, tau=1.0, alpha=p.alpha, lam=p.lam)
     assert abs(out.mu_tilde - mu_f) < 1e-12

@@ -107,7 +107,7 @@ def test_ufm_gd_converges_to_the_closed_form_at_the_predicted_rate(ufm_grid):
                     if np.all(np.isnan(err)):
                         continue  # no closed form (imbalanced + bias, imbalanced CE)
                     if loss == "ce" and depth > 1:
-                        continue  # spec §3.4: the ETF is not asserted for M >= 2
+                        continue  # derivations §6.5: no ETF claim for M >= 2
                     rho, cond = _heavy_ball_bound(
                         sizes,
                         int(depth),
@@ -162,8 +162,9 @@ def test_ufm_grid_layout_and_attrs(ufm_grid):
 
 @pytest.mark.slow
 def test_slow_official_gd_reaches_the_closed_form_in_30k_steps():
-    # Spec §3.5: SGD momentum 0.9, lr 0.1, full batch, init N(0, 0.1^2), d = 64,
-    # lambda = 5e-4, 30,000 iterations: max relative error of diag(WW^T) < 1e-6.
+    # docs/derivations/neural_collapse.md §6.3: SGD momentum 0.9, lr 0.1, full batch,
+    # init N(0, 0.1^2), d = 64, lambda = 5e-4, 30,000 iterations: max relative error
+    # of diag(WW^T) < 1e-6.
     config = snc.DeepUFMSweep(steps=30_000, checkpoints=3, device="cpu")
     cases = [
         (1, snc.IMBALANCED),

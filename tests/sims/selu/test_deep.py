@@ -50,7 +50,7 @@ def test_alpha_dropout_identity_and_validation():
 
 
 # ======================================================================================
-# Deep nets (spec §11.13)
+# Deep nets (docs/derivations/selu_moments.md §12.9)
 # ======================================================================================
 
 
@@ -114,10 +114,10 @@ def test_deep_small_selu_converges_relu_tanh_do_not(tmp_path):
 
 @pytest.mark.slow
 def test_deep_width_512_depth_64_converges_from_three_starts(tmp_path):
-    """Spec §11.13: width 512, depth 64, starts (0,1), (0.5,3), (−0.3,0.2): layer-64
-    mean and variance within ±0.05 of (0, 1) for SELU and SELU + alpha-dropout, and
-    every SELU layer within 4 SEM + the finite-width allowance of the population
-    iterate."""
+    """Derivations §12.9: width 512, depth 64, starts (0,1), (0.5,3), (−0.3,0.2):
+    layer-64 mean and variance within ±0.05 of (0, 1) for SELU and SELU +
+    alpha-dropout, and every SELU layer within 4 SEM + the finite-width allowance
+    of the population iterate."""
     cfg, ds = _deep(
         tmp_path,
         activation=("selu", "selu_dropout"),
@@ -128,7 +128,7 @@ def test_deep_width_512_depth_64_converges_from_three_starts(tmp_path):
         trial_batch=12,
     )
     # Averaged over trials: one weight draw per layer moves a single run's variance
-    # by ~0.02 (spec §9 table note), so the spec's ±0.05 is applied to the mean.
+    # by ~0.02 (derivations §12.9), so the ±0.05 criterion is applied to the mean.
     last = ds.isel(layer=-1, width=0).mean("trial")
     for a in cfg.activation:
         for s in range(3):
