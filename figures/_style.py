@@ -28,6 +28,7 @@ __all__ = [
     "RC",
     "RIDGE_CMAP",
     "apply",
+    "bars_within_marker",
     "label",
     "mean_sem",
     "plain_log_ticks",
@@ -164,6 +165,29 @@ def mean_sem(da: xr.DataArray, dim: str = "trial") -> tuple[xr.DataArray, xr.Dat
     std = da.std(dim, ddof=1, skipna=True)
     sem = (std / np.sqrt(count)).where(count > 1)
     return mean, sem
+
+
+def bars_within_marker(ax, x, mean, sem, markersize: float) -> np.ndarray:
+    """Whether each error bar ``mean ± sem`` at ``x`` ends inside its marker.
+
+    Compares, in display pixels, the longer arm of the bar (on a log axis the lower
+    one; a lower end at or below 0 counts as visible) with the radius of a marker of
+    ``markersize`` points. Call after the limits and the layout are final (for a
+    constrained layout, after ``fig.draw_without_rendering()``). Points with a NaN
+    mean or SEM give False.
+    """
+    x, mean, sem = (np.asarray(a, dtype=np.float64).ravel() for a in (x, mean, sem))
+    radius = 0.5 * float(markersize) * ax.get_figure().dpi / 72.0
+    to_px = ax.transData.transform
+    centre = to_px(np.column_stack([x, mean]))[:, 1]
+    arms = []
+    for end in (mean + sem, mean - sem):
+        with np.errstate(invalid="ignore", divide="ignore"):
+            px = to_px(np.column_stack([x, end]))[:, 1]
+        arms.append(np.where(np.isfinite(px), np.abs(px - centre), np.inf))
+    arm = np.maximum(*arms)
+    ok = np.isfinite(mean) & np.isfinite(sem)
+    return ok & (arm <= radius)
 
 
 def save(fig: Figure, out_dir: str | Path, stem: str) -> tuple[Path, Path]:

@@ -45,11 +45,13 @@ from figures._grid import open_grid
 from sims.neural_collapse import parse_profile
 from theory.neural_collapse import deep_linear_class_a2
 from theory.neural_collapse import near_collapse_spectrum
+from theory.neural_collapse import nonzero_threshold
 
 __all__ = [
     "EXPERIMENTS",
     "GridError",
     "check_grid",
+    "collapse_size",
     "load_grid",
     "main",
     "plot_central_path",
@@ -57,6 +59,7 @@ __all__ = [
     "plot_perturbation_spectrum",
     "plot_ufm_lengths",
     "plot_ufm_metrics",
+    "threshold_lambda",
     "write_figures",
 ]
 
@@ -77,6 +80,7 @@ EXPERIMENTS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
     "digits": (("loss", "trial", "layer"), ("nc1", "nc1_tilde")),
 }
 DEPTH_CMAP = mpl.colormaps["viridis"]
+_DEPTH_OFFSET = 1.06  # factor between depths' marker positions along n_k
 
 
 def check_grid(ds: xr.Dataset, source: str = "grid") -> str:
@@ -159,9 +163,21 @@ def plot_perturbation_spectrum(
                 ax.plot(dense, 1 - pred.kappa[:, j] / b, lw=1.2, label=name)
         ax.set_xscale("log")
         ax.set_xlabel(_style.label(ds["lam_h"]))
-        ax.set_ylabel(_style.symbol(ds["sv_intra"]))
+        ax.set_ylabel(f"singular values {_style.symbol(ds['sv_intra'])}")
         ax.set_title(rf"$\beta={b:g}$, $\lambda_W={lw:g}$, K={K}, n={n}, d={d}")
-        ax.legend(loc="lower left")
+        ax.text(
+            0.98,
+            0.02,
+            r"lines: $\sigma = 1 - \kappa/\beta$ (Theorem 4.2)",
+            transform=ax.transAxes,
+            ha="right",
+            va="bottom",
+            fontsize=7,
+            gid="sigma_formula",
+        )
+        ax.legend(
+            loc="lower left", title=r"$\sigma = 1-\kappa/\beta$ with", fontsize=6.5
+        )
         _plot_theorem_errors(ax2, ds, lw)
         fig.tight_layout()
     return fig
@@ -269,6 +285,25 @@ def plot_central_path(ds: xr.Dataset, *, lam_w: float | None = None) -> Figure:
             keep = beta >= 10
             ax.plot(beta[keep], first.values[keep], "--", color=cols[lh], lw=0.9)
         ax.axhline(1.0, color="0.5", lw=0.6)
+        grey = "0.35"
+        ax.legend(
+            [
+                mpl.lines.Line2D([], [], marker="o", ls="none", color=grey, ms=3),
+                mpl.lines.Line2D([], [], ls="--", color=grey, lw=0.9),
+            ],
+            ["measured (mean ± SEM)", "first order (Cor. 3.2)"],
+            loc="best",
+            fontsize=6.5,
+        )
+        axes[1].legend(
+            [
+                mpl.lines.Line2D([], [], color=grey),
+                mpl.patches.Patch(color=grey, alpha=0.2, lw=0),
+            ],
+            ["mean over $H_0$", f"± SEM ({sub.sizes['trial']} trials)"],
+            loc="best",
+            fontsize=6.5,
+        )
         ax.set_xscale("log")
         ax.set_xlabel(_style.label(ds["beta"]))
         ax.set_title(
@@ -338,17 +373,29 @@ def plot_ufm_metrics(
                 ax.set_yscale("log")
                 if r == len(profiles) - 1:
                     ax.set_xlabel(_style.label(ds["step"]))
-                if r == 0:
-                    ax.set_title(_style.symbol(sub[var]), fontsize=8)
-            axes[r, 0].set_ylabel(_profile_label(prof))
+                ax.set_ylabel(_metric_label(sub[var]), fontsize=7)
+            axes[r, 0].set_title(_profile_label(prof), loc="left", fontsize=8)
         axes[0, 0].legend(loc="lower left", fontsize=6.5)
+        trials = sub.sizes["trial"]
+        spread = (
+            f"mean ± SEM over {trials} trials (bands)"
+            if trials > 1
+            else "one trial: no SEM"
+        )
         fig.suptitle(
             rf"deep linear UFM, {loss.upper()}, bias={bias}, $\lambda={lam:g}$, "
-            f"width {ds.attrs.get('width', '?')}",
+            f"width {ds.attrs.get('width', '?')}; {spread}",
             fontsize=9,
         )
         fig.tight_layout()
     return fig
+
+
+def _metric_label(da: xr.DataArray) -> str:
+    """``long_name`` over ``$symbol$`` (two lines: the panels are narrow)."""
+    name = str(da.attrs.get("long_name") or da.name)
+    sym = da.attrs.get("math_symbol")
+    return f"{name}\n${sym}$" if sym else name
 
 
 def _profile_label(profile: str) -> str:
@@ -361,11 +408,19 @@ def _profile_label(profile: str) -> str:
 def plot_ufm_lengths(
     ds: xr.Dataset, *, lam: float | None = None, loss: str = "mse", bias: int = 0
 ) -> Figure:
-    r"""Classifier lengths :math:`\|w_k\|^2` at the last step against :math:`n_k`.
+    r"""Classifier lengths :math:`\|w_k\|^2` against :math:`n_k`, and the threshold.
 
-    Markers: every class of every saved profile (mean ± SEM over ``trial``); lines:
-    :func:`theory.neural_collapse.deep_linear_class_a2` on a dense :math:`n` grid at
-    each profile's :math:`N`, one colour per depth.
+    Left: markers for every class of every saved profile at the last step (mean ±
+    SEM over ``trial``), offset along :math:`n_k` by depth (factor
+    :data:`_DEPTH_OFFSET` per depth) and sized by depth so that none hide another;
+    lines: :func:`theory.neural_collapse.deep_linear_class_a2` on a dense :math:`n`
+    grid at each profile's :math:`N`, one colour per depth. Right (theory): the same
+    curves at the largest imbalanced :math:`N` and a :math:`\lambda` picked by
+    :func:`threshold_lambda` so that the minority-class collapse thresholds
+    :math:`n_c = b/\varphi_c(M)` (:func:`theory.neural_collapse.nonzero_threshold`)
+    fall inside the plotted sizes: below :math:`n_c` the global minimizer has
+    :math:`w_k = 0`. Gids: ``threshold:<M>`` (the dotted :math:`n_c` lines),
+    ``a2:<M>`` (the right-hand curves).
     """
     sub, lam = _ufm_panel_sel(ds, lam, loss, bias)
     depths = sub["depth"].values
@@ -373,22 +428,24 @@ def plot_ufm_lengths(
     last = sub.isel(step=-1)
     markers = "os^Dv<>"
     with _style.style():
-        fig, ax = _style_subplots(1, 1, (4.2, 3.2))
+        fig, (ax, ax2) = _style_subplots(1, 2, (8.4, 3.4))
         totals = set()
         for ip, prof in enumerate(sub["profile"].values):
             sizes = np.asarray(parse_profile(prof), dtype=float)
             totals.add(float(sizes.sum()))
-            for m in depths:
+            for j, m in enumerate(depths):
                 da = last["diag_wwt"].sel(profile=prof, depth=m)
                 mean, sem = _style.mean_sem(da)
+                shift = _DEPTH_OFFSET ** (j - (len(depths) - 1) / 2)
                 ax.errorbar(
-                    sizes,
+                    sizes * shift,
                     mean.values[: sizes.size],
                     yerr=sem.values[: sizes.size],
                     fmt=markers[ip % len(markers)],
                     color=cols[m],
-                    ms=5 if ip else 3.5,
+                    ms=3.0 + 1.5 * j,
                     mfc=cols[m] if ip == 0 else "none",
+                    zorder=3 + j,
                     label=_profile_label(prof) if m == depths[-1] else None,
                 )
         lo = min(min(parse_profile(p)) for p in sub["profile"].values)
@@ -404,19 +461,75 @@ def plot_ufm_lengths(
                     a2,
                     color=cols[m],
                     lw=1.0,
+                    zorder=2,
                     label=f"M={m}" if N == min(totals) else None,
                 )
         ax.set_xscale("log")
         _style.plain_log_ticks(ax.xaxis)
-        ax.set_xlabel("class size $n_k$")
+        ax.set_xlabel("class size $n_k$ (markers offset by depth)")
         ax.set_ylabel(_style.label(ds["diag_wwt"]))
         ax.set_title(
-            rf"last step vs closed form ($\lambda={lam:g}$; markers by profile)",
-            fontsize=8,
+            rf"last GD step vs closed form ($\lambda={lam:g}$)", fontsize=8, loc="left"
         )
-        ax.legend(loc="upper left")
+        ax.legend(loc="upper left", fontsize=6.5)
+        _plot_threshold(ax2, ds, depths, cols, max(totals), lo, hi)
         fig.tight_layout()
     return fig
+
+
+def threshold_lambda(depths, num_samples: float, target: float) -> float:
+    r"""The λ (every layer and λ_H) that puts the thresholds at ``target``.
+
+    With every layer's :math:`\lambda` equal, :math:`b = M N^{1+1/M}\lambda^{(M+1)/M}`
+    and :math:`n_c(M) = b/\varphi_c(M)`; the returned :math:`\lambda` makes the
+    geometric mean over ``depths`` of :math:`n_c(M)` equal ``target``.
+    """
+    logs = [
+        (np.log(target * nonzero_threshold(int(m)) / (m * num_samples ** (1 + 1 / m))))
+        * m
+        / (m + 1)
+        for m in depths
+    ]
+    return float(np.exp(np.mean(logs)))
+
+
+def collapse_size(depth: int, num_samples: float, lam: float) -> float:
+    r""":math:`n_c = b/\varphi_c(M)`, all :math:`\lambda` equal: classes at most this
+    size have :math:`w_k = 0` at the global minimum."""
+    M = int(depth)
+    b = M * num_samples ** (1 + 1 / M) * lam ** ((M + 1) / M)
+    return float(b / nonzero_threshold(M))
+
+
+def _plot_threshold(ax, ds, depths, cols, N, lo, hi) -> None:
+    target = float(np.sqrt(lo * hi))
+    lam = threshold_lambda(depths, N, target)
+    n_c = {m: collapse_size(int(m), N, lam) for m in depths}
+    left = min(lo, *n_c.values()) / 2
+    right = max(hi, *n_c.values()) * 2
+    dense = np.unique(
+        np.concatenate([np.geomspace(left, right, 400), list(n_c.values())])
+    )
+    for m in depths:
+        a2 = deep_linear_class_a2(
+            dense, num_samples=N, depth=int(m), lam_w=lam, lam_h=lam
+        )
+        ax.plot(dense, a2, color=cols[m], lw=1.2, gid=f"a2:{m}", label=f"M={m}")
+        ax.axvline(n_c[m], color=cols[m], ls=":", lw=1.0, gid=f"threshold:{m}")
+    ax.set_xscale("log")
+    ax.set_xlim(left, right)
+    _style.plain_log_ticks(ax.xaxis)
+    ax.set_xlabel("class size $n_k$")
+    ax.set_ylabel(_style.label(ds["diag_wwt"]))
+    ax.set_title(
+        rf"minority-class collapse: $N={N:g}$, $\lambda_W=\lambda_H={lam:.2g}$",
+        fontsize=8,
+        loc="left",
+    )
+    handles, labels = ax.get_legend_handles_labels()
+    handles.append(mpl.lines.Line2D([], [], ls=":", color="0.3"))
+    labels.append(r"$n_c = b/\varphi_c(M)$: $w_k = 0$ below")
+    ax.legend(handles, labels, loc="upper left", fontsize=6.5)
 
 
 # --- digits --------------------------------------------------------------------------
@@ -438,7 +551,7 @@ def plot_digits_layers(ds: xr.Dataset) -> Figure:
                     ms=3,
                     lw=1,
                     color=f"C{i}",
-                    label=str(loss).upper(),
+                    label=f"{str(loss).upper()} (mean ± SEM, n = {ds.sizes['trial']})",
                 )
             ax.set_yscale("log")
             ax.set_xlabel(_style.label(ds["layer"]))

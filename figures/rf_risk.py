@@ -1,15 +1,18 @@
-r"""Figures of random-feature ridge regression risk (spec ``rf_risk.md`` §8: 1, 2, 4).
+r"""Figures of random-feature ridge regression risk (arXiv:2311.14646, Figs. 1 and 2).
 
 ``python -m figures.rf_risk GRID.nc [--out figures/out] [--ridges 5]`` reads a grid
 saved by ``python -m sims.rf_risk --sweep`` and writes, as PNG and PDF:
 
 - ``rf_risk_vs_k`` (if the grid sweeps ``k``): test and train risk against the number
-  of features at fixed ``n``, the paper's Fig. 1 left panel;
+  of features at fixed ``n``, the paper's Fig. 1 left panel (from the grid reaching the
+  largest ``k``, the newest among equals: a ``paper`` grid reaches ``k = 10^4``);
 - ``rf_risk_vs_n`` (if the grid sweeps ``n``): the same against ``n`` at fixed ``k``,
   the appendix traces;
-- ``rf_fitting_ratio``: theory-only, large-``n`` KRR test risk of a power-law task
-  against the fitting ratio :math:`R = E_{tr}/E_{te}` (Fig. 2's theory curves), from
-  :mod:`theory.rf_powerlaw`.
+- ``rf_fitting_ratio``: large-``n`` KRR test risk of a power-law task against the
+  fitting ratio :math:`R = E_{tr}/E_{te}` at the :math:`(\alpha, \beta)` the paper
+  fits for MNIST, SVHN and CIFAR-10 (Fig. 2's theory curves, from
+  :mod:`theory.rf_powerlaw`), normalized as the paper's labels are; with a saved
+  ``sims.rf_real`` fitting-ratio grid, a last panel adds its measured points (digits).
 
 Simulation is drawn as markers with error bars (mean ± SEM over ``trial``); theory as
 lines computed here with :func:`theory.rf_ridge.rf_ridge_risk` on a denser grid than the
@@ -42,12 +45,15 @@ from figures._grid import open_grid
 from theory.rf_ridge import rf_ridge_risk
 
 __all__ = [
+    "DATASETS",
     "DEFAULT_NOISE_REL",
     "DEFAULT_PAIRS",
     "GridError",
     "check_grid",
+    "largest_k_grid",
     "load_grid",
     "main",
+    "normalized_risk",
     "plot_fitting_ratio",
     "plot_risk_vs",
     "select_ridges",
@@ -57,11 +63,17 @@ __all__ = [
     "write_figures",
 ]
 
-# (alpha, beta) of MNIST, SVHN and CIFAR-10 in the fitting-ratio figure (spec §7, §8.4).
-DEFAULT_PAIRS: tuple[tuple[float, float], ...] = (
-    (1.17, 1.14),
-    (1.22, 1.20),
-    (1.12, 1.36),
+# The data sets of the paper's Fig. 2 (arXiv:2311.14646), in its panel order: name,
+# (alpha, beta) fitted to the Myrtle CNTK eigenstructure (the values printed in the
+# figure's panel titles), and the base MSE b (the ridgeless noiseless test MSE of the
+# authors' released results, dkarkada/more-is-better, with unit-norm label rows).
+DATASETS: tuple[tuple[str, float, float, float], ...] = (
+    ("MNIST", 1.12, 1.36, 0.0404),
+    ("SVHN", 1.22, 1.20, 0.441),
+    ("CIFAR-10", 1.17, 1.14, 0.481),
+)
+DEFAULT_PAIRS: tuple[tuple[float, float], ...] = tuple(
+    (a, b) for _, a, b, _ in DATASETS
 )
 DEFAULT_NOISE_REL: tuple[float, ...] = (0.0, 1.0, 5.0, 50.0)
 # The fixed n (k) of a k-sweep (n-sweep) when a grid sweeps both: the paper's 256.
@@ -79,6 +91,8 @@ _COORD_ATTRS = {
 _ENVELOPE_RIDGES = (
     41  # log-spaced ridges over the saved range for the optimal-ridge line
 )
+_TEST_MS, _TRAIN_MS = 4.0, 3.0  # marker sizes (points) of test and train risks
+_TRAIN_DECADES = 2.0  # how far below the least test risk the y range may reach
 _THEORY_RTOL = 1e-4  # recomputed vs saved theory; looser than float64 for float32 grids
 
 
@@ -256,6 +270,11 @@ def plot_risk_vs(
     the theory test risk over a dense log grid of ridges spanning the saved ones (and
     including them). A thin vertical line marks the interpolation peak ``k = n``.
 
+    The y range covers the test risks and the train risks down to
+    :data:`_TRAIN_DECADES` decades below the least test risk; a note (gid
+    ``clipped``) names the ridges whose train risk runs below it. The legend says
+    when the SEM bars are shorter than the markers (measured on the final layout).
+
     Artists carry gids for tests: ``sim:test_risk:<ridge>``, ``sim:train_risk:<ridge>``
     (the errorbar data lines), ``theory:test_risk:<ridge>``,
     ``theory:train_risk:<ridge>``, ``theory:optimal_ridge``, ``peak``.
@@ -307,11 +326,13 @@ def plot_risk_vs(
     with _style.style():
         own_figure = ax is None
         if ax is None:
-            fig = Figure(figsize=(5.4, 4.0), layout="constrained")
+            fig = Figure(figsize=(5.4, 4.2), layout="constrained")
             ax = fig.add_subplot()
         else:
             fig = ax.get_figure()
         shown = [envelope, test_all[rows].ravel()]  # what sets the y range
+        train_shown = [train_all[rows].ravel()]
+        test_bars = []  # (mean, sem) of the drawn test risks, for the SEM note
         for r, row in zip(chosen.tolist(), rows, strict=True):
             colour = _style.ridge_colour(r, norm)
             for name, faint in (("train_risk", True), ("test_risk", False)):
@@ -324,14 +345,15 @@ def plot_risk_vs(
                     fmt="o",
                     color=colour,
                     alpha=0.35 if faint else 1.0,
-                    markersize=3.0 if faint else 4.0,
+                    markersize=_TRAIN_MS if faint else _TEST_MS,
                     markeredgewidth=0.0,
                     elinewidth=0.8,
                     zorder=2 if faint else 3,
                 )
                 bars.lines[0].set_gid(f"sim:{name}:{r!r}")
+                (train_shown if faint else shown).append(mean.values)
                 if not faint:
-                    shown.append(mean.values)
+                    test_bars.append((mean.values, sem.values))
             ax.plot(xt, test_all[row], "-", color=colour, lw=1.3, zorder=4)[0].set_gid(
                 f"theory:test_risk:{r!r}"
             )
@@ -347,15 +369,11 @@ def plot_risk_vs(
         ax.set_yscale("log")
         pad = (x.max() / x.min()) ** 0.02
         ax.set_xlim(x.min() / pad, x.max() * pad)
-        # The y range follows the test risk (as the paper's Fig. 1): train risks far
-        # below it, at small ridge, run off the bottom.
-        shown = np.concatenate(shown)
-        shown = shown[np.isfinite(shown) & (shown > 0)]
-        if shown.size:
-            ax.set_ylim(shown.min() / 1.5, shown.max() * 1.5)
+        low = _set_ylim(ax, shown, train_shown)
+        _note_clipped(ax, sub, dim, xt, chosen, rows, train_all, low)
         _style.plain_log_ticks(ax.yaxis)
         ax.set_xlabel(_coord_label(ds, dim))
-        ax.set_ylabel(_style.label(tex))
+        ax.set_ylabel(f"{_style.label(tex)} and {_style.label(trx)}")
 
         sym_dim, sym_other = _coord_symbol(ds, dim), _coord_symbol(ds, other)
         sym_ridge = _coord_symbol(ds, "ridge")
@@ -368,8 +386,8 @@ def plot_risk_vs(
         )
         grey = "0.3"
         handles = [
-            Line2D([], [], marker="o", ls="none", color=grey, ms=4),
-            Line2D([], [], marker="o", ls="none", color=grey, ms=3, alpha=0.35),
+            Line2D([], [], marker="o", ls="none", color=grey, ms=_TEST_MS),
+            Line2D([], [], marker="o", ls="none", color=grey, ms=_TRAIN_MS, alpha=0.35),
             Line2D([], [], ls="-", color=grey),
             Line2D([], [], ls=":", color=grey),
             Line2D([], [], ls="--", color="0.1"),
@@ -384,76 +402,181 @@ def plot_risk_vs(
             f"peak ${sym_dim} = {sym_other}$",
         ]
         if own_figure:  # below the axes, clear of the curves
-            fig.legend(
+            legend = fig.legend(
                 handles, labels, loc="outside lower center", ncols=3, columnspacing=1.2
             )
         else:
-            ax.legend(handles, labels, loc="best", ncols=2)
+            legend = ax.legend(handles, labels, loc="best", ncols=2)
         colourbar = fig.colorbar(
             ScalarMappable(norm=norm, cmap=_style.RIDGE_CMAP), ax=ax, pad=0.01
         )
         colourbar.set_label(_coord_label(ds, "ridge"))
         for r in chosen:  # ticks on the colour bar mark the ridges drawn
             colourbar.ax.axhline(r, color="w", lw=1.0)
+        # Say when the SEM bars hide inside the markers (measured on the final layout).
+        fig.draw_without_rendering()
+        inside = np.concatenate(
+            [_style.bars_within_marker(ax, x, m, e, _TEST_MS) for m, e in test_bars]
+        )
+        total = int(sum(np.isfinite(e).sum() for _, e in test_bars))
+        if total and inside.sum() == total:
+            note = "SEM bars all smaller than the markers"
+        elif inside.sum():
+            note = f"SEM bar inside the marker at {int(inside.sum())} of {total} points"
+        else:
+            note = ""
+        if note:
+            legend.get_texts()[0].set_text(f"{labels[0]};\n{note}")
     return fig
 
 
+def _set_ylim(ax: Axes, shown: list, train_shown: list) -> float:
+    """Log y range over the test risks and the train risks down to a floor.
+
+    Train risks more than :data:`_TRAIN_DECADES` decades below the least test risk
+    (small ridge past the peak) would squash the test curves: the range stops there
+    and :func:`_note_clipped` says what is cut off. Returns the lower limit.
+    """
+    test = np.concatenate(shown)
+    test = test[np.isfinite(test) & (test > 0)]
+    train = np.concatenate(train_shown)
+    train = train[np.isfinite(train) & (train > 0)]
+    if not test.size:
+        return ax.get_ylim()[0]
+    floor = test.min() / 10**_TRAIN_DECADES
+    lo = max(min(test.min(), train.min() if train.size else np.inf), floor) / 1.5
+    hi = max(test.max(), train.max() if train.size else 0) * 1.5
+    ax.set_ylim(lo, hi)
+    return lo
+
+
+def _note_clipped(ax, sub, dim, xt, chosen, rows, train_all, low) -> None:
+    """Write on the axes which ridges' train risks run below the y range."""
+    cut = []
+    for r, row in zip(chosen.tolist(), rows, strict=True):
+        sim = sub["train_risk"].sel(ridge=r).mean("trial").values
+        if np.nanmin(np.append(train_all[row], sim)) < low:
+            cut.append(r)
+    if cut:
+        ax.text(
+            0.01,
+            0.01,
+            f"▼ train risk below the axis (cut off) for "
+            f"${_coord_symbol(sub, 'ridge')} \\leq {max(cut):.3g}$",
+            transform=ax.transAxes,
+            fontsize=7,
+            color="0.25",
+            ha="left",
+            va="bottom",
+            gid="clipped",
+        )
+
+
+def normalized_risk(R, *, alpha, beta, noise_rel, base_mse, n=30_000) -> np.ndarray:
+    r"""Closed-form test MSE in the units of the paper's Fig. 2 (arXiv:2311.14646).
+
+    The paper adds noise of variance :math:`\sigma^2_{rel} b` to one-hot labels (``b``
+    the ridgeless noiseless test MSE) and renormalizes each label row to unit norm.
+    So: :func:`theory.rf_powerlaw.powerlaw_test_risk` scaled so that its value at
+    :math:`R = 0`, :math:`\sigma^2_{rel} = 0` is ``b``, divided by the label power
+    :math:`1 + \sigma^2_{rel} b`. In the closed form ``n`` cancels.
+    """
+    from theory.rf_powerlaw import powerlaw_test_risk
+
+    kw = dict(alpha=alpha, beta=beta, n=n)
+    risk = np.asarray(powerlaw_test_risk(R, noise_rel=noise_rel, **kw), np.float64)
+    base = float(np.asarray(powerlaw_test_risk(0.0, noise_rel=0.0, **kw)))
+    return risk / base * base_mse / (1.0 + noise_rel * base_mse)
+
+
+def _real_panel(real: xr.Dataset) -> tuple[str, float, float, float]:
+    a, b = float(real["alpha"]), float(real["beta"])
+    return ("digits (measured)", a, b, float(real["base_mse"].mean()))
+
+
 def plot_fitting_ratio(
-    pairs: Sequence[tuple[float, float]] = DEFAULT_PAIRS,
+    datasets: Sequence[tuple[str, float, float, float]] = DATASETS,
     noise_rel: Sequence[float] = DEFAULT_NOISE_REL,
     *,
-    n: float = 1000,
+    n: float = 30_000,
     num: int = 400,
+    real: xr.Dataset | None = None,
 ) -> Figure:
-    r"""Large-``n`` KRR test risk against the fitting ratio, one panel per (α, β).
+    r"""KRR test MSE against the fitting ratio, one panel per data set's (α, β).
 
-    Theory only (the paper's Fig. 2 curves, spec §5): for each relative noise
-    :math:`\sigma^2_{rel}`, :math:`E_{te}(R)` from
-    :func:`theory.rf_powerlaw.powerlaw_test_risk` on ``num`` points of
+    The paper's Fig. 2 theory curves: ``datasets`` holds (name, α, β, base MSE
+    ``b``), by default :data:`DATASETS`. For each relative noise
+    :math:`\sigma^2_{rel}`, :func:`normalized_risk` on ``num`` points of
     :math:`R \in [0, 1)`, and a dotted vertical line of the same colour at
     :func:`theory.rf_powerlaw.optimal_fitting_ratio`. The regions :math:`R < 0`
     ("fully interpolating") and :math:`R > 1` ("∞ regularization") are shaded.
-    Line gids: ``theory:test_risk:<alpha>,<beta>,<noise_rel>`` and
-    ``argmin:<alpha>,<beta>,<noise_rel>``.
+    With ``real``, a ``sims.rf_real`` fitting-ratio grid (:mod:`figures.rf_real`),
+    a last panel draws its measured points (mean over orderings of R and of the test
+    MSE / (1 + σ²_rel b), b its mean base MSE) over the same curves at its fitted
+    (α, β). Gids: ``theory:test_risk:<alpha>,<beta>,<noise_rel>``,
+    ``argmin:<alpha>,<beta>,<noise_rel>``, ``sim:<noise_rel>``.
 
     Raises:
       ImportError: :mod:`theory.rf_powerlaw` is not available.
     """
     from theory.rf_powerlaw import optimal_fitting_ratio
-    from theory.rf_powerlaw import powerlaw_test_risk
 
     R = np.linspace(0.0, 1.0, num, endpoint=False)
-    noise_rel = [float(s) for s in noise_rel]
-    colours = [
-        mpl.colormaps["plasma"](v)
-        for v in np.linspace(0.0, 0.8, max(len(noise_rel), 2))
-    ]
+    panels = [tuple(d) for d in datasets] + ([_real_panel(real)] if real else [])
+    levels = sorted({float(s) for s in noise_rel})
+    if real is not None:
+        levels = sorted({*levels, *(float(s) for s in real["noise_rel"].values)})
+    colours = dict(
+        zip(
+            levels,
+            [
+                tuple(c)
+                for c in mpl.colormaps["plasma"](np.linspace(0, 0.8, len(levels)))
+            ],
+            strict=True,
+        )
+    )
     with _style.style():
-        fig = Figure(figsize=(2.9 * len(pairs) + 1.2, 3.0), layout="constrained")
-        axes = fig.subplots(1, len(pairs), squeeze=False)[0]
-        for ax, (alpha, beta) in zip(axes, pairs, strict=True):
-            alpha, beta = float(alpha), float(beta)
-            shown = []
-            for s, colour in zip(noise_rel, colours, strict=False):
-                risk = np.asarray(
-                    powerlaw_test_risk(R, alpha=alpha, beta=beta, n=n, noise_rel=s),
-                    dtype=np.float64,
-                )
+        fig = Figure(figsize=(2.6 * len(panels) + 1.2, 3.2), layout="constrained")
+        axes = fig.subplots(1, len(panels), squeeze=False, sharey=True)[0]
+        for j, (ax, (name, alpha, beta, base)) in enumerate(
+            zip(axes, panels, strict=True)
+        ):
+            alpha, beta, base = float(alpha), float(beta), float(base)
+            measured = real is not None and j == len(panels) - 1
+            noise = real["noise_rel"].values.astype(float) if measured else levels
+            in_domain = alpha > 1 and 1 < beta < 2 * alpha + 1
+            for s in (float(v) for v in noise):
                 key = f"{alpha!r},{beta!r},{s!r}"
-                ax.plot(
-                    R,
-                    risk,
-                    color=colour,
-                    label=f"$\\sigma^2_{{\\mathrm{{rel}}}} = {s:g}$",
-                    gid=f"theory:test_risk:{key}",
-                )
-                r_star = float(
-                    np.asarray(
-                        optimal_fitting_ratio(alpha=alpha, beta=beta, noise_rel=s)
+                label = f"$\\sigma^2_{{\\mathrm{{rel}}}} = {s:g}$"
+                if in_domain:
+                    risk = normalized_risk(
+                        R, alpha=alpha, beta=beta, noise_rel=s, base_mse=base, n=n
                     )
-                )
-                ax.axvline(r_star, color=colour, ls=":", lw=1.1, gid=f"argmin:{key}")
-                shown.append(risk[np.isfinite(risk)])
+                    ax.plot(
+                        R,
+                        risk,
+                        color=colours[s],
+                        label=label,
+                        gid=f"theory:test_risk:{key}",
+                    )
+                    r_star = float(np.asarray(optimal_fitting_ratio(alpha, beta, s)))
+                    ax.axvline(
+                        r_star, color=colours[s], ls=":", lw=1.1, gid=f"argmin:{key}"
+                    )
+                if measured:
+                    sub = real.sel(noise_rel=s)
+                    ax.plot(
+                        sub["fitting_ratio"].mean("trial").values,
+                        sub["test_mse"].mean("trial").values / (1 + s * base),
+                        "o",
+                        ms=3.0,
+                        mfc="none",
+                        mew=0.9,
+                        color=colours[s],
+                        zorder=5,
+                        gid=f"sim:{s!r}",
+                    )
             ax.axvspan(-0.15, 0.0, color="0.9", lw=0, zorder=0)
             ax.axvspan(1.0, 1.15, color="0.9", lw=0, zorder=0)
             band = blended_transform_factory(ax.transData, ax.transAxes)
@@ -474,16 +597,67 @@ def plot_fitting_ratio(
                 )
             ax.set_xlim(-0.15, 1.15)
             ax.set_yscale("log")
-            shown = np.concatenate(shown)
-            ax.set_ylim(shown.min() / 1.3, shown.max() * 1.3)
-            ax.set_title(f"$\\alpha = {alpha:g}$, $\\beta = {beta:g}$")
+            ax.set_title(
+                f"{name}\n$\\alpha = {alpha:g}$, $\\beta = {beta:g}$, $b = {base:.3g}$"
+                if measured is False
+                else f"{name}, n = {int(real.attrs.get('n_train', 0))}\n"
+                f"fitted $\\alpha = {alpha:.3g}$, $\\beta = {beta:.3g}$, "
+                f"$b = {base:.3g}$"
+            )
             ax.set_xlabel(r"fitting ratio $R = E_{\mathrm{tr}} / E_{\mathrm{te}}$")
-        axes[0].set_ylabel(f"test risk $E_{{\\mathrm{{te}}}}$ at $n = {n:g}$")
-        handles, labels = axes[0].get_legend_handles_labels()
+        axes[0].set_ylabel("test MSE $E_{\\mathrm{te}}$ (unit-norm noisy labels)")
+        handles = [Line2D([], [], color=colours[s]) for s in levels]
+        labels = [f"$\\sigma^2_{{\\mathrm{{rel}}}} = {s:g}$" for s in levels]
         handles.append(Line2D([], [], ls=":", color="0.3", lw=1.1))
-        labels.append("argmin $R^*$")
+        labels.append("theory argmin $R^*$")
+        if real is not None:
+            handles.append(
+                Line2D([], [], marker="o", ls="none", mfc="none", color="0.3")
+            )
+            labels.append("measured (mean over\norderings, one per ridge)")
         fig.legend(handles, labels, loc="outside right center")
+        fig.supxlabel(
+            "(α, β): the paper's fits to each data set's CNTK eigenstructure. Theory: "
+            "the large-n closed form, equal to the base MSE b at R = 0 without noise,\n"
+            "divided by the label power 1 + σ²_rel b (the paper renormalizes each "
+            "noisy label row to unit norm).",
+            fontsize=6.5,
+            color="0.3",
+        )
     return fig
+
+
+def _real_fitting_grid(grids: Sequence[xr.Dataset]) -> xr.Dataset | None:
+    """The newest ``sims.rf_real`` fitting-ratio grid beside the rf_risk results.
+
+    Looks in ``<results>/rf_real/`` next to the folder the first grid was read from
+    (``results/rf_real`` without one); unreadable grids are skipped.
+    """
+    from figures import rf_real
+
+    source = next(
+        (g.encoding.get("source") for g in grids if g.encoding.get("source")), None
+    )
+    folder = (
+        Path(source).parent.parent / "rf_real" if source else Path("results/rf_real")
+    )
+    files = sorted(folder.glob("*.nc"), key=lambda p: p.stat().st_mtime, reverse=True)
+    for path in files if folder.is_dir() else []:
+        try:
+            ds = rf_real.load_grid(path)
+        except rf_real.GridError:
+            continue
+        if rf_real.grid_kind(ds) == "fitting_ratio":
+            return ds
+    return None
+
+
+def largest_k_grid(grids: Sequence[xr.Dataset]) -> xr.Dataset | None:
+    """Of the grids sweeping ``k`` (newest first), the first reaching the largest k."""
+    swept = [g for g in grids if "k" in swept_dims(g)]
+    if not swept:
+        return None
+    return max(swept, key=lambda g: float(g["k"].max()))  # max keeps the first tie
 
 
 def write_figures(
@@ -491,23 +665,31 @@ def write_figures(
     out_dir: str | Path,
     *,
     ridges: int | Sequence[float] = 5,
+    real: xr.Dataset | bool | None = True,
 ) -> list[Path]:
     """Draw and save every rf_risk figure; returns the written paths.
 
-    ``grids`` are checked rf_risk grids, newest first: ``rf_risk_vs_k`` comes from the
-    first that sweeps ``k``, ``rf_risk_vs_n`` from the first that sweeps ``n``, and
-    ``rf_fitting_ratio`` (theory only) is always drawn, unless
+    ``grids`` are checked rf_risk grids, newest first: ``rf_risk_vs_k`` comes from
+    :func:`largest_k_grid`, ``rf_risk_vs_n`` from the first that sweeps ``n``, and
+    ``rf_fitting_ratio`` is always drawn, with the measured points of ``real`` (by
+    default the newest saved ``sims.rf_real`` fitting-ratio grid found by
+    :func:`_real_fitting_grid`; None or False for none), unless
     :mod:`theory.rf_powerlaw` is missing, which is reported in one line on stderr.
     """
     written: list[Path] = []
     for dim in ("k", "n"):
-        ds = next((g for g in grids if dim in swept_dims(g)), None)
+        if dim == "k":
+            ds = largest_k_grid(grids)
+        else:
+            ds = next((g for g in grids if dim in swept_dims(g)), None)
         if ds is not None:
             written += _style.save(
                 plot_risk_vs(ds, dim, ridges=ridges), out_dir, f"rf_risk_vs_{dim}"
             )
+    if real is True:
+        real = _real_fitting_grid(grids)
     try:
-        fig = plot_fitting_ratio()
+        fig = plot_fitting_ratio(real=real or None)
     except ModuleNotFoundError as err:
         if err.name not in ("theory.rf_powerlaw", "theory"):
             raise

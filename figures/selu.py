@@ -1,4 +1,4 @@
-r"""Figures of self-normalizing networks (spec ``selu.md`` §9), from saved grids.
+r"""Figures of self-normalizing networks (Klambauer et al. 2017, arXiv:1706.02515).
 
 ``python -m figures.selu GRID.nc [GRID.nc ...] [--out figures/out]`` reads grids saved
 by ``python -m sims.selu --sweep --experiment layer|deep|train`` (the kind is the

@@ -175,3 +175,50 @@ def test_bad_grids_are_refused(tmp_path, grids, capsys):
         fig_nc.check_grid(broken)
     assert fig_nc.main([str(other), "--out", str(tmp_path)]) == 2
     assert "error" in capsys.readouterr().err
+
+
+def test_lengths_threshold_panel_marks_where_the_minority_class_collapses(grids):
+    """The dotted n_c of each depth is where the closed form drops to w_k = 0."""
+    ds = fig_nc.load_grid(grids["ufm"])
+    ax = fig_nc.plot_ufm_lengths(ds).axes[1]
+    lo, hi = ax.get_xlim()
+    for depth in ds["depth"].values:
+        (line,) = [ln for ln in ax.lines if ln.get_gid() == f"threshold:{depth}"]
+        n_c = line.get_xdata()[0]
+        assert lo < n_c < hi  # the threshold shows
+        (curve,) = [ln for ln in ax.lines if ln.get_gid() == f"a2:{depth}"]
+        lam = fig_nc.threshold_lambda(ds["depth"].values, 40, np.sqrt(5 * 20))
+        assert f"{lam:.2g}" in ax.get_title(loc="left")
+        a2 = nc.deep_linear_class_a2(
+            [n_c * 0.98, n_c * 1.02],
+            num_samples=40,
+            depth=int(depth),
+            lam_w=lam,
+            lam_h=lam,
+        )
+        assert a2[0] == 0 and a2[1] > 0
+        x, y = np.asarray(curve.get_xdata()), np.asarray(curve.get_ydata())
+        assert np.all(y[x < n_c * 0.999] == 0) and np.all(y[x > n_c * 1.001] > 0)
+
+
+def test_labels_say_what_is_drawn(grids):
+    ax = fig_nc.plot_perturbation_spectrum(fig_nc.load_grid(grids["perturbation"]))
+    texts = [t.get_text() for t in ax.axes[0].texts]
+    assert any(r"\sigma = 1 - \kappa/\beta" in t for t in texts)
+    flow = fig_nc.plot_central_path(fig_nc.load_grid(grids["central_path"]))
+    legends = [
+        t.get_text()
+        for a in flow.axes
+        if a.get_legend()
+        for t in a.get_legend().get_texts()
+    ]
+    assert "first order (Cor. 3.2)" in legends
+    assert any(t.startswith("± SEM") for t in legends)
+    ufm = fig_nc.load_grid(grids["ufm"])
+    fig = fig_nc.plot_ufm_metrics(ufm)
+    ylabels = [a.get_ylabel() for a in fig.axes[:5]]
+    assert ylabels[0].startswith(ufm["nc1"].attrs["long_name"])
+    assert f"over {ufm.sizes['trial']} trials" in fig.get_suptitle()
+    digits = fig_nc.load_grid(grids["digits"])
+    legend = fig_nc.plot_digits_layers(digits).axes[0].get_legend()
+    assert f"n = {digits.sizes['trial']}" in legend.get_texts()[0].get_text()

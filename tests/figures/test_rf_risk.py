@@ -258,13 +258,102 @@ def test_labels_come_from_attrs(k_sweep):
     fig = rf_risk.plot_risk_vs(ds, "k", ridges=2)
     ax, colourbar = fig.axes
     assert ax.get_xlabel() == "feature count $p$"
-    assert ax.get_ylabel() == "zebra MSE $Z$"
+    assert ax.get_ylabel() == "zebra MSE $Z$ and train MSE $Q$"  # names both
     assert colourbar.get_ylabel() == r"penalty $\lambda$"
     (legend,) = fig.legends  # below the axes
     legend = [t.get_text() for t in legend.get_texts()]
-    assert "sim. $Z$ (mean ± SEM, 6 trials)" in legend
+    assert legend[0].startswith("sim. $Z$ (mean ± SEM, 6 trials)")
     assert "theory $Q$" in legend and r"theory $Z$, optimal $\lambda$" in legend
     assert "peak $p = n$" in legend
+
+
+def _hidden_bars(fig):
+    """How many test-risk SEM bars end inside the marker radius, from the artists."""
+    ax = fig.axes[0]
+    radius_px = 0.5 * rf_risk._TEST_MS * fig.dpi / 72
+    hidden = total = 0
+    for ridge in _by_gid(ax, "theory:test_risk"):
+        bars = _errorbar(ax, f"sim:test_risk:{ridge!r}")
+        segments = np.array(bars.lines[2][0].get_segments())  # (x, mean -+ sem)
+        mid = ax.transData.transform(
+            np.column_stack([bars.lines[0].get_xdata(), bars.lines[0].get_ydata()])
+        )[:, 1]
+        ends = ax.transData.transform(segments.reshape(-1, 2))[:, 1].reshape(-1, 2)
+        arm = np.abs(ends - mid[:, None]).max(axis=1)
+        hidden += int((arm <= radius_px).sum())
+        total += arm.size
+    return hidden, total
+
+
+@pytest.mark.parametrize("spread", [0.1, 1e-4, 3.0])
+def test_legend_says_when_sem_bars_hide_in_the_markers(spread):
+    """Noise 1e-4: every bar inside its marker; 3.0: none; 0.1: as measured."""
+    ds = make_grid(64, np.unique(np.geomspace(8, 256, 8).astype(int)), trials=6)
+    theory = ds["test_risk_theory"]
+    rng = np.random.default_rng(3)
+    noise = np.exp(spread * rng.standard_normal(ds["test_risk"].shape))
+    ds["test_risk"] = ds["test_risk"].copy(
+        data=theory.broadcast_like(ds["test_risk"])
+        .transpose(*ds["test_risk"].dims)
+        .values
+        * noise
+    )
+    ds["test_risk"].attrs = TEST_ATTRS
+    fig = rf_risk.plot_risk_vs(ds, "k", ridges=3)
+    first = fig.legends[0].get_texts()[0].get_text()
+    hidden, total = _hidden_bars(fig)
+    if spread == 1e-4:
+        assert hidden == total
+    if spread == 3.0:
+        assert hidden == 0
+    if hidden == total:
+        assert first.endswith("SEM bars all smaller than the markers")
+    elif hidden:
+        assert first.endswith(
+            f"SEM bar inside the marker at {hidden} of {total} points"
+        )
+    else:
+        assert "\n" not in first and "SEM bar" not in first
+
+
+def test_bars_within_marker_on_linear_axes():
+    from matplotlib.figure import Figure
+
+    fig = Figure(figsize=(2, 2), dpi=72)
+    ax = fig.add_axes((0, 0, 1, 1))  # 144 px for 144 data units: 1 px = 1 unit
+    ax.set_xlim(0, 144)
+    ax.set_ylim(0, 144)
+    inside = _style.bars_within_marker(
+        ax, [10, 20, 30, 40], [50, 50, 50, np.nan], [1.9, 2.1, np.nan, 1], 4.0
+    )
+    np.testing.assert_array_equal(inside, [True, False, False, False])  # radius 2 px
+
+
+def test_small_ridge_train_risk_is_clipped_and_said(k_sweep):
+    """Train risks far below the test risks stop at a floor, with a note."""
+    fig = rf_risk.plot_risk_vs(k_sweep, "k", ridges=[1e-3, 10.0])
+    ax = fig.axes[0]
+    lo, hi = ax.get_ylim()
+    tests = [ln.get_ydata() for ln in _by_gid(ax, "theory:test_risk").values()]
+    tests += [
+        ln.get_ydata()
+        for ln in ax.get_lines()
+        if ln.get_gid() == "theory:optimal_ridge"
+    ]
+    least_test = min(np.nanmin(t) for t in tests)
+    trains = _by_gid(ax, "theory:train_risk")
+    assert lo >= least_test / 10**rf_risk._TRAIN_DECADES / 1.5 * (1 - 1e-12)
+    assert hi >= max(np.nanmax(t.get_ydata()) for t in trains.values())
+    clipped = [t for t in ax.texts if t.get_gid() == "clipped"]
+    below = [r for r, t in trains.items() if np.nanmin(t.get_ydata()) < lo]
+    assert below == [1e-3]  # interpolating train risk at the small ridge
+    (note,) = clipped
+    assert "0.001" in note.get_text()
+    # a large ridge alone: nothing cut off, no note
+    ax = rf_risk.plot_risk_vs(k_sweep, "k", ridges=[10.0]).axes[0]
+    assert not [t for t in ax.texts if t.get_gid() == "clipped"]
+    (train,) = _by_gid(ax, "theory:train_risk").values()
+    assert np.nanmin(train.get_ydata()) >= ax.get_ylim()[0]
 
 
 def test_label_helper():
@@ -305,12 +394,15 @@ def test_warns_when_saved_theory_is_not_the_attrs_spectrum(k_sweep):
         rf_risk.plot_risk_vs(ds, "k", ridges=1, num_theory=20)
 
 
-def test_fitting_ratio_plots_the_powerlaw_functions(stub_powerlaw):
-    pairs, noise = ((1.17, 1.14), (1.12, 1.36)), (0.0, 5.0)
-    fig = rf_risk.plot_fitting_ratio(pairs, noise, n=500)
+def test_fitting_ratio_plots_the_normalized_powerlaw_functions(stub_powerlaw):
+    datasets = (("A", 1.17, 1.14, 0.5), ("B", 1.12, 1.36, 0.04))
+    noise = (0.0, 5.0)
+    fig = rf_risk.plot_fitting_ratio(datasets, noise, n=500, real=None)
     assert len(fig.axes) == 2
-    for ax, (alpha, beta) in zip(fig.axes, pairs, strict=True):
-        assert ax.get_title() == f"$\\alpha = {alpha:g}$, $\\beta = {beta:g}$"
+    for ax, (name, alpha, beta, base) in zip(fig.axes, datasets, strict=True):
+        title = ax.get_title()
+        assert title.startswith(f"{name}\n")  # names its data set and its exponents
+        assert f"$\\alpha = {alpha:g}$, $\\beta = {beta:g}$" in title
         assert ax.get_xlim() == (-0.15, 1.15)
         texts = {t.get_text() for t in ax.texts}
         assert {"fully interpolating", "∞ regularization"} <= texts
@@ -322,15 +414,94 @@ def test_fitting_ratio_plots_the_powerlaw_functions(stub_powerlaw):
             ]
             R = np.asarray(curve.get_xdata())
             assert R[0] == 0 and R[-1] < 1 and np.all(np.diff(R) > 0)
-            want = stub_powerlaw.powerlaw_test_risk(
+            raw = stub_powerlaw.powerlaw_test_risk(
                 R, alpha=alpha, beta=beta, n=500, noise_rel=s
             )
+            at0 = stub_powerlaw.powerlaw_test_risk(
+                0.0, alpha=alpha, beta=beta, n=500, noise_rel=0.0
+            )
+            want = raw / at0 * base / (1 + s * base)  # the paper's unit-norm labels
             np.testing.assert_allclose(curve.get_ydata(), want, rtol=1e-14)
             (argmin,) = [ln for ln in ax.get_lines() if ln.get_gid() == f"argmin:{key}"]
             r_star = stub_powerlaw.optimal_fitting_ratio(alpha, beta, s)
             assert list(argmin.get_xdata()) == [r_star, r_star]
             assert argmin.get_linestyle() == ":"
             assert argmin.get_color() == curve.get_color()
+
+
+def test_fitting_ratio_defaults_are_the_papers_data_sets_in_its_units():
+    """MNIST, SVHN, CIFAR-10 with their (α, β); noiseless ridgeless value = base MSE,
+    and every curve of order one (unit-norm labels), not hundreds."""
+    fig = rf_risk.plot_fitting_ratio(real=None)
+    names = [ax.get_title().split("\n")[0] for ax in fig.axes]
+    assert names == ["MNIST", "SVHN", "CIFAR-10"]
+    for ax, (_, alpha, beta, base) in zip(fig.axes, rf_risk.DATASETS, strict=True):
+        key = f"{alpha!r},{beta!r},{0.0!r}"
+        (clean,) = [
+            ln for ln in ax.get_lines() if ln.get_gid() == f"theory:test_risk:{key}"
+        ]
+        assert clean.get_ydata()[0] == pytest.approx(base, rel=1e-12)
+        for ln in ax.get_lines():
+            if (ln.get_gid() or "").startswith("theory:"):
+                assert np.nanmax(ln.get_ydata()[:-20]) < 2.0
+
+
+def _real_fitting_grid(alpha=1.3, beta=1.25, seed=0) -> xr.Dataset:
+    """A stand-in sims.rf_real fitting-ratio grid (variables figures.rf_real needs)."""
+    rng = np.random.default_rng(seed)
+    noise, ridge, trial = [0.0, 5.0], np.geomspace(1e-3, 1e3, 7), np.arange(3)
+    shape = (2, 7, 3)
+    test = rng.uniform(0.1, 1.0, shape)
+    ds = xr.Dataset(
+        {
+            "test_mse": (("noise_rel", "ridge", "trial"), test),
+            "fitting_ratio": (
+                ("noise_rel", "ridge", "trial"),
+                rng.uniform(0, 1, shape),
+            ),
+            "optimal_ratio": (("noise_rel", "trial"), rng.uniform(0, 1, (2, 3))),
+            "base_mse": (("trial",), [0.2, 0.3, 0.4]),
+            "alpha": alpha,
+            "beta": beta,
+        },
+        coords={"noise_rel": noise, "ridge": ridge, "trial": trial},
+        attrs={"n_train": 900},
+    )
+    return ds
+
+
+def test_fitting_ratio_overlays_a_saved_rf_real_grid(tmp_path):
+    real = _real_fitting_grid()
+    fig = rf_risk.plot_fitting_ratio(real=real)
+    assert len(fig.axes) == len(rf_risk.DATASETS) + 1
+    ax = fig.axes[-1]
+    assert ax.get_title().startswith("digits (measured)")
+    assert "1.3" in ax.get_title() and "1.25" in ax.get_title()
+    for s in (0.0, 5.0):
+        (dots,) = [ln for ln in ax.get_lines() if ln.get_gid() == f"sim:{s!r}"]
+        sub = real.sel(noise_rel=s)
+        np.testing.assert_allclose(
+            dots.get_xdata(), sub["fitting_ratio"].values.mean(axis=1)
+        )
+        np.testing.assert_allclose(
+            dots.get_ydata(), sub["test_mse"].values.mean(axis=1) / (1 + s * 0.3)
+        )
+        key = f"{1.3!r},{1.25!r},{s!r}"
+        assert [
+            ln for ln in ax.get_lines() if ln.get_gid() == f"theory:test_risk:{key}"
+        ]
+    # found by write_figures next to the rf_risk results, through figures.rf_real
+    results = tmp_path / "results"
+    (results / "rf_real").mkdir(parents=True)
+    (results / "rf_risk").mkdir()
+    real.to_netcdf(results / "rf_real" / "fr.nc")
+    (results / "rf_real" / "junk.nc").write_text("junk")
+    make_grid(64, SWEEP[:3], ridges=RIDGES[:2], trials=3).to_netcdf(
+        results / "rf_risk" / "k.nc"
+    )
+    grid = rf_risk.load_grid(results / "rf_risk" / "k.nc")
+    assert rf_risk._real_fitting_grid([grid]) is not None
+    assert rf_risk._real_fitting_grid([grid])["alpha"] == 1.3
 
 
 def test_fitting_ratio_argmin_is_the_curve_minimum():
@@ -366,7 +537,7 @@ def test_fitting_ratio_skipped_in_one_line_without_rf_powerlaw(
     tmp_path, k_sweep, monkeypatch, capsys
 ):
     monkeypatch.setitem(sys.modules, "theory.rf_powerlaw", None)  # import fails
-    paths = rf_risk.write_figures([k_sweep], tmp_path, ridges=1)
+    paths = rf_risk.write_figures([k_sweep], tmp_path, ridges=1, real=None)
     assert {p.name for p in paths} == {"rf_risk_vs_k.png", "rf_risk_vs_k.pdf"}
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "theory.rf_powerlaw" in err
@@ -427,6 +598,16 @@ def test_python_m_figures_uses_newest_grid_per_sweep(
     }
     rf_lines = [x for x in captured.err.splitlines() if "rf_risk" in x]
     assert len(rf_lines) == 1 and "broken.nc" in rf_lines[0]
+
+    # An older grid reaching a larger k (a paper grid) wins over a newer smaller one.
+    drawn.clear()
+    make_grid(64, np.append(SWEEP, 4 * SWEEP[-1]), seed=8, **small).to_netcdf(
+        folder / "old_paper.nc"
+    )
+    os.utime(folder / "old_paper.nc", (1e8, 1e8))
+    assert figures_main.main(argv) == 0
+    assert drawn[0] == ("k", SWEEP.size + 1)
+    capsys.readouterr()
 
     # No grid at all: one line, and the theory-only figure still drawn.
     empty = tmp_path / "empty"
