@@ -130,8 +130,10 @@ def _check_width(d: int, K: int, name: str = "d") -> None:
         raise ValueError(f"feature dimension {name}={d} must be >= K={K}")
 
 
-def class_means(H: ArrayLike, labels: ArrayLike) -> ClassMeans:
-    r"""Class means, the weighted global mean and the two covariances of ``H``.
+def class_means(
+    H: ArrayLike, labels: ArrayLike, *, global_mean: str = "weighted"
+) -> ClassMeans:
+    r"""Class means, the global mean and the two covariances of ``H``.
 
     .. math::
 
@@ -143,6 +145,11 @@ def class_means(H: ArrayLike, labels: ArrayLike) -> ClassMeans:
     Args:
       H: ``(d, N)`` features, float.
       labels: ``(N,)`` integer labels, every class in ``0..K-1`` present.
+      global_mean: ``"weighted"`` (default): :math:`\bar h_G` is the mean of all
+        samples, as Papyan et al. (2020) and the papers' official code define it;
+        ``"unweighted"``: the plain mean of the class means, the default of
+        rhubarbwu's neural-collapse library. The two coincide on balanced classes;
+        on imbalanced ones the centered means, hence NC1 and NC2, differ.
 
     Returns:
       :class:`ClassMeans`.
@@ -157,11 +164,15 @@ def class_means(H: ArrayLike, labels: ArrayLike) -> ClassMeans:
       >>> cm.means.tolist(), float(np.trace(cm.sigma_w))
       ([[2.0, -1.0], [0.0, 3.0]], 1.0)
     """
+    if global_mean not in ("weighted", "unweighted"):
+        raise ValueError(
+            f"global_mean must be 'weighted' or 'unweighted', got {global_mean!r}"
+        )
     H = check_features(H)
     y, K = check_labels(labels, H.shape[1])
     _check_width(H.shape[0], K)
     with np.errstate(over="ignore", invalid="ignore"):
-        out = _class_means(H, y, K)
+        out = _class_means(H, y, K, unweighted=global_mean == "unweighted")
     if not all(np.all(np.isfinite(a)) for a in out):
         raise ValueError(
             "class_means: the covariances exceed the float64 range (entries of H "
@@ -170,13 +181,15 @@ def class_means(H: ArrayLike, labels: ArrayLike) -> ClassMeans:
     return out
 
 
-def _class_means(H: np.ndarray, y: np.ndarray, K: int) -> ClassMeans:
+def _class_means(
+    H: np.ndarray, y: np.ndarray, K: int, *, unweighted: bool = False
+) -> ClassMeans:
     N = H.shape[1]
     counts = np.bincount(y, minlength=K).astype(np.float64)
     onehot = np.zeros((K, N))
     onehot[y, np.arange(N)] = 1.0
     means = (H @ onehot.T) / counts
-    glob = H.mean(axis=1)
+    glob = means.mean(axis=1) if unweighted else H.mean(axis=1)
     centered = means - glob[:, None]
     dev = H - means[:, y]
     sigma_w = dev @ dev.T / N
@@ -184,7 +197,13 @@ def _class_means(H: np.ndarray, y: np.ndarray, K: int) -> ClassMeans:
     return ClassMeans(means, glob, centered, counts, sigma_w, sigma_b)
 
 
-def nc1(H: ArrayLike, labels: ArrayLike, *, rcond: float = 1e-12) -> float:
+def nc1(
+    H: ArrayLike,
+    labels: ArrayLike,
+    *,
+    rcond: float = 1e-12,
+    global_mean: str = "weighted",
+) -> float:
     r"""Within-class variability relative to the between-class spread (NC1).
 
     .. math:: \mathcal{NC}_1 = \frac1K \operatorname{Tr}(\Sigma_W \Sigma_B^\dagger)
@@ -199,6 +218,7 @@ def nc1(H: ArrayLike, labels: ArrayLike, *, rcond: float = 1e-12) -> float:
       H: ``(d, N)`` features.
       labels: ``(N,)`` integer labels.
       rcond: relative cut-off of the pseudo-inverse, in ``(0, 1)``.
+      global_mean: ``"weighted"`` or ``"unweighted"``, see :func:`class_means`.
 
     Returns:
       :math:`\mathcal{NC}_1 \ge 0` (``nan`` if the class means coincide).
@@ -212,7 +232,7 @@ def nc1(H: ArrayLike, labels: ArrayLike, *, rcond: float = 1e-12) -> float:
       0.055555555556
     """
     rcond = _check_rcond(rcond)
-    cm = class_means(_normalized(check_features(H)), labels)
+    cm = class_means(_normalized(check_features(H)), labels, global_mean=global_mean)
     evals, evecs = np.linalg.eigh(cm.sigma_b)
     top = evals.max()
     if not top > 0:
@@ -223,7 +243,9 @@ def nc1(H: ArrayLike, labels: ArrayLike, *, rcond: float = 1e-12) -> float:
     return max(float(np.sum(cm.sigma_w * inv)) / K, 0.0)
 
 
-def nc1_tilde(H: ArrayLike, labels: ArrayLike) -> float:
+def nc1_tilde(
+    H: ArrayLike, labels: ArrayLike, *, global_mean: str = "weighted"
+) -> float:
     r"""Trace ratio :math:`\widetilde{\mathcal{NC}}_1` of Tirer, Huang & Niles-Weed.
 
     .. math::
@@ -237,6 +259,7 @@ def nc1_tilde(H: ArrayLike, labels: ArrayLike) -> float:
     Args:
       H: ``(d, N)`` features.
       labels: ``(N,)`` integer labels.
+      global_mean: ``"weighted"`` or ``"unweighted"``, see :func:`class_means`.
 
     Returns:
       :math:`\widetilde{\mathcal{NC}}_1 \ge 0` (``nan`` if the class means coincide).
@@ -249,7 +272,7 @@ def nc1_tilde(H: ArrayLike, labels: ArrayLike) -> float:
       >>> round(nc1_tilde(H, [0, 0, 1, 1]), 12)  # 1 / 4.5
       0.222222222222
     """
-    cm = class_means(_normalized(check_features(H)), labels)
+    cm = class_means(_normalized(check_features(H)), labels, global_mean=global_mean)
     tb = float(np.trace(cm.sigma_b))
     if not tb > 0:
         return float("nan")
