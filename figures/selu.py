@@ -17,7 +17,9 @@ grid's ``experiment`` attr) and writes, as PNG and PDF:
   ReLU and tanh without normalization do not), sim markers (mean ± SEM over trials)
   and theory lines (the population-map iterate; dotted: the paper's map at ω = 0);
 - ``selu_training`` (``train`` grid): full-data training loss against SGD steps,
-  SELU vs ReLU + BatchNorm, one panel per depth (mean over seeds, thin lines per seed).
+  SELU vs ReLU + BatchNorm, one panel per depth (mean over seeds, thin lines per seed);
+  a small stand-in for the paper's Fig. 1 on scikit-learn's digits, whose steps,
+  learning rate, width and depths (from the grid's ``config_json``) the figure states.
 
 Simulation is drawn as markers with error bars or as thin per-seed lines; theory as
 lines, computed from :mod:`theory.selu_moments` where it is not saved. The plotting
@@ -27,6 +29,7 @@ Every data artist carries a ``gid`` naming what it shows.
 
 from __future__ import annotations
 
+import json
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -85,6 +88,8 @@ _ACTIVATION_NAMES = {
 }
 _TRAIN_COLOURS = {"selu": "C3", "relu_bn": "C0"}
 _Z = 4.0  # the tests' z; drawn as the acceptance band of the z-score panel
+# Simulated markers are drawn above the theory lines so that none hides under one.
+_THEORY_ZORDER, _SIM_ZORDER = 2.0, 3.0
 
 
 def check_grid(ds: xr.Dataset, source: str = "grid") -> str:
@@ -359,7 +364,8 @@ def plot_deep(ds: xr.Dataset, *, width: int | None = None) -> Figure:
     start (μ₀, ν₀). Markers: mean ± SEM over trials at ``width`` (default: the
     largest saved). Solid lines: the saved population-map iterate
     (``mean_theory``, ``var_theory``); dotted: the paper's map at ω = 0, τ = 1
-    (``*_g_iterate``), drawn for SELU only. Gids:
+    (``*_g_iterate``), drawn for SELU only. The markers are hollow and drawn above
+    the lines, so a point lying on its theory curve stays visible. Gids:
     ``sim:<stat>:<activation>:<start>``, ``theory:<stat>:<activation>:<start>``.
     """
     check_grid(ds)
@@ -385,21 +391,32 @@ def plot_deep(ds: xr.Dataset, *, width: int | None = None) -> Figure:
                         mean.values,
                         yerr=sem.values,
                         fmt="o",
-                        ms=2.2,
+                        ms=3.6,
+                        mfc="white",
+                        mew=1.0,
                         elinewidth=0.8,
                         color=colour,
+                        zorder=_SIM_ZORDER,
                         gid=f"sim:{stat}:{act}:{s}",
                     )
                     ax.plot(
                         layer,
                         cell[f"{stat}_theory"].values,
                         color=colour,
-                        lw=1.1,
+                        lw=1.0,
+                        zorder=_THEORY_ZORDER,
                         gid=f"theory:{stat}:{act}:{s}",
                     )
                     g_name = f"{stat}_g_iterate"
                     if act == "selu" and g_name in cell:
-                        ax.plot(layer, cell[g_name].values, color=colour, ls=":", lw=1)
+                        ax.plot(
+                            layer,
+                            cell[g_name].values,
+                            color=colour,
+                            ls=":",
+                            lw=1,
+                            zorder=_THEORY_ZORDER,
+                        )
                 if stat == "var":
                     ax.set_yscale("log")
                     ax.axhline(1.0, color="0.6", lw=0.7, zorder=0)
@@ -419,9 +436,12 @@ def plot_deep(ds: xr.Dataset, *, width: int | None = None) -> Figure:
                 sub["start_mean"].values, sub["start_var"].values, strict=True
             )
         ]
-        handles = [Line2D([], [], marker="o", ls="-", color=c, ms=3) for c in colours]
+        handles = [
+            Line2D([], [], marker="o", ls="-", color=c, ms=3.6, mfc="white")
+            for c in colours
+        ]
         handles += [
-            Line2D([], [], marker="o", ls="none", color="0.3", ms=3),
+            Line2D([], [], marker="o", ls="none", color="0.3", ms=3.6, mfc="white"),
             Line2D([], [], ls="-", color="0.3"),
             Line2D([], [], ls=":", color="0.3"),
         ]
@@ -446,18 +466,58 @@ def plot_deep(ds: xr.Dataset, *, width: int | None = None) -> Figure:
     return fig
 
 
+def _training_setup(ds: xr.Dataset) -> dict[str, str]:
+    """Steps, lr, batch size, width and depths of a ``train`` grid, as text.
+
+    Read from the grid's ``config_json`` attr; a grid without one (written by hand)
+    falls back to its attrs and coordinates ("?" where unknown).
+    """
+    try:
+        config = json.loads(ds.attrs.get("config_json") or "{}")
+    except json.JSONDecodeError as err:
+        raise GridError(f"grid attr config_json is not JSON: {err}") from None
+    if not isinstance(config, dict):
+        raise GridError("grid attr config_json is not a JSON object")
+    known = {"steps": int(ds["step"].max()), "depth": ds["depth"].values.tolist()}
+    known |= {k: ds.attrs[k] for k in ("lr", "width", "batch_size") if k in ds.attrs}
+    known |= config
+    ints = ("steps", "width", "batch_size")
+    setup = {k: str(int(known[k])) if k in known else "?" for k in ints}
+    setup["lr"] = f"{float(known['lr']):g}" if "lr" in known else "?"
+    setup["depth"] = ", ".join(str(int(d)) for d in np.atleast_1d(known["depth"]))
+    return setup
+
+
+def _pack(pieces: Sequence[str], chars: int) -> str:
+    """Join ``pieces`` with ", " into lines of about ``chars`` characters, never
+    breaking inside a piece (so "lr 0.02" stays on one line)."""
+    lines = [pieces[0]]
+    for piece in pieces[1:]:
+        if len(lines[-1]) + 2 + len(piece) > chars:
+            lines[-1] += ","
+            lines.append(piece)
+        else:
+            lines[-1] += ", " + piece
+    return "\n".join(lines)
+
+
 def plot_training(ds: xr.Dataset) -> Figure:
     r"""Training loss against SGD steps, SELU vs ReLU + BatchNorm, one panel per depth.
 
-    Thick line: mean over seeds; thin lines: each seed (NaN where a run diverged).
-    Log-scaled loss. Gids: ``mean:<activation>:<depth>``,
-    ``seed:<activation>:<depth>:<seed>``.
+    This is our small stand-in for the paper's Fig. 1, not its setup: scikit-learn's
+    digits (1797 x 64, standardized), the steps, learning rate, batch size, width
+    and depths of the grid's config (:func:`_training_setup`), which the title, the
+    panel titles and the step axis state. Thick line: mean over seeds; thin lines:
+    each seed (NaN where a run diverged). Log-scaled loss. Gids:
+    ``mean:<activation>:<depth>``, ``seed:<activation>:<depth>:<seed>``.
     """
     check_grid(ds)
+    setup = _training_setup(ds)
+    lr, width = setup["lr"], setup["width"]
     depths = [int(d) for d in ds["depth"].values]
     step = ds["step"].values
     with _style.style():
-        fig = Figure(figsize=(2.7 * len(depths) + 0.6, 2.9), layout="constrained")
+        fig = Figure(figsize=(2.7 * len(depths) + 0.6, 3.2), layout="constrained")
         axes = fig.subplots(1, len(depths), squeeze=False, sharey=True)[0]
         for ax, depth in zip(axes, depths, strict=True):
             for act in [str(a) for a in ds["activation"].values]:
@@ -482,14 +542,22 @@ def plot_training(ds: xr.Dataset) -> Figure:
                 )
             ax.set_yscale("log")
             _style.plain_log_ticks(ax.yaxis, max_decades=1.0)
-            ax.set_title(f"{depth} hidden layers", loc="left")
-            ax.set_xlabel(_style.label(ds["step"]))
+            ax.set_title(f"digits: {depth} hidden layers x {width}", loc="left")
+            ax.set_xlabel(f"{_style.label(ds['step'])} (plain SGD, lr {lr})")
         axes[0].set_ylabel(_style.label(ds["train_loss"]))
         axes[0].legend(loc="lower left")
-        fig.suptitle(
-            f"digits (1797 x 64), width {ds.attrs.get('width', '?')}, plain SGD "
-            f"lr {ds.attrs.get('lr', '?')}, batch {ds.attrs.get('batch_size', '?')}, "
+        pieces = [
+            "Not the paper's Fig. 1 setup: scikit-learn digits",
+            "1797 x 64 standardized",
+            f"{setup['steps']} plain-SGD steps",
+            f"lr {lr}",
+            f"batch {setup['batch_size']}",
+            f"width {width}",
+            ("depths " if "," in setup["depth"] else "depth ") + setup["depth"],
             f"{ds.sizes['seed']} seeds",
+        ]
+        fig.suptitle(
+            _pack(pieces, chars=int(15 * fig.get_figwidth())),
             x=0.02,
             ha="left",
             fontsize=9,

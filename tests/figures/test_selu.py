@@ -13,6 +13,8 @@ import matplotlib
 
 matplotlib.use("Agg")
 
+import json
+
 import numpy as np
 import pytest
 import xarray as xr
@@ -23,6 +25,7 @@ from matplotlib.quiver import Quiver
 from figures import selu as fig_selu
 from sims.selu import SeluDeepSweep
 from sims.selu import deep_theory
+from sims.selu.train import TRAIN
 from theory.selu_moments import fixed_point
 from theory.selu_moments import moment_map
 from theory.selu_moments import theorem1_extremes
@@ -176,6 +179,19 @@ def test_deep_markers_are_mean_and_sem_and_lines_the_saved_theory():
     assert any("activation variance" in ax.get_ylabel() for ax in fig.axes)
 
 
+def test_deep_markers_are_drawn_above_the_theory_lines():
+    fig = fig_selu.plot_deep(make_deep())
+    for ax in fig.axes:
+        sims = [ln for ln in ax.get_lines() if str(ln.get_gid()).startswith("sim:")]
+        lines = [ln for ln in ax.get_lines() if ln not in sims]
+        assert sims and lines
+        assert min(ln.get_zorder() for ln in sims) > max(
+            ln.get_zorder() for ln in lines
+        )
+        # hollow markers: a point on its theory curve does not cover the curve
+        assert all(ln.get_markerfacecolor() != ln.get_color() for ln in sims)
+
+
 def test_deep_width_selection():
     ds = make_deep()
     fig = fig_selu.plot_deep(ds, width=32)
@@ -213,6 +229,47 @@ def test_training_mean_and_seed_lines():
                 seed_line = _line(fig, f"seed:{act}:{depth}:{s}").get_ydata()
                 np.testing.assert_array_equal(seed_line, loss.sel(seed=s))
     assert all(ax.get_yscale() == "log" for ax in fig.axes)
+
+
+@pytest.fixture(scope="module")
+def saved_train_grid(tmp_path_factory):
+    """A smoke ``train`` grid written by the sim, with a learning rate and step
+    count the presets do not use, so that the figure must read them from the grid."""
+    config = TRAIN.presets["smoke"].replace(steps=20, lr=0.037)
+    _, path = TRAIN.run(
+        config, out=tmp_path_factory.mktemp("selu") / "train.nc", workers=1
+    )
+    return fig_selu.load_grid(path)
+
+
+def test_training_figure_states_the_digits_setup_of_the_saved_grid(saved_train_grid):
+    ds = saved_train_grid
+    config = json.loads(ds.attrs["config_json"])
+    fig = fig_selu.plot_training(ds)
+    title = fig.get_suptitle()
+    texts = " ".join(
+        [title]
+        + [ax.get_title(loc="left") for ax in fig.axes]
+        + [ax.get_xlabel() for ax in fig.axes]
+    )
+    assert "digits" in title
+    assert f"lr {config['lr']:g}" in title
+    assert f"{config['steps']} plain-SGD steps" in title
+    assert f"width {config['width']}" in title
+    for ax, depth in zip(fig.axes, config["depth"], strict=True):
+        assert f"{depth} hidden layers x {config['width']}" in ax.get_title(loc="left")
+        assert f"lr {config['lr']:g}" in ax.get_xlabel()
+    assert "digits" in texts
+
+
+def test_training_setup_without_config_json_falls_back_to_attrs_and_coords():
+    ds = make_train()  # written by hand: no config_json
+    title = fig_selu.plot_training(ds).get_suptitle()
+    assert f"{int(ds.step.max())} plain-SGD steps" in title
+    assert f"lr {ds.attrs['lr']:g}" in title
+    assert "depths 4, 8" in title
+    with pytest.raises(fig_selu.GridError, match="config_json"):
+        fig_selu.plot_training(ds.assign_attrs(config_json="{not json"))
 
 
 def test_vector_field_arrows_are_the_map_and_star_the_fixed_point():
