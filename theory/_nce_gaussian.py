@@ -3,8 +3,10 @@ r"""NCE loss, gradient and curvature for the 1-D Gaussian-mean model, by quadrat
 Private core of :mod:`theory.nce`. Model :math:`p_m(x;\theta,c) = \exp(-(x-\theta)^2/2
 - c)`, data :math:`p_d = N(\theta^*, 1)`, noise :math:`q = N(m, s^2)`, noise ratio
 :math:`\nu`; the offset :math:`c' = c - \tfrac12\log 2\pi` is zero at the true
-normalizer. Jiang et al. (ICML 2023, arXiv:2306.07485), §5 (1-D Gaussian mean
-estimation), following Liu et al. (ICLR 2022, arXiv:2110.11271) for the NCE loss.
+normalizer. Jiang et al. (ICML 2023, arXiv:2306.07485), its 1-D Gaussian mean
+estimation example (the paper's section and figure numbers are not confirmed; see
+``docs/derivations/nce.md``, "Citations to the paper"), following Liu et al. (ICLR
+2022, arXiv:2110.11271) for the NCE loss.
 All functions here take flat float64 arrays of one common length ``C``.
 Derivations: ``docs/derivations/nce.md`` §2-§4.
 """

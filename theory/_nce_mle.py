@@ -107,7 +107,8 @@ def gaussian_mean_nll(
         = E_{p_d}\big[\tfrac12(x-\theta)^2\big] + \log E_{y\sim q}\big[h(y;\theta)\big],
         \qquad \nabla F = E_{p_d}[\nabla E_\theta] + \frac{\nabla g(\theta)}{g(\theta)}
 
-    (arXiv:2306.07485, the compositional rewrite of :math:`\log Z`; our notation in
+    (arXiv:2306.07485, the compositional rewrite of :math:`\log Z`, known to us from
+    the abstract only: the paper's equation number is not confirmed; our notation in
     ``docs/derivations/nce.md`` §1). The compositional fields integrate
     :math:`g = E_q[h]` and :math:`\nabla g = E_q[h\,(y-\theta)]` by quadrature in
     the standardized noise variable, in log space.
@@ -181,7 +182,8 @@ def importance_weight_moments(
 
     for :math:`p_\theta = N(\theta, 1)`, :math:`q = N(m, s^2)`, :math:`s^2 > 1/2`
     (infinite otherwise). The rate of MECO depends on :math:`q` through such
-    variances (arXiv:2306.07485, abstract); closed form derived with sympy in
+    variances (arXiv:2306.07485, abstract; the theorem and the exact variance
+    quantity it uses are not confirmed); closed form derived with sympy in
     ``docs/derivations/nce.md`` §2.
 
     Args:
@@ -248,8 +250,9 @@ def tracker_moments(
         \mathrm{Var}\,u_t = (1-\gamma)^{2t}\mathrm{Var}\,u_0 +
         \frac{\gamma}{2-\gamma}\sigma^2\big(1-(1-\gamma)^{2t}\big).
 
-    The inner-function tracker of MECO (arXiv:2306.07485; the moving-average
-    estimator of stochastic compositional optimization). Derived in
+    The inner-function tracker of MECO as we read it (arXiv:2306.07485; the
+    moving-average estimator of stochastic compositional optimization; the paper's
+    algorithm number and its choice of :math:`\gamma` are not confirmed). Derived in
     ``docs/derivations/nce.md`` §6.
 
     Args:

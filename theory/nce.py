@@ -19,9 +19,11 @@ This module evaluates both objectives for the 1-D Gaussian-mean example
 (:math:`E_\theta(x) = (x-\theta)^2/2`, data :math:`N(\theta^*, 1)`, noise
 :math:`N(m, s^2)`) in float64: closed forms where they exist, otherwise composite
 Gauss-Legendre quadrature in log space. The paper's full text was not available to
-us; every formula here is re-derived and checked numerically in
-``docs/derivations/nce.md``; ``docs/nce.md`` says which parts are the paper's and
-which are our reading.
+us (only its abstract), so no equation, section, algorithm, theorem or figure number
+of the paper is cited in this module; ``docs/derivations/nce.md`` ("Citations to the
+paper") lists which of them are still unconfirmed. Every formula here is re-derived
+and checked numerically in ``docs/derivations/nce.md``; ``docs/nce.md`` says which
+parts are the paper's and which are our reading.
 """
 
 from __future__ import annotations
@@ -369,7 +371,8 @@ def gaussian_mean_landscape(
     r"""NLL and NCE landscapes of the 1-D Gaussian-mean example, side by side.
 
     The comparison of arXiv:2306.07485 (1-D Gaussian mean estimation; abstract: MECO
-    has "a much favorable loss landscape"): :math:`F(\theta) = \tfrac12(\theta -
+    has "a much favorable loss landscape"; the paper's section and figure numbers for
+    it are not confirmed): :math:`F(\theta) = \tfrac12(\theta -
     \theta^*)^2 + \mathrm{const}` for any :math:`q`, against NCE with :math:`c` at
     the truth and with :math:`c` minimized out,
 
