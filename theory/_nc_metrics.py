@@ -302,8 +302,8 @@ def simplex_etf(K: int, d: int | None = None, *, rotation: ArrayLike | None = No
       ``(d, K)`` float64 matrix; column ``k`` is the vertex of class ``k``.
 
     Raises:
-      ValueError: ``K < 2``, ``d < K``, or ``rotation`` of the wrong shape or without
-        orthonormal columns.
+      ValueError: ``K < 2``, ``d < K``, ``d K > 10^9``, or ``rotation`` of the wrong
+        shape or without orthonormal columns.
 
     Examples:
       >>> M = simplex_etf(3)
@@ -315,8 +315,11 @@ def simplex_etf(K: int, d: int | None = None, *, rotation: ArrayLike | None = No
     if isinstance(d, bool) or not isinstance(d, int | np.integer):
         raise ValueError(f"d must be an integer, got d={d!r}")
     _check_width(int(d), K)
+    if d * K > 10**9:
+        raise ValueError(f"d*K must be <= 1e9 (an 8 GB frame), got d={d}, K={K}")
     if rotation is None:
-        U = np.eye(d)[:, :K]
+        U = np.zeros((d, K))
+        U[:K] = np.eye(K)
     else:
         U = np.asarray(rotation, dtype=np.float64)
         if U.ndim != 2 or U.shape[0] != d or U.shape[1] < K:

@@ -687,6 +687,8 @@ def optimal_fitting_ratio(
 
     Raises:
       ValueError: an argument out of its domain.
+      ValueError: ``alpha > 1e6`` or ``noise_rel > 1e100`` (outside the verified
+        range of the solve), or invalid arguments.
       FixedPointError: the root solve failed (not expected: g is monotone).
 
     Examples:
@@ -698,6 +700,13 @@ def optimal_fitting_ratio(
     b = _check_beta(beta, a)
     noise = _check_nonneg("noise_rel", noise_rel)
     a, b, noise = _broadcast(alpha=a, beta=b, noise_rel=noise)
+    # The bracketed solve is verified on alpha <= 1e6 and noise_rel <= 1e100 (tests/
+    # theory/test_domain.py); beyond, the bracket can lose its sign change.
+    if np.any(a > 1e6) or np.any(noise > 1e100):
+        raise ValueError(
+            "optimal_fitting_ratio supports alpha <= 1e6 and noise_rel <= 1e100, got "
+            f"alpha up to {np.max(a):g}, noise_rel up to {np.max(noise):g}"
+        )
     c0 = b - a  # g(s) = c0 + c1 s - c2 (1-s)^b
     c1, c2 = b * (a - 1), a * (a - 1) * noise
     zero = noise <= c0 / (a * (a - 1))  # as zero_ridge_optimal (c2 may underflow)

@@ -179,16 +179,16 @@ TABLE: dict[str, tuple[Callable, dict, dict]] = {
     ),
     "optimal_fitting_ratio": (
         T.optimal_fitting_ratio,
-        # beyond alpha ~ 1e6 or noise_rel ~ 1e100 the root solve is not yet covered
+        # the supported range: alpha <= 1e6, noise_rel <= 1e100 (ValueError beyond)
         {
-            "alpha": logu(1 + 1e-6, 1e3),
+            "alpha": logu(1 + 1e-6, 1e6),
             "beta": st.floats(1 + 1e-6, 2.999),
             "noise_rel": st.one_of(st.just(0.0), logu(1e-300, 1e100)),
         },
         {
-            "alpha": [1.0, np.nan],
+            "alpha": [1.0, np.nan, 1e7, 1e300],
             "beta": [1.0, 1e300],
-            "noise_rel": [-1.0, np.nan, np.inf],
+            "noise_rel": [-1.0, np.nan, np.inf, 1e101],
         },
     ),
     "selu": (
