@@ -221,10 +221,11 @@ def nc1(
       global_mean: ``"weighted"`` or ``"unweighted"``, see :func:`class_means`.
 
     Returns:
-      :math:`\mathcal{NC}_1 \ge 0` (``nan`` if the class means coincide).
+      :math:`\mathcal{NC}_1 \ge 0`.
 
     Raises:
-      ValueError: as :func:`class_means`, or ``rcond`` outside ``(0, 1)``.
+      ValueError: as :func:`class_means`, ``rcond`` outside ``(0, 1)``, or class
+        means that coincide (NC1 undefined).
 
     Examples:
       >>> H = np.array([[1.0, 3.0, -1.0, -1.0], [0.0, 0.0, 2.0, 4.0]])
@@ -236,7 +237,9 @@ def nc1(
     evals, evecs = np.linalg.eigh(cm.sigma_b)
     top = evals.max()
     if not top > 0:
-        return float("nan")
+        raise ValueError(
+            "nc1: the class means coincide (Sigma_B = 0); NC1 is undefined"
+        )
     keep = evals > rcond * top
     inv = (evecs[:, keep] / evals[keep]) @ evecs[:, keep].T
     K = cm.counts.size
@@ -262,10 +265,10 @@ def nc1_tilde(
       global_mean: ``"weighted"`` or ``"unweighted"``, see :func:`class_means`.
 
     Returns:
-      :math:`\widetilde{\mathcal{NC}}_1 \ge 0` (``nan`` if the class means coincide).
+      :math:`\widetilde{\mathcal{NC}}_1 \ge 0`.
 
     Raises:
-      ValueError: as :func:`class_means`.
+      ValueError: as :func:`class_means`, or class means that coincide.
 
     Examples:
       >>> H = np.array([[1.0, 3.0, -1.0, -1.0], [0.0, 0.0, 2.0, 4.0]])
@@ -275,7 +278,9 @@ def nc1_tilde(
     cm = class_means(_normalized(check_features(H)), labels, global_mean=global_mean)
     tb = float(np.trace(cm.sigma_b))
     if not tb > 0:
-        return float("nan")
+        raise ValueError(
+            "nc1_tilde: the class means coincide (Sigma_B = 0); the ratio is undefined"
+        )
     return float(np.trace(cm.sigma_w)) / tb
 
 

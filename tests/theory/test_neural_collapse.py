@@ -894,6 +894,8 @@ def test_16_ce_etf_point_is_stationary_beyond_depth_one(M):
         (lambda: nc.simplex_etf(1), "K"),
         (lambda: nc.simplex_etf(4, 3), "d=3"),
         (lambda: nc.simplex_etf(2, 10**12), "d=1000000000000"),
+        (lambda: nc.nc1(np.ones((3, 4)), [0, 0, 1, 1]), "coincide"),
+        (lambda: nc.nc1_tilde(np.ones((3, 4)), [0, 0, 1, 1]), "coincide"),
         (lambda: nc.ufm_minimizer(3, 2, 2, lam_w=0.1, lam_h=0.1), "d=2"),
         (lambda: nc.ufm_minimizer(3, 2, 4, lam_w=0.0, lam_h=0.1), "lam_w"),
         (lambda: nc.ufm_minimizer(3, 2, 4, lam_w=0.1, lam_h=-1.0), "lam_h"),
