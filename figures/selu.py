@@ -29,7 +29,6 @@ Every data artist carries a ``gid`` naming what it shows.
 
 from __future__ import annotations
 
-import json
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -47,6 +46,8 @@ from figures import _style
 from figures._grid import GridError
 from figures._grid import figure_main
 from figures._grid import open_grid
+from figures._selu_training import _pack
+from figures._selu_training import _training_setup
 from theory.selu_moments import OMEGA
 from theory.selu_moments import fixed_point
 from theory.selu_moments import iterate_map
@@ -464,41 +465,6 @@ def plot_deep(ds: xr.Dataset, *, width: int | None = None) -> Figure:
             fontsize=9,
         )
     return fig
-
-
-def _training_setup(ds: xr.Dataset) -> dict[str, str]:
-    """Steps, lr, batch size, width and depths of a ``train`` grid, as text.
-
-    Read from the grid's ``config_json`` attr; a grid without one (written by hand)
-    falls back to its attrs and coordinates ("?" where unknown).
-    """
-    try:
-        config = json.loads(ds.attrs.get("config_json") or "{}")
-    except json.JSONDecodeError as err:
-        raise GridError(f"grid attr config_json is not JSON: {err}") from None
-    if not isinstance(config, dict):
-        raise GridError("grid attr config_json is not a JSON object")
-    known = {"steps": int(ds["step"].max()), "depth": ds["depth"].values.tolist()}
-    known |= {k: ds.attrs[k] for k in ("lr", "width", "batch_size") if k in ds.attrs}
-    known |= config
-    ints = ("steps", "width", "batch_size")
-    setup = {k: str(int(known[k])) if k in known else "?" for k in ints}
-    setup["lr"] = f"{float(known['lr']):g}" if "lr" in known else "?"
-    setup["depth"] = ", ".join(str(int(d)) for d in np.atleast_1d(known["depth"]))
-    return setup
-
-
-def _pack(pieces: Sequence[str], chars: int) -> str:
-    """Join ``pieces`` with ", " into lines of about ``chars`` characters, never
-    breaking inside a piece (so "lr 0.02" stays on one line)."""
-    lines = [pieces[0]]
-    for piece in pieces[1:]:
-        if len(lines[-1]) + 2 + len(piece) > chars:
-            lines[-1] += ","
-            lines.append(piece)
-        else:
-            lines[-1] += ", " + piece
-    return "\n".join(lines)
 
 
 def plot_training(ds: xr.Dataset) -> Figure:

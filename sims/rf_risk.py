@@ -244,7 +244,12 @@ def simulate(
 def _kernel(config: RFRiskSweep, chunk: Chunk) -> xr.Dataset:
     (n,) = chunk.coords["n"]
     trials = chunk.coords["trial"]
-    res = simulate(config, n, trials)
+    return chunk_dataset(config, n, trials, simulate(config, n, trials))
+
+
+def chunk_dataset(config, n: int, trials, res: dict) -> xr.Dataset:
+    """One chunk's ``(n, k, ridge, trial)`` Dataset from arrays of shape
+    ``(k, ridge, trial)`` (shared with :mod:`sims.rf_real.rf`)."""
     coords = {
         "n": [n],
         "k": list(config.k),

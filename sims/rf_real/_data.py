@@ -20,7 +20,14 @@ from sims._backend import cell_generator
 from theory.kernels import myrtle_ntk
 from theory.kernels import relu_nngp_ntk
 
-__all__ = ["NUM_POINTS", "Digits", "digits", "draw", "kernel_matrix"]
+__all__ = [
+    "NUM_POINTS",
+    "Digits",
+    "check_fit_windows",
+    "digits",
+    "draw",
+    "kernel_matrix",
+]
 
 NUM_POINTS = 1797
 KERNELS = ("nngp", "ntk", "myrtle")
@@ -85,3 +92,16 @@ def draw(seed: int, *coords) -> np.ndarray:
     """A random ordering of the 1797 points, seeded by (seed, coords) only."""
     gen = cell_generator(seed, *coords, device=torch.device("cpu"))
     return torch.randperm(NUM_POINTS, generator=gen).numpy()
+
+
+def check_fit_windows(config) -> None:
+    """``alpha_window`` and ``beta_window`` are ``(n_lo, n_hi)``, ``n_lo < n_hi``,
+    each holding at least two of ``config.sizes`` (``ValueError`` naming it)."""
+    for name in ("alpha_window", "beta_window"):
+        w = getattr(config, name)
+        inside = [n for n in config.sizes if len(w) == 2 and w[0] <= n <= w[1]]
+        if len(w) != 2 or w[0] >= w[1] or len(inside) < 2:
+            raise ValueError(
+                f"{name}={w} must be (n_lo, n_hi) with n_lo < n_hi holding at "
+                f"least two of the sizes"
+            )

@@ -44,6 +44,7 @@ from sims.rf_real._data import NUM_POINTS
 from sims.rf_real._data import digits
 from sims.rf_risk import _ridge_solutions
 from sims.rf_risk import away_from_peak
+from sims.rf_risk import chunk_dataset
 from theory.kernels import kernel_eigendata
 from theory.kernels import relu_nngp_ntk
 from theory.rf_ridge import rf_ridge_risk
@@ -192,15 +193,7 @@ def simulate(
 def _kernel(config: RealRFSweep, chunk: Chunk) -> xr.Dataset:
     (n,) = chunk.coords["n"]
     trials = chunk.coords["trial"]
-    res = simulate(config, n, trials)
-    coords = {
-        "n": [n],
-        "k": list(config.k),
-        "ridge": list(config.ridge),
-        "trial": list(trials),
-    }
-    dims = ("n", "k", "ridge", "trial")
-    return xr.Dataset({key: (dims, v[None]) for key, v in res.items()}, coords=coords)
+    return chunk_dataset(config, n, trials, simulate(config, n, trials))
 
 
 def theory_grid(config: RealRFSweep) -> xr.Dataset:

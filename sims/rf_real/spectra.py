@@ -33,6 +33,7 @@ from sims._experiment import VarAttrs
 from sims._sweep import Chunk
 from sims.rf_real._data import KERNELS
 from sims.rf_real._data import NUM_POINTS
+from sims.rf_real._data import check_fit_windows
 from sims.rf_real._data import digits
 from sims.rf_real._data import draw
 from sims.rf_real._data import kernel_matrix
@@ -90,14 +91,7 @@ class SpectraSweep(SweepConfig):
             )
         if list(self.sizes) != sorted(self.sizes):
             raise ValueError(f"sizes must be increasing, got {self.sizes}")
-        for name in ("alpha_window", "beta_window"):
-            w = getattr(self, name)
-            inside = [n for n in self.sizes if len(w) == 2 and w[0] <= n <= w[1]]
-            if len(w) != 2 or w[0] >= w[1] or len(inside) < 2:
-                raise ValueError(
-                    f"{name}={w} must be (n_lo, n_hi) with n_lo < n_hi holding at "
-                    f"least two of the sizes"
-                )
+        check_fit_windows(self)
 
 
 PRESETS: dict[str, SpectraSweep] = {
