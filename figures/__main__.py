@@ -2,14 +2,18 @@
 
 Each figure module draws from the newest saved grids under ``<results>/<module>/``
 (``*.nc`` directly in that folder, newest by modification time first) plus any
-theory-only figures it has. A module without a saved grid is skipped with one line on
-stderr; an unreadable grid is skipped the same way and the next newest is used.
-Written paths are printed one a line.
+theory-only figures it has. An experiment with no saved grid there is first run at its
+``default`` preset (one line on stderr names the command; ``--no-run`` skips it and
+draws only what is saved); an unreadable grid is skipped with one line on stderr and
+the next newest is used. Every figure is written as PNG and PDF; the written paths are
+printed one a line.
 """
 
 from __future__ import annotations
 
 import argparse
+import dataclasses
+import json
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -20,6 +24,8 @@ from figures import neural_collapse
 from figures import rf_real
 from figures import rf_risk
 from figures import selu
+from sims._registry import all_experiments
+from sims._sweep import result_path
 
 # module stem (the folder under results/) -> its figure module.
 MODULES = {
@@ -48,6 +54,40 @@ def _grids(folder: Path, module) -> list:
     return grids
 
 
+def _saved_fields(folder: Path) -> list[set[str]]:
+    """The config field names of every saved grid in ``folder`` (its experiment)."""
+    import xarray as xr
+
+    fields = []
+    for path in folder.glob("*.nc") if folder.is_dir() else []:
+        try:
+            with xr.open_dataset(path) as ds:
+                fields.append(set(json.loads(ds.attrs.get("config_json", "{}"))))
+        except (OSError, ValueError):
+            continue
+    return fields
+
+
+def run_missing(stem: str, results: Path) -> None:
+    """Run the ``default`` preset of each experiment of ``sims.<stem>`` that has no
+    saved grid under ``results/<stem>/`` (a grid's experiment is the one whose config
+    fields its ``config_json`` holds)."""
+    saved = _saved_fields(results / stem)
+    for experiment in all_experiments()[f"sims.{stem}"]:
+        names = {f.name for f in dataclasses.fields(experiment.config)}
+        if names in saved or "default" not in experiment.presets:
+            continue
+        config = experiment.presets["default"]
+        out = result_path(experiment.name, config, results)
+        print(
+            f"figures: no saved {stem}/{experiment.key} grid under {results / stem}; "
+            f"running `python -m sims.{stem} --sweep --experiment {experiment.key} "
+            f"--preset default --out {out}` first",
+            file=sys.stderr,
+        )
+        experiment.run(config, out=out)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="python -m figures",
@@ -59,9 +99,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument(
         "--out", type=Path, default=Path("figures/out"), help="output folder"
     )
+    parser.add_argument(
+        "--no-run",
+        action="store_true",
+        help="draw only from saved grids; never run a missing default sweep",
+    )
     args = parser.parse_args(argv)
     for stem, module in MODULES.items():
         folder = args.results / stem
+        if not args.no_run:
+            run_missing(stem, args.results)
         grids = _grids(folder, module)
         if not grids:
             print(
