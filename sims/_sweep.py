@@ -111,9 +111,12 @@ def _run_pool(kernel, config, chunks, threads, workers: int):
     from concurrent.futures import wait
 
     # forkserver: workers start from a clean process (no inherited thread pools)
-    # with torch and xarray already imported, so a start costs milliseconds.
+    # with torch, xarray and the kernel's module already imported, so a start costs
+    # milliseconds.
     context = multiprocessing.get_context("forkserver")
-    context.set_forkserver_preload(["torch", "xarray", "sims._sweep"])
+    context.set_forkserver_preload(
+        ["torch", "xarray", "sims._sweep", kernel.__module__]
+    )
     with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
         pending = {
             pool.submit(_call, kernel, config, chunk, threads): chunk
