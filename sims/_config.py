@@ -11,7 +11,14 @@ import typing
 from typing import Any
 from typing import Self
 
-__all__ = ["Check", "SweepConfig", "describe_fields", "int_logspace", "param"]
+__all__ = [
+    "Check",
+    "SweepConfig",
+    "describe_fields",
+    "int_logspace",
+    "log_steps",
+    "param",
+]
 
 
 def int_logspace(start: float, stop: float, num: int) -> tuple[int, ...]:
@@ -25,6 +32,17 @@ def int_logspace(start: float, stop: float, num: int) -> tuple[int, ...]:
 
     values = np.floor(np.logspace(np.log10(start), np.log10(stop), num) + 1e-9)
     return tuple(int(v) for v in dict.fromkeys(values.astype(int)))
+
+
+def log_steps(steps: int, count: int) -> tuple[int, ...]:
+    """Step 0, ``steps`` and :func:`int_logspace` ``(1, steps, count)`` in between:
+    the recorded steps of a training run.
+
+    Examples:
+      >>> log_steps(100, 4)
+      (0, 1, 4, 21, 100)
+    """
+    return tuple(sorted({0, steps, *int_logspace(1, steps, count)}))
 
 
 @dataclasses.dataclass(frozen=True)

@@ -1,9 +1,10 @@
 """One declaration per experiment: what the CLI, the engine and the figures read.
 
 An experiment is its science (a config class, a batched kernel, a theory/finish step)
-plus a declaration of how the engine runs it: the axes it chunks over, the variable
-attrs and the closing-table subsets. :meth:`Experiment.run` is the one entry point;
-no module writes its own sweep wrapper.
+plus a declaration of how the engine runs it: the axes it chunks over, the labels of
+its variables and coordinates, the grid's title and recorded config values, and the
+closing-table subsets. :meth:`Experiment.run` is the one entry point; no module writes
+its own sweep wrapper, reindexing or labelling loop.
 
 Examples:
   >>> from sims.rf_risk import EXPERIMENT
@@ -28,27 +29,80 @@ from sims._sweep import Chunk
 from sims._sweep import plan_chunks
 from sims._sweep import run_sweep
 
-__all__ = ["Experiment", "VarAttrs", "flag_nonfinite"]
+__all__ = ["Axes", "Experiment", "Theory", "VarAttrs", "flag_nonfinite"]
+
+
+@dataclasses.dataclass(frozen=True)
+class Theory:
+    """How the engine labels the ``<name><suffix>`` siblings of a variable ``<name>``.
+
+    Attributes:
+      suffix: the sibling's name suffix.
+      label: appended to the long name: ``"<long_name>, <label>"``.
+      fn: the ``theory_fn`` attr, the function that computed the sibling (none when
+        empty).
+    """
+
+    suffix: str = "_theory"
+    label: str = "theory"
+    fn: str = ""
 
 
 @dataclasses.dataclass(frozen=True)
 class VarAttrs:
-    """The attrs of one result variable (and of its ``<name>_theory`` sibling)."""
+    """The attrs of one result variable (and of its theory siblings) or coordinate.
+
+    ``symbol=None`` writes no ``math_symbol``; any string (even empty) is written. A
+    coordinate's empty ``description`` is not written.
+    """
 
     long_name: str
     units: str = "1"
     description: str = ""
-    symbol: str = ""
+    symbol: str | None = None
 
-    def as_dict(self, *, theory: bool = False) -> dict[str, str]:
+    def as_dict(
+        self, *, theory: bool | Theory = False, coord: bool = False
+    ) -> dict[str, str]:
+        """The attrs; ``theory`` labels a sibling (``True``: the default
+        :class:`Theory`), ``coord`` a coordinate."""
+        if theory is True:
+            theory = Theory()
         attrs = {
-            "long_name": f"{self.long_name}, theory" if theory else self.long_name,
+            "long_name": f"{self.long_name}, {theory.label}"
+            if theory
+            else self.long_name,
             "units": self.units,
-            "description": self.description,
         }
-        if self.symbol:
+        if self.description or not coord:
+            attrs["description"] = self.description
+        if self.symbol is not None:
             attrs["math_symbol"] = self.symbol
+        if theory and theory.fn:
+            attrs["theory_fn"] = theory.fn
         return attrs
+
+
+class Axes:
+    """``axes`` read from the config: each named field's values, then the trials.
+
+    Examples:
+      >>> from sims.rf_risk import PRESETS
+      >>> Axes("n")(PRESETS["smoke"])
+      {'n': (48,), 'trial': (0, 1, 2, 3)}
+    """
+
+    def __init__(self, *fields: str, trial: str = "trial") -> None:
+        self.fields = fields
+        self.trial = trial
+
+    def __call__(self, config: SweepConfig) -> dict[str, tuple]:
+        axes = {name: tuple(getattr(config, name)) for name in self.fields}
+        return {**axes, self.trial: tuple(range(config.trials))}
+
+    def __repr__(self) -> str:
+        fields = "".join(f"{name!r}, " for name in self.fields)
+        return f"Axes({fields}trial={self.trial!r})"
 
 
 @dataclasses.dataclass(frozen=True, eq=False)
@@ -60,16 +114,25 @@ class Experiment:
       key: the ``--experiment`` choice (defaults to ``name``).
       config: the frozen :class:`~sims._config.SweepConfig` subclass.
       presets: preset name -> config; ``smoke`` and ``default`` are required.
-      axes: ``axes(config) -> {dim: values}``, the dims the engine chunks over; the
-        ``batch_dim`` is split into runs of ``config.trial_batch``, every other dim
-        into single values.
+      axes: ``axes(config) -> {dim: values}``, the dims the engine chunks over (often
+        :class:`Axes`); the ``batch_dim`` is split into runs of ``config.trial_batch``,
+        every other dim into single values. The merged chunks reach ``finish`` in
+        the order of these values.
       kernel: ``kernel(config, chunk) -> xr.Dataset`` carrying the chunk's coords;
         module-level (it is pickled to worker processes), seeded only from the
         chunk's coordinate values.
-      finish: ``finish(config, merged) -> xr.Dataset``; pure: theory siblings, coords.
+      finish: optional ``finish(config, merged) -> xr.Dataset``; pure: theory
+        siblings, derived variables.
       attrs: variable name -> :class:`VarAttrs`, applied after ``finish`` to each
-        variable and its ``_theory`` sibling (variables ``finish`` already labelled
+        variable and its theory siblings (variables ``finish`` already labelled
         keep their attrs).
+      coords: coordinate name -> :class:`VarAttrs`, applied likewise.
+      theory: how theory siblings are named and labelled (default: ``_theory``,
+        ``"<long_name>, theory"``, no ``theory_fn``).
+      title, references: the grid's ``title`` and ``references`` attrs.
+      grid_attrs: further constant attrs of the grid.
+      config_attrs: config fields recorded as attrs of the grid (a tuple field as
+        an array).
       subsets: optional ``subsets(ds) -> {label: mask}`` for the closing table.
       summary: one line for ``--help``.
       batch_dim: the dim chunked in runs of ``trial_batch`` (``None``: none).
@@ -87,9 +150,15 @@ class Experiment:
     presets: Mapping[str, SweepConfig]
     axes: Callable[[SweepConfig], Mapping[str, Sequence]]
     kernel: Callable[[SweepConfig, Chunk], xr.Dataset]
-    finish: Callable[[SweepConfig, xr.Dataset], xr.Dataset]
+    finish: Callable[[SweepConfig, xr.Dataset], xr.Dataset] | None = None
     key: str = ""
     attrs: Mapping[str, VarAttrs] = dataclasses.field(default_factory=dict)
+    coords: Mapping[str, VarAttrs] = dataclasses.field(default_factory=dict)
+    theory: tuple[Theory, ...] = (Theory(),)
+    title: str = ""
+    references: str = ""
+    grid_attrs: Mapping[str, object] = dataclasses.field(default_factory=dict)
+    config_attrs: tuple[str, ...] = ()
     subsets: Callable[[xr.Dataset], dict[str, xr.DataArray]] | None = None
     summary: str = ""
     batch_dim: str | None = "trial"
@@ -155,12 +224,36 @@ class Experiment:
         )
 
     def _finish(self, config: SweepConfig, ds: xr.Dataset) -> xr.Dataset:
-        ds = self.finish(config, ds)
+        ds = ds.reindex({dim: list(v) for dim, v in self.axes(config).items()})
+        if self.finish is not None:
+            ds = self.finish(config, ds)
         for name in ds.variables:
-            base = str(name).removesuffix("_theory")
-            if base in self.attrs and not ds[name].attrs:
-                ds[name].attrs = self.attrs[base].as_dict(theory=base != name)
+            attrs = self._labels(str(name))
+            if attrs and not ds[name].attrs:
+                ds[name].attrs = attrs
+        ds.attrs.update(self._grid_attrs(config))
         return flag_nonfinite(ds, self.not_applicable)
+
+    def _labels(self, name: str) -> dict[str, str]:
+        """The declared attrs of variable or coordinate ``name`` (empty: none)."""
+        for theory in self.theory:
+            base = name.removesuffix(theory.suffix)
+            if base != name and base in self.attrs:
+                return self.attrs[base].as_dict(theory=theory)
+        if name in self.attrs:
+            return self.attrs[name].as_dict()
+        if name in self.coords:
+            return self.coords[name].as_dict(coord=True)
+        return {}
+
+    def _grid_attrs(self, config: SweepConfig) -> dict[str, object]:
+        attrs = {"title": self.title, "references": self.references}
+        attrs = {key: text for key, text in attrs.items() if text}
+        attrs.update(self.grid_attrs)
+        for field in self.config_attrs:
+            value = getattr(config, field)
+            attrs[field] = np.asarray(value) if isinstance(value, tuple) else value
+        return attrs
 
 
 def flag_nonfinite(ds: xr.Dataset, not_applicable: Sequence[str] = ()) -> xr.Dataset:

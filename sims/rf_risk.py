@@ -37,7 +37,12 @@ from sims._cli import run_cli
 from sims._config import SweepConfig
 from sims._config import int_logspace
 from sims._config import param
+from sims._dataset import chunk_dataset
+from sims._dataset import config_coords
+from sims._experiment import Axes
 from sims._experiment import Experiment
+from sims._experiment import Theory
+from sims._experiment import VarAttrs
 from sims._sweep import Chunk
 from theory.rf_ridge import rf_ridge_risk
 
@@ -53,11 +58,31 @@ __all__ = [
 ]
 
 NAME = "rf_risk"
-_PAPER_RIDGES = tuple(float(r) for r in np.logspace(-3, 2, 31))
+REFERENCES = "Simon, Karkada, Ghosh, Belkin (2024), arXiv:2311.14646"
+#: The 31 ridges of the paper's Fig. 1 grids.
+PAPER_RIDGES = tuple(float(r) for r in np.logspace(-3, 2, 31))
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
-class RFRiskSweep(SweepConfig):
+class RidgePoolSweep(SweepConfig):
+    """The ridge grid and the feature pool of a random-feature sweep (every ``k`` of
+    the subclass subsamples the pool); shared with :mod:`sims.rf_real.rf`."""
+
+    ridge: tuple[float, ...] = param(
+        tuple(PAPER_RIDGES[i] for i in (5, 8, 12, 20, 26)),
+        "ridges δ on the unnormalized Gram",
+        ge=0.0,
+        le=1e150,
+    )
+    pool: int = param(2000, "features drawn per (trial, n)", ge=1, le=10**6)
+
+    def validate(self) -> None:
+        if max(self.k) > self.pool:
+            raise ValueError(f"k={max(self.k)} exceeds the feature pool={self.pool}")
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class RFRiskSweep(RidgePoolSweep):
     """A grid of Gaussian random-feature ridge regressions.
 
     Attributes:
@@ -79,24 +104,13 @@ class RFRiskSweep(SweepConfig):
         ge=1,
         le=10**6,
     )
-    ridge: tuple[float, ...] = param(
-        tuple(_PAPER_RIDGES[i] for i in (5, 8, 12, 20, 26)),
-        "ridges δ on the unnormalized Gram",
-        ge=0.0,
-        le=1e150,
-    )
     num_modes: int = param(2000, "data dimension M (kernel eigenmodes)", ge=1, le=10**6)
-    pool: int = param(2000, "features drawn per (trial, n)", ge=1, le=10**6)
     alpha: float = param(1.5, "eigenvalue exponent, λ_i = i^-alpha", gt=0.0, le=100.0)
     beta: float = param(1.5, "target exponent, v_i² = i^-beta", gt=0.0, le=100.0)
     noise_var: float = param(0.5, "label-noise variance σ²", ge=0.0, le=1e100)
     test_size: int = param(1000, "held-out points per (trial, n)", ge=1, le=10**6)
     trials: int = 30
     trial_batch: int = 5
-
-    def validate(self) -> None:
-        if max(self.k) > self.pool:
-            raise ValueError(f"k={max(self.k)} exceeds the feature pool={self.pool}")
 
     def spectrum(self) -> tuple[np.ndarray, np.ndarray]:
         """Eigenvalues λ_i = i^-alpha and target power v_i² = i^-beta, float64."""
@@ -121,7 +135,7 @@ PRESETS: dict[str, RFRiskSweep] = {
     "paper": RFRiskSweep(
         n=(256,),
         k=int_logspace(10, 10_000, 31),
-        ridge=_PAPER_RIDGES,
+        ridge=PAPER_RIDGES,
         num_modes=10_000,
         pool=10_000,
         trials=45,
@@ -131,7 +145,7 @@ PRESETS: dict[str, RFRiskSweep] = {
     "paper_n": RFRiskSweep(
         n=int_logspace(10, 10_000, 31),
         k=(256,),
-        ridge=_PAPER_RIDGES,
+        ridge=PAPER_RIDGES,
         num_modes=10_000,
         pool=10_000,
         trials=45,
@@ -207,20 +221,7 @@ def simulate(
     out = {
         key: np.empty(shape) for key in ("test_risk", "test_risk_heldout", "train_risk")
     }
-    for ik, k in enumerate(config.k):
-        idx = torch.stack(
-            [
-                torch.randperm(
-                    P,
-                    generator=cell_generator(
-                        config.seed, "subset", n, t, k, device=device
-                    ),
-                    device=device,
-                )[:k]
-                for t in trials
-            ]
-        )  # (T,k)
-        phi = torch.gather(F, 2, idx[:, None, :].expand(T, m, k)) / math.sqrt(k)
+    for ik, (k, idx, phi) in enumerate(feature_subsets(config, n, trials, F, device)):
         theta = _ridge_solutions(phi[:, :n], y[:, :n], ridges)  # (T,R,k)
         pred = theta @ phi.mT  # (T,R,m)
         resid = pred - y[:, None, :]
@@ -241,107 +242,104 @@ def simulate(
     return out
 
 
+def feature_subsets(config, n: int, trials: Sequence[int], F: torch.Tensor, device):
+    """For each ``k``: ``(k, idx, phi)``, the pool indices ``(T, k)`` of each trial's
+    features (drawn without replacement from a generator seeded by (seed, n, trial,
+    k)) and those features of the pool ``F (T, m, P)`` scaled by 1/√k, ``(T, m, k)``.
+    Shared with :mod:`sims.rf_real.rf`."""
+    T, m, P = F.shape
+    for k in config.k:
+        idx = torch.stack(
+            [
+                torch.randperm(
+                    P,
+                    generator=cell_generator(
+                        config.seed, "subset", n, t, k, device=device
+                    ),
+                    device=device,
+                )[:k]
+                for t in trials
+            ]
+        )  # (T,k)
+        yield k, idx, torch.gather(F, 2, idx[:, None, :].expand(T, m, k)) / math.sqrt(k)
+
+
 def _kernel(config: RFRiskSweep, chunk: Chunk) -> xr.Dataset:
     (n,) = chunk.coords["n"]
-    trials = chunk.coords["trial"]
-    return chunk_dataset(config, n, trials, simulate(config, n, trials))
+    res = simulate(config, n, chunk.coords["trial"])
+    return risk_dataset(config, chunk, res)
 
 
-def chunk_dataset(config, n: int, trials, res: dict) -> xr.Dataset:
+def risk_dataset(config, chunk: Chunk, res: dict) -> xr.Dataset:
     """One chunk's ``(n, k, ridge, trial)`` Dataset from arrays of shape
     ``(k, ridge, trial)`` (shared with :mod:`sims.rf_real.rf`)."""
-    coords = {
-        "n": [n],
-        "k": list(config.k),
-        "ridge": list(config.ridge),
-        "trial": list(trials),
-    }
-    dims = ("n", "k", "ridge", "trial")
-    return xr.Dataset(
-        {key: (dims, val[None]) for key, val in res.items()}, coords=coords
-    )
+    dims = ("k", "ridge", "trial")
+    data = {key: (dims, val) for key, val in res.items()}
+    return chunk_dataset(chunk, data, config_coords(config, "k", "ridge"))
 
 
-_ATTRS = {
-    "test_risk": (
+ATTRS = {
+    "test_risk": VarAttrs(
         "test risk (population MSE)",
-        "E_{te}",
-        "exact population MSE of the fitted weights, ||w_eff - v||^2 + noise_var",
+        description="exact population MSE of the fitted weights, "
+        "||w_eff - v||^2 + noise_var",
+        symbol="E_{te}",
     ),
-    "test_risk_heldout": (
+    "test_risk_heldout": VarAttrs(
         "held-out MSE",
-        r"\hat{E}_{te}",
-        "mean squared error on test_size fresh samples",
+        description="mean squared error on test_size fresh samples",
+        symbol=r"\hat{E}_{te}",
     ),
-    "train_risk": (
+    "train_risk": VarAttrs(
         "train risk (train MSE)",
-        "E_{tr}",
-        "mean squared residual on the n training samples",
+        description="mean squared residual on the n training samples",
+        symbol="E_{tr}",
     ),
-    "kappa": ("kappa", r"\kappa", "KRR constant of the random RF kernel"),
-    "gamma": (
+    "kappa": VarAttrs(
+        "kappa", description="KRR constant of the random RF kernel", symbol=r"\kappa"
+    ),
+    "gamma": VarAttrs(
         "effective ridge",
-        r"\gamma",
-        "effective ridge of the infinite-width kernel",
+        description="effective ridge of the infinite-width kernel",
+        symbol=r"\gamma",
     ),
 }
+
+#: The (n, k, ridge, trial) coordinates (shared with :mod:`sims.rf_real.rf`).
+COORDS = {
+    "n": VarAttrs("training samples", symbol="n"),
+    "k": VarAttrs("random features", symbol="k"),
+    "ridge": VarAttrs("ridge", symbol=r"\delta"),
+    "trial": VarAttrs("trial"),
+}
+
+#: The theory siblings' label (shared with :mod:`sims.rf_real.rf`).
+RF_THEORY = (Theory(fn="theory.rf_ridge.rf_ridge_risk"),)
+
+
+def risk_theory(config, lam, v2, names: Sequence[str], **kwargs) -> xr.Dataset:
+    """``<name>_theory`` of :func:`theory.rf_ridge.rf_ridge_risk` for each of
+    ``names`` on the config's (n, k, ridge) grid, float64 (``kwargs`` go to it)."""
+    n = np.asarray(config.n, dtype=float)[:, None, None]
+    k = np.asarray(config.k, dtype=float)[None, :, None]
+    ridge = np.asarray(config.ridge, dtype=float)[None, None, :]
+    pred = rf_ridge_risk(lam, v2, n=n, k=k, ridge=ridge, **kwargs)
+    dims = ("n", "k", "ridge")
+    return xr.Dataset(
+        {f"{name}_theory": (dims, getattr(pred, name)) for name in names},
+        coords=config_coords(config, *dims),
+    )
 
 
 def theory_grid(config: RFRiskSweep) -> xr.Dataset:
     """Theory siblings on the config's (n, k, ridge) grid, float64."""
     lam, v2 = config.spectrum()
-    n = np.asarray(config.n, dtype=float)[:, None, None]
-    k = np.asarray(config.k, dtype=float)[None, :, None]
-    ridge = np.asarray(config.ridge, dtype=float)[None, None, :]
-    pred = rf_ridge_risk(lam, v2, n=n, k=k, ridge=ridge, noise_var=config.noise_var)
-    dims = ("n", "k", "ridge")
-    ds = xr.Dataset(
-        {
-            f"{name}_theory": (dims, getattr(pred, name))
-            for name in ("test_risk", "train_risk", "kappa", "gamma")
-        },
-        coords={"n": list(config.n), "k": list(config.k), "ridge": list(config.ridge)},
-    )
-    return ds
+    names = ("test_risk", "train_risk", "kappa", "gamma")
+    return risk_theory(config, lam, v2, names, noise_var=config.noise_var)
 
 
 def _finish(config: RFRiskSweep, ds: xr.Dataset) -> xr.Dataset:
-    ds = ds.reindex(
-        n=list(config.n),
-        k=list(config.k),
-        ridge=list(config.ridge),
-        trial=list(range(config.trials)),
-    )
-    ds = ds.merge(theory_grid(config))
-    for name in ds.data_vars:
-        base = name.removesuffix("_theory")
-        long_name, symbol, description = _ATTRS[base]
-        attrs = {
-            "long_name": long_name,
-            "units": "1",
-            "math_symbol": symbol,
-            "description": description,
-        }
-        if name.endswith("_theory"):
-            attrs["long_name"] = f"{long_name}, theory"
-            attrs["theory_fn"] = "theory.rf_ridge.rf_ridge_risk"
-        ds[name].attrs = attrs
-    ds["n"].attrs = {"long_name": "training samples", "units": "1", "math_symbol": "n"}
-    ds["k"].attrs = {"long_name": "random features", "units": "1", "math_symbol": "k"}
-    ds["ridge"].attrs = {"long_name": "ridge", "units": "1", "math_symbol": r"\delta"}
-    ds["trial"].attrs = {"long_name": "trial", "units": "1"}
-    ds.attrs.update(
-        {
-            "title": "Gaussian random-feature ridge regression, sim vs theory",
-            "references": "Simon, Karkada, Ghosh, Belkin (2024), arXiv:2311.14646",
-            "alpha": config.alpha,
-            "beta": config.beta,
-            "num_modes": config.num_modes,
-            "pool": config.pool,
-            "noise_var": config.noise_var,
-        }
-    )
-    return ds
+    return ds.merge(theory_grid(config))
 
 
 def away_from_peak(ds: xr.Dataset) -> dict[str, xr.DataArray]:
@@ -366,18 +364,20 @@ def _memory(config: RFRiskSweep) -> float:
     return 1.2 * 4 * (data + solve) + 8 * T * (m * M + P * M)
 
 
-def _axes(config: RFRiskSweep) -> dict[str, tuple]:
-    return {"n": config.n, "trial": tuple(range(config.trials))}
-
-
 EXPERIMENT = Experiment(
     name=NAME,
     key="rf",
     config=RFRiskSweep,
     presets=PRESETS,
-    axes=_axes,
+    axes=Axes("n"),
     kernel=_kernel,
     finish=_finish,
+    attrs=ATTRS,
+    coords=COORDS,
+    theory=RF_THEORY,
+    title="Gaussian random-feature ridge regression, sim vs theory",
+    references=REFERENCES,
+    config_attrs=("alpha", "beta", "num_modes", "pool", "noise_var"),
     subsets=away_from_peak,
     memory=_memory,
     summary="Gaussian random-feature ridge regression, risk vs (n, k, ridge)",

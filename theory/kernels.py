@@ -12,7 +12,7 @@ The kernels the random-feature (RF) eigenframework of Simon, Karkada, Ghosh & Be
 * :func:`kernel_eigendata`: eigenvalues of :math:`K_n/n` and target coefficients
   :math:`v_i = u_i^\top Y/\sqrt n`, the inputs of :func:`theory.rf_ridge.rf_ridge_risk`.
 
-The exponent proxies for :math:`(\alpha, \beta)` are in :mod:`theory._kernel_exponents`
+The exponent proxies for :math:`(\alpha, \beta)` are in ``theory._kernel_exponents``
 and re-exported here.
 
 jax and neural-tangents are optional (the ``kernels`` extra): they are imported only

@@ -15,7 +15,7 @@ Three sources made executable (derivations: ``docs/derivations/neural_collapse.m
 
 Everything is pure float64 numpy; the scalar roots go through
 :func:`theory._solve.solve_bracketed`. Conventions of each metric are in
-:mod:`theory._nc_metrics`; derivations in ``docs/derivations/neural_collapse.md``.
+``theory._nc_metrics``; derivations in ``docs/derivations/neural_collapse.md``.
 """
 
 from theory._nc_deep_linear import CrossEntropyETF

@@ -21,12 +21,16 @@ import torch
 import torch.nn.functional as F
 
 from sims._backend import cell_generator
+from sims._experiment import VarAttrs
 from theory.feature_merging import BatchNorm
 from theory.feature_merging import ConvLayer
+from theory.feature_merging import mlp_forward
 
 __all__ = [
     "ARCHS",
+    "COORDS",
     "MLP_DEPTH",
+    "REFERENCES",
     "adam",
     "cnn_forward",
     "cnn_layers",
@@ -44,6 +48,16 @@ MLP_DEPTH = {"mlp1": 1, "mlp2": 2}
 #: (8x8 -> 4x4 -> 2x2), then a Linear head on the ``4 * width`` features; the conv
 #: layers have biases
 ARCHS = {**MLP_DEPTH, "cnn": 2}
+REFERENCES = "Chen, Zhou, Yan (ICLR 2024), arXiv:2310.06756"
+#: The labels of the coordinates both experiments share.
+COORDS = {
+    "arch": VarAttrs("architecture"),
+    "width": VarAttrs("hidden width"),
+    "trial": VarAttrs("seed"),
+    "beta": VarAttrs("IFM threshold", symbol=r"\beta"),
+    "mode": VarAttrs("IFM mode"),
+    "layer": VarAttrs("hidden layer"),
+}
 _BN_EPS = 1e-5
 _BN_MOMENTUM = 0.1
 
@@ -238,12 +252,7 @@ def net_forward(arch, layers, X):
     """Logits of one network of architecture ``arch``."""
     if arch == "cnn":
         return cnn_forward(layers, X)
-    h = X
-    for i, (w, b) in enumerate(layers):
-        h = h @ w.T + b
-        if i < len(layers) - 1:
-            h = torch.relu(h)
-    return h
+    return mlp_forward(layers, X)
 
 
 # -------------------------------------------------------------------- training

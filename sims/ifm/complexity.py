@@ -37,10 +37,15 @@ from sims._backend import resolve_device
 from sims._backend import resolve_dtype
 from sims._config import SweepConfig
 from sims._config import param
+from sims._dataset import chunk_dataset
+from sims._dataset import config_coords
+from sims._experiment import Axes
 from sims._experiment import Experiment
 from sims._experiment import VarAttrs
 from sims._sweep import Chunk
+from sims.ifm._common import COORDS
 from sims.ifm._common import MLP_DEPTH
+from sims.ifm._common import REFERENCES
 from sims.ifm._common import digits
 from sims.ifm._common import net_forward
 from sims.ifm._common import train
@@ -118,15 +123,6 @@ PRESETS = {
 }
 
 
-def _axes(config: IFMComplexitySweep) -> dict[str, tuple]:
-    return {
-        "arch": config.arch,
-        "width": config.width,
-        "copies": config.copies,
-        "trial": tuple(range(config.trials)),
-    }
-
-
 def _kernel(config: IFMComplexitySweep, chunk: Chunk) -> xr.Dataset:
     (arch,) = chunk.coords["arch"]
     (width,) = chunk.coords["width"]
@@ -138,10 +134,9 @@ def _kernel(config: IFMComplexitySweep, chunk: Chunk) -> xr.Dataset:
     L = max(MLP_DEPTH[a] for a in config.arch)
     T, S = len(trials), len(config.checkpoints)
     B, M = len(config.beta), len(config.mode)
-    lead = (1, 1, 1, T, S)
-    cx = np.full((*lead, B, M, L), np.nan)
-    distinct, distinct_off = np.full((*lead, L), np.nan), np.full((*lead, L), np.nan)
-    acc = np.full(lead, np.nan)
+    cx = np.full((T, S, B, M, L), np.nan)
+    distinct, distinct_off = np.full((T, S, L), np.nan), np.full((T, S, L), np.nan)
+    acc = np.full((T, S), np.nan)
     run = train(
         config,
         arch,
@@ -155,33 +150,29 @@ def _kernel(config: IFMComplexitySweep, chunk: Chunk) -> xr.Dataset:
     for s, (_, nets) in enumerate(run):
         for t, layers in enumerate(nets):
             pred = net_forward(arch, layers, Xte).argmax(1)
-            acc[0, 0, 0, t, s] = float((pred == yte).double().mean())
+            acc[t, s] = float((pred == yte).double().mean())
             n = len(layers) - 1
-            distinct[0, 0, 0, t, s, :n] = [len(c) for c in functional_classes(layers)]
-            distinct_off[0, 0, 0, t, s, :n] = feature_complexity(
+            distinct[t, s, :n] = [len(c) for c in functional_classes(layers)]
+            distinct_off[t, s, :n] = feature_complexity(
                 layers, beta=0.0, mode="official"
             )
             for i, beta in enumerate(config.beta):
                 for j, mode in enumerate(config.mode):
-                    cx[0, 0, 0, t, s, i, j, :n] = feature_complexity(
+                    cx[t, s, i, j, :n] = feature_complexity(
                         layers, beta=beta, mode=mode
                     )
-    d5 = ("arch", "width", "copies", "trial", "step")
-    return xr.Dataset(
+    d2 = ("trial", "step")
+    return chunk_dataset(
+        chunk,
         {
-            "complexity": ((*d5, "beta", "mode", "layer"), cx),
-            "distinct": ((*d5, "layer"), distinct),
-            "distinct_official": ((*d5, "layer"), distinct_off),
-            "acc": (d5, acc),
+            "complexity": ((*d2, "beta", "mode", "layer"), cx),
+            "distinct": ((*d2, "layer"), distinct),
+            "distinct_official": ((*d2, "layer"), distinct_off),
+            "acc": (d2, acc),
         },
-        coords={
-            "arch": [arch],
-            "width": [width],
-            "copies": [copies],
-            "trial": trials,
+        {
             "step": list(config.checkpoints),
-            "beta": list(config.beta),
-            "mode": list(config.mode),
+            **config_coords(config, "beta", "mode"),
             "layer": list(range(L)),
         },
     )
@@ -201,40 +192,12 @@ def theory_grid(config: IFMComplexitySweep) -> xr.Dataset:
     dims = ("width", "copies")
     return xr.Dataset(
         {"distinct_theory": (dims, k), "distinct_official_theory": (dims, k * pop)},
-        coords={"width": list(config.width), "copies": list(config.copies)},
+        coords=config_coords(config, *dims),
     )
 
 
 def _finish(config: IFMComplexitySweep, ds: xr.Dataset) -> xr.Dataset:
-    ds = ds.reindex(
-        arch=list(config.arch),
-        width=list(config.width),
-        copies=list(config.copies),
-        trial=list(range(config.trials)),
-    )
-    ds = ds.merge(theory_grid(config))
-    for dim, long_name, sym in (
-        ("arch", "architecture", ""),
-        ("width", "hidden width", ""),
-        ("copies", "initial copies per unit", ""),
-        ("trial", "seed", ""),
-        ("step", "training step", "t"),
-        ("beta", "IFM threshold", r"\beta"),
-        ("mode", "IFM mode", ""),
-        ("layer", "hidden layer", ""),
-    ):
-        ds[dim].attrs = {"long_name": long_name, "units": "1"}
-        if sym:
-            ds[dim].attrs["math_symbol"] = sym
-    ds.attrs.update(
-        {
-            "title": "Feature complexity of MLPs during training on digits",
-            "references": "Chen, Zhou, Yan (ICLR 2024), arXiv:2310.06756",
-            "experiment": "complexity",
-            "lr": config.lr,
-        }
-    )
-    return ds
+    return ds.merge(theory_grid(config))
 
 
 _LAYER_NAN = "NaN: the architecture has no such layer"
@@ -263,10 +226,19 @@ EXPERIMENT = Experiment(
     key="complexity",
     config=IFMComplexitySweep,
     presets=PRESETS,
-    axes=_axes,
+    axes=Axes("arch", "width", "copies"),
     kernel=_kernel,
     finish=_finish,
     attrs=_ATTRS,
+    coords={
+        **COORDS,
+        "copies": VarAttrs("initial copies per unit"),
+        "step": VarAttrs("training step", symbol="t"),
+    },
+    title="Feature complexity of MLPs during training on digits",
+    references=REFERENCES,
+    grid_attrs={"experiment": "complexity"},
+    config_attrs=("lr",),
     not_applicable=("complexity", "distinct", "distinct_official"),
     summary="feature complexity during training; replicated initialisation (P16)",
 )

@@ -27,10 +27,15 @@ from sims._backend import resolve_device
 from sims._backend import resolve_dtype
 from sims._config import SweepConfig
 from sims._config import param
+from sims._dataset import chunk_dataset
+from sims._dataset import config_coords
+from sims._experiment import Axes
 from sims._experiment import Experiment
 from sims._experiment import VarAttrs
 from sims._sweep import Chunk
 from sims.ifm._common import ARCHS
+from sims.ifm._common import COORDS
+from sims.ifm._common import REFERENCES
 from sims.ifm._common import digits
 from sims.ifm._common import net_forward
 from sims.ifm._common import train
@@ -121,14 +126,6 @@ PRESETS = {
 }
 
 
-def _axes(config: IFMMergeSweep) -> dict[str, tuple]:
-    return {
-        "arch": config.arch,
-        "width": config.width,
-        "trial": tuple(range(config.trials)),
-    }
-
-
 def _acc(arch, layers, X, y) -> float:
     return float((net_forward(arch, layers, X).argmax(1) == y).double().mean())
 
@@ -142,78 +139,42 @@ def _kernel(config: IFMMergeSweep, chunk: Chunk) -> xr.Dataset:
     ((_, nets),) = train(config, arch, width, trials, device, dtype)
     _, _, Xte, yte = digits(device, torch.float64)
     n_layers = max(ARCHS[a] for a in config.arch)
-    T, B, M = len(trials), len(config.beta), len(config.mode)
-    shape = (1, 1, T, B, M)
+    shape = (len(trials), len(config.beta), len(config.mode))
     width_after = np.full((*shape, n_layers), np.nan)
     ratio, acc_after, dev, bound, viol = (np.full(shape, np.nan) for _ in range(5))
-    acc_before = np.full((1, 1, T), np.nan)
+    acc_before = np.full(len(trials), np.nan)
     for t, layers in enumerate(nets):
-        acc_before[0, 0, t] = _acc(arch, layers, Xte, yte)
+        acc_before[t] = _acc(arch, layers, Xte, yte)
         f0 = net_forward(arch, layers, Xte)
         p0 = param_count(layers)
         for i, beta in enumerate(config.beta):
             for j, mode in enumerate(config.mode):
                 res = ifm(layers, beta=beta, mode=mode, max_ratio=config.max_ratio)
-                width_after[0, 0, t, i, j, : len(res.widths)] = res.widths
-                ratio[0, 0, t, i, j] = param_count(res.layers) / p0
+                width_after[t, i, j, : len(res.widths)] = res.widths
+                ratio[t, i, j] = param_count(res.layers) / p0
                 f1 = net_forward(arch, res.layers, Xte)
-                acc_after[0, 0, t, i, j] = float((f1.argmax(1) == yte).double().mean())
-                dev[0, 0, t, i, j] = float(torch.linalg.norm(f1 - f0, dim=1).max())
+                acc_after[t, i, j] = float((f1.argmax(1) == yte).double().mean())
+                dev[t, i, j] = float(torch.linalg.norm(f1 - f0, dim=1).max())
                 if arch == "cnn":
                     continue  # the bound is for MLPs (docs/derivations/ifm.md §5)
                 tr = ifm_error_trace(res, Xte)
-                bound[0, 0, t, i, j] = float(tr.total_bound.max())
+                bound[t, i, j] = float(tr.total_bound.max())
                 slack = tr.bound * (1 + BOUND_RTOL) + BOUND_ATOL
-                viol[0, 0, t, i, j] = float((tr.deviation > slack).sum())
-    coords = {
-        "arch": [arch],
-        "width": [width],
-        "trial": trials,
-        "beta": list(config.beta),
-        "mode": list(config.mode),
-        "layer": list(range(n_layers)),
-    }
-    d5 = ("arch", "width", "trial", "beta", "mode")
-    return xr.Dataset(
+                viol[t, i, j] = float((tr.deviation > slack).sum())
+    d3 = ("trial", "beta", "mode")
+    return chunk_dataset(
+        chunk,
         {
-            "width_after": ((*d5, "layer"), width_after),
-            "param_ratio": (d5, ratio),
-            "acc_before": (("arch", "width", "trial"), acc_before),
-            "acc_after": (d5, acc_after),
-            "max_deviation": (d5, dev),
-            "error_bound": (d5, bound),
-            "bound_violations": (d5, viol),
+            "width_after": ((*d3, "layer"), width_after),
+            "param_ratio": (d3, ratio),
+            "acc_before": (("trial",), acc_before),
+            "acc_after": (d3, acc_after),
+            "max_deviation": (d3, dev),
+            "error_bound": (d3, bound),
+            "bound_violations": (d3, viol),
         },
-        coords=coords,
+        {**config_coords(config, "beta", "mode"), "layer": list(range(n_layers))},
     )
-
-
-def _finish(config: IFMMergeSweep, ds: xr.Dataset) -> xr.Dataset:
-    ds = ds.reindex(
-        arch=list(config.arch),
-        width=list(config.width),
-        trial=list(range(config.trials)),
-    )
-    for dim, long_name in (
-        ("arch", "architecture"),
-        ("width", "hidden width"),
-        ("trial", "seed"),
-        ("beta", "IFM threshold"),
-        ("mode", "IFM mode"),
-        ("layer", "hidden layer"),
-    ):
-        ds[dim].attrs = {"long_name": long_name, "units": "1"}
-    ds["beta"].attrs["math_symbol"] = r"\beta"
-    ds.attrs.update(
-        {
-            "title": "Iterative Feature Merging of trained nets on digits",
-            "references": "Chen, Zhou, Yan (ICLR 2024), arXiv:2310.06756",
-            "experiment": "merge",
-            "steps": config.steps,
-            "max_ratio": config.max_ratio,
-        }
-    )
-    return ds
 
 
 _ATTRS = {
@@ -246,10 +207,14 @@ EXPERIMENT = Experiment(
     key="merge",
     config=IFMMergeSweep,
     presets=PRESETS,
-    axes=_axes,
+    axes=Axes("arch", "width"),
     kernel=_kernel,
-    finish=_finish,
     attrs=_ATTRS,
+    coords=COORDS,
+    title="Iterative Feature Merging of trained nets on digits",
+    references=REFERENCES,
+    grid_attrs={"experiment": "merge"},
+    config_attrs=("steps", "max_ratio"),
     not_applicable=("width_after", "error_bound", "bound_violations"),
     summary="IFM on trained MLPs and a CNN: width, parameters, accuracy, error bound",
 )

@@ -19,16 +19,33 @@ import torch
 
 __all__ = [
     "HALF_LOG_2PI",
+    "MAX_CHUNK_BYTES",
+    "REFERENCES",
     "MecoState",
     "NceState",
+    "check_chunk_bytes",
     "log_weights",
     "meco_direction",
     "meco_step",
+    "meco_weights",
     "nce_direction",
     "nce_step",
 ]
 
 HALF_LOG_2PI = 0.5 * math.log(2.0 * math.pi)
+REFERENCES = "Jiang et al. (2023), arXiv:2306.07485"
+#: Working memory one chunk of an NCE sweep may ask for.
+MAX_CHUNK_BYTES = 4 * 2**30
+
+
+def check_chunk_bytes(need: float, sizes: str, lower: str) -> None:
+    """ValueError when a chunk needs more than :data:`MAX_CHUNK_BYTES`, naming the
+    ``sizes`` that ask for it and what to ``lower``."""
+    if need > MAX_CHUNK_BYTES:
+        raise ValueError(
+            f"{sizes} needs ~{need / 2**30:.1f} GiB per chunk (limit "
+            f"{MAX_CHUNK_BYTES / 2**30:.0f} GiB); lower {lower}"
+        )
 
 
 class MecoState(NamedTuple):
@@ -61,6 +78,33 @@ def log_weights(theta, y, z_y, noise_std):
     )
 
 
+def meco_weights(lh, log_u_prev, log_keep, log_gamma):
+    r"""The MECO inner-value tracker and the importance weights it normalizes.
+
+    .. math::
+        \log\hat g_t = \mathrm{logsumexp}_j \log h_j - \log M, \quad
+        \log u_t = \mathrm{logaddexp}(\log(1-\gamma) + \log u_{t-1},
+                   \log\gamma + \log\hat g_t), \quad
+        w_j = \frac{h_j}{M u_t}
+
+    from the log importance weights ``lh`` ``(..., M)``; ``log_keep`` and
+    ``log_gamma`` are :math:`\log(1-\gamma)` and :math:`\log\gamma`.
+    ``log_u_prev`` may be ``None`` (initialize :math:`u_{-1} = \hat g_0`). Shared by
+    the 1-D model's :func:`meco_direction` and the MLP energies of
+    :mod:`sims.nce.density`.
+
+    Returns:
+      ``(w, log_u)`` of shapes ``(..., M)`` and ``(...)``.
+    """
+    log_m = math.log(lh.shape[-1])
+    log_ghat = torch.logsumexp(lh, dim=-1) - log_m
+    if log_u_prev is None:
+        log_u = log_ghat
+    else:
+        log_u = torch.logaddexp(log_keep + log_u_prev, log_gamma + log_ghat)
+    return torch.exp(lh - log_m - log_u[..., None]), log_u
+
+
 def meco_direction(theta, log_u_prev, x, y, z_y, noise_std, gamma):
     r"""One MECO inner-value update and the compositional gradient estimate.
 
@@ -76,14 +120,8 @@ def meco_direction(theta, log_u_prev, x, y, z_y, noise_std, gamma):
     sampling). ``log_u_prev`` may be ``None`` (initialize :math:`u_{-1} = \hat g_0`).
     """
     lh = log_weights(theta, y, z_y, noise_std)
-    log_m = math.log(y.shape[-1])
-    log_ghat = torch.logsumexp(lh, dim=-1) - log_m
-    if log_u_prev is None:
-        log_u = log_ghat
-    else:
-        keep = torch.log1p(-gamma)  # -inf at gamma = 1: logaddexp then gives log_ghat
-        log_u = torch.logaddexp(keep + log_u_prev, torch.log(gamma) + log_ghat)
-    w = torch.exp(lh - log_m - log_u[..., None])
+    # log(1 - gamma) is -inf at gamma = 1: logaddexp then gives log_ghat
+    w, log_u = meco_weights(lh, log_u_prev, torch.log1p(-gamma), torch.log(gamma))
     # grad_theta h = h (y - theta) = -h grad E(y): the SNIS negative phase enters +
     d = (theta - x.mean(-1)) + (w * (y - theta[..., None])).sum(-1)
     return d, log_u

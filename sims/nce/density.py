@@ -33,11 +33,16 @@ from sims._backend import cell_generator
 from sims._backend import resolve_device
 from sims._backend import resolve_dtype
 from sims._config import SweepConfig
-from sims._config import int_logspace
+from sims._config import log_steps
 from sims._config import param
+from sims._dataset import chunk_dataset
+from sims._experiment import Axes
 from sims._experiment import Experiment
 from sims._experiment import VarAttrs
 from sims._sweep import Chunk
+from sims.nce._common import REFERENCES
+from sims.nce._common import check_chunk_bytes
+from sims.nce._common import meco_weights
 
 __all__ = ["EXPERIMENT", "PRESETS", "DensitySweep", "log_density_true", "sample"]
 
@@ -72,16 +77,15 @@ class DensitySweep(SweepConfig):
     trial_batch: int = 4
 
     def validate(self) -> None:
-        need = _chunk_bytes(self)
-        if need > 4 * 2**30:
-            raise ValueError(
-                f"grid={self.grid} x hidden={self.hidden} x trial_batch="
-                f"{self.trial_batch} needs ~{need / 2**30:.1f} GiB; lower grid"
-            )
+        check_chunk_bytes(
+            _chunk_bytes(self),
+            f"grid={self.grid} x hidden={self.hidden} x trial_batch={self.trial_batch}",
+            "grid",
+        )
 
     def record_steps(self) -> tuple[int, ...]:
         """Step 0, ``steps`` and ``record`` log-spaced steps in between."""
-        return tuple(sorted({0, self.steps, *int_logspace(1, self.steps, self.record)}))
+        return log_steps(self.steps, self.record)
 
 
 def _chunk_bytes(config: DensitySweep) -> float:
@@ -216,6 +220,9 @@ def _kernel(config: DensitySweep, chunk: Chunk) -> xr.Dataset:
     nll = np.full((T, len(record)), np.nan)
     log_z_rec = np.full((T, len(record)), np.nan)
     log_u = None
+    # log(1 - gamma) and log(gamma) of the tracker (-inf at gamma = 1: no memory)
+    log_keep = math.log1p(-config.gamma) if config.gamma < 1 else -math.inf
+    log_gamma = math.log(config.gamma)
     diverged = torch.zeros(T, dtype=torch.bool)
     for start in range(0, config.steps + 1, _BLOCK):
         count = min(_BLOCK, config.steps + 1 - start)
@@ -243,17 +250,7 @@ def _kernel(config: DensitySweep, chunk: Chunk) -> xr.Dataset:
             if method == "meco":
                 with torch.no_grad():
                     lh = -e_y - _log_q(y, s)
-                    log_ghat = torch.logsumexp(lh, -1) - math.log(B)
-                    if log_u is None:
-                        log_u = log_ghat
-                    else:
-                        log_u = torch.logaddexp(
-                            math.log1p(-config.gamma) + log_u
-                            if config.gamma < 1
-                            else torch.full_like(log_u, -math.inf),
-                            math.log(config.gamma) + log_ghat,
-                        )
-                    w = torch.exp(lh - math.log(B) - log_u[:, None])
+                    w, log_u = meco_weights(lh, log_u, log_keep, log_gamma)
                 loss = e_x.mean(-1) - (w * e_y).sum(-1)
             else:
                 gx = -e_x - c[:, None] - _log_q(x, s)
@@ -279,31 +276,22 @@ def _kernel(config: DensitySweep, chunk: Chunk) -> xr.Dataset:
     log_dens = -e_disp - log_z_rec[:, -1:]
     log_dens[div] = np.nan
     log_dens = log_dens.reshape(T, config.display, config.display)
-    lead = ("method", "dataset", "trial")
-    return xr.Dataset(
+    return chunk_dataset(
+        chunk,
         {
-            "heldout_nll": ((*lead, "step"), nll[None, None]),
-            "log_z": ((*lead, "step"), log_z_rec[None, None]),
-            "log_density": ((*lead, "x1", "x2"), log_dens[None, None]),
-            "diverged": (lead, div[None, None]),
+            "heldout_nll": (("trial", "step"), nll),
+            "log_z": (("trial", "step"), log_z_rec),
+            "log_density": (("trial", "x1", "x2"), log_dens),
+            "diverged": (("trial",), div),
         },
-        coords={
-            "method": [method],
-            "dataset": [dataset],
-            "trial": list(trials),
-            "step": list(record),
-            "x1": disp_axis,
-            "x2": disp_axis,
-        },
+        {"step": list(record), "x1": disp_axis, "x2": disp_axis},
     )
 
 
 def _finish(config: DensitySweep, ds: xr.Dataset) -> xr.Dataset:
-    ds = ds.reindex(
-        method=list(config.method),
-        dataset=list(config.dataset),
-        trial=list(range(config.trials)),
-    )
+    # The merge orders the method labels alphabetically, and the grids have always
+    # kept that order: ds.reindex(method=...) once meant reindex's fill method.
+    ds = ds.sortby("method")
     ds["diverged"] = ds["diverged"].astype(bool)
     truth_nll, truth_dens = [], []
     disp = np.stack(np.meshgrid(ds.x1.values, ds.x2.values, indexing="ij"), -1)
@@ -323,38 +311,7 @@ def _finish(config: DensitySweep, ds: xr.Dataset) -> xr.Dataset:
         np.asarray(truth_dens), dims=("dataset", "x1", "x2"),
         coords={"dataset": list(config.dataset), "x1": ds.x1, "x2": ds.x2},
     )  # fmt: skip
-    for name, long_name in (
-        ("method", "method"),
-        ("dataset", "2-D toy density"),
-        ("trial", "trial"),
-        ("step", "Adam step"),
-        ("x1", "x₁"),
-        ("x2", "x₂"),
-    ):
-        ds[name].attrs = {"long_name": long_name, "units": "1"}
-    ds.attrs.update(
-        {
-            "title": "2-D density estimation: MECO vs NCE",
-            "references": "Jiang et al. (2023), arXiv:2306.07485",
-            "hidden": config.hidden,
-            "steps": config.steps,
-            "batch_size": config.batch_size,
-            "lr": config.lr,
-            "gamma": config.gamma,
-            "noise_std": config.noise_std,
-            "grid": config.grid,
-            "extent": config.extent,
-        }
-    )
     return ds
-
-
-def _axes(config: DensitySweep) -> dict[str, tuple]:
-    return {
-        "method": config.method,
-        "dataset": config.dataset,
-        "trial": tuple(range(config.trials)),
-    }
 
 
 EXPERIMENT = Experiment(
@@ -362,7 +319,7 @@ EXPERIMENT = Experiment(
     key="density",
     config=DensitySweep,
     presets=PRESETS,
-    axes=_axes,
+    axes=Axes("method", "dataset"),
     kernel=_kernel,
     finish=_finish,
     attrs={
@@ -378,6 +335,26 @@ EXPERIMENT = Experiment(
         ),
         "diverged": VarAttrs("diverged", "1", "a non-finite loss or NLL; masked"),
     },
+    coords={
+        "method": VarAttrs("method"),
+        "dataset": VarAttrs("2-D toy density"),
+        "trial": VarAttrs("trial"),
+        "step": VarAttrs("Adam step"),
+        "x1": VarAttrs("x₁"),
+        "x2": VarAttrs("x₂"),
+    },
+    title="2-D density estimation: MECO vs NCE",
+    references=REFERENCES,
+    config_attrs=(
+        "hidden",
+        "steps",
+        "batch_size",
+        "lr",
+        "gamma",
+        "noise_std",
+        "grid",
+        "extent",
+    ),
     memory=_chunk_bytes,
     summary="2-D density estimation with an MLP energy: MECO vs NCE",
 )

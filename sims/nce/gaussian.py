@@ -32,14 +32,19 @@ from sims._backend import cell_generator
 from sims._backend import resolve_device
 from sims._backend import resolve_dtype
 from sims._config import SweepConfig
-from sims._config import int_logspace
+from sims._config import log_steps
 from sims._config import param
+from sims._dataset import chunk_dataset
+from sims._dataset import config_coords
+from sims._experiment import Axes
 from sims._experiment import Experiment
 from sims._experiment import VarAttrs
 from sims._sweep import Chunk
 from sims.nce._common import HALF_LOG_2PI
+from sims.nce._common import REFERENCES
 from sims.nce._common import MecoState
 from sims.nce._common import NceState
+from sims.nce._common import check_chunk_bytes
 from sims.nce._common import meco_step
 from sims.nce._common import nce_step
 
@@ -48,7 +53,7 @@ __all__ = ["EXPERIMENT", "PRESETS", "GaussianMeanSweep", "simulate"]
 #: A run whose |theta - theta*| or |c| exceeds this is recorded as diverged.
 DIVERGENCE_BOUND = 1e4
 _BLOCK_STEPS = 256  # steps of random numbers drawn per generator call
-_MAX_BYTES = 4 * 2**30  # per-chunk working memory allowed
+_CELL_DIMS = ("theta_star", "noise_frac", "noise_std", "gamma")
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
@@ -89,20 +94,12 @@ class GaussianMeanSweep(SweepConfig):
     def validate(self) -> None:
         if self.window > self.steps:
             raise ValueError(f"window={self.window} exceeds steps={self.steps}")
-        cells = (
-            len(self.theta_star)
-            * len(self.noise_frac)
-            * len(self.noise_std)
-            * len(self.gamma)
+        check_chunk_bytes(
+            _chunk_bytes(self),
+            f"batch_size={max(self.batch_size)} with {_cells(self)} cells x "
+            f"trial_batch={self.trial_batch}",
+            "batch_size or trial_batch",
         )
-        b = max(self.batch_size)
-        need = _chunk_bytes(self)
-        if need > _MAX_BYTES:
-            raise ValueError(
-                f"batch_size={b} with {cells} cells x trial_batch={self.trial_batch} "
-                f"needs ~{need / 2**30:.1f} GiB per chunk (limit "
-                f"{_MAX_BYTES / 2**30:.0f} GiB); lower batch_size or trial_batch"
-            )
 
     def noise_batch(self, batch_size: int) -> int:
         """NCE noise points per step, ``max(1, round(nu * batch_size))``."""
@@ -115,18 +112,18 @@ class GaussianMeanSweep(SweepConfig):
           >>> GaussianMeanSweep(steps=100, record=4, window=10).record_steps()
           (0, 1, 4, 21, 100)
         """
-        return tuple(sorted({0, self.steps, *int_logspace(1, self.steps, self.record)}))
+        return log_steps(self.steps, self.record)
+
+
+def _cells(config: GaussianMeanSweep) -> int:
+    """The (theta_star, noise_frac, noise_std, gamma) cells one program advances."""
+    return math.prod(len(getattr(config, d)) for d in _CELL_DIMS)
 
 
 def _chunk_bytes(config: GaussianMeanSweep) -> float:
     """Peak memory of one chunk: a block of draws plus ~8 (cells, trials, B + M)
     float64 work arrays per step."""
-    cells = (
-        len(config.theta_star)
-        * len(config.noise_frac)
-        * len(config.noise_std)
-        * len(config.gamma)
-    )
+    cells = _cells(config)
     b = max(config.batch_size)
     width = b + max(b, config.noise_batch(b))
     return 8.0 * width * config.trial_batch * (_BLOCK_STEPS + 8 * cells)
@@ -270,37 +267,24 @@ def simulate(config: GaussianMeanSweep, method: str, batch_size: int, trials):
     }
 
 
-_CELL_DIMS = ("theta_star", "noise_frac", "noise_std", "gamma")
-
-
 def _kernel(config: GaussianMeanSweep, chunk: Chunk) -> xr.Dataset:
     (method,) = chunk.coords["method"]
     (batch_size,) = chunk.coords["batch_size"]
-    trials = chunk.coords["trial"]
-    res = simulate(config, method, batch_size, trials)
+    res = simulate(config, method, batch_size, chunk.coords["trial"])
     shape = tuple(len(getattr(config, d)) for d in _CELL_DIMS)
-    coords = {
-        "method": [method],
-        "batch_size": [batch_size],
-        **{d: list(getattr(config, d)) for d in _CELL_DIMS},
-        "trial": list(trials),
-        "step": list(config.record_steps()),
-    }
-    lead = ("method", "batch_size", *_CELL_DIMS, "trial")
     data = {}
     for key, val in res.items():
-        has_step = val.ndim == 3
-        val = val.reshape(1, 1, *shape, *val.shape[1:])
-        data[key] = ((*lead, "step") if has_step else lead, val)
-    return xr.Dataset(data, coords=coords)
+        lead = (*_CELL_DIMS, "trial")
+        dims = (*lead, "step") if val.ndim == 3 else lead
+        data[key] = (dims, val.reshape(*shape, *val.shape[1:]))
+    coords = {**config_coords(config, *_CELL_DIMS), "step": list(config.record_steps())}
+    return chunk_dataset(chunk, data, coords)
 
 
 def _finish(config: GaussianMeanSweep, ds: xr.Dataset) -> xr.Dataset:
-    ds = ds.reindex(
-        method=list(config.method),
-        batch_size=list(config.batch_size),
-        trial=list(range(config.trials)),
-    )
+    # The merge orders the method labels alphabetically, and the grids have always
+    # kept that order: ds.reindex(method=...) once meant reindex's fill method.
+    ds = ds.sortby("method")
     ds = ds.transpose("method", "batch_size", *_CELL_DIMS, "trial", "step")
     ds["diverged"] = ds["diverged"].astype(bool)
     ds["abs_err"] = np.abs(ds["theta"] - ds["theta_star"])
@@ -308,35 +292,7 @@ def _finish(config: GaussianMeanSweep, ds: xr.Dataset) -> xr.Dataset:
     ds["theta_theory"] = ds["theta_star"] + 0.0 * ds["noise_frac"]
     ds["log_normalizer_theory"] = xr.full_like(ds["theta_theory"], HALF_LOG_2PI)
     ds["tail_mean_theory"] = ds["theta_theory"]
-    ds = ds.assign_coords(noise_mean=ds["noise_frac"] * ds["theta_star"])
-    coord_attrs = {
-        "method": ("method", ""),
-        "batch_size": ("batch size", "B"),
-        "theta_star": ("true mean", r"\theta^*"),
-        "noise_frac": ("noise mean / true mean", r"\rho"),
-        "noise_mean": ("noise mean", "m"),
-        "noise_std": ("noise scale", "s"),
-        "gamma": ("inner moving-average weight", r"\gamma"),
-        "trial": ("trial", ""),
-        "step": ("optimizer step", "t"),
-    }
-    for name, (long_name, symbol) in coord_attrs.items():
-        ds[name].attrs = {"long_name": long_name, "units": "1"}
-        if symbol:
-            ds[name].attrs["math_symbol"] = symbol
-    ds.attrs.update(
-        {
-            "title": "1-D Gaussian mean: MECO vs NCE vs naive",
-            "references": "Jiang et al. (2023), arXiv:2306.07485",
-            "beta": config.beta,
-            "lr": config.lr,
-            "nu": config.nu,
-            "steps": config.steps,
-            "theta0": config.theta0,
-            "window": config.window,
-        }
-    )
-    return ds
+    return ds.assign_coords(noise_mean=ds["noise_frac"] * ds["theta_star"])
 
 
 def _final(ds: xr.Dataset) -> dict[str, xr.DataArray]:
@@ -352,22 +308,28 @@ def _final(ds: xr.Dataset) -> dict[str, xr.DataArray]:
     }
 
 
-def _axes(config: GaussianMeanSweep) -> dict[str, tuple]:
-    return {
-        "method": config.method,
-        "batch_size": config.batch_size,
-        "trial": tuple(range(config.trials)),
-    }
-
-
 EXPERIMENT = Experiment(
     name="nce",
     key="gaussian",
     config=GaussianMeanSweep,
     presets=PRESETS,
-    axes=_axes,
+    axes=Axes("method", "batch_size"),
     kernel=_kernel,
     finish=_finish,
+    coords={
+        "method": VarAttrs("method"),
+        "batch_size": VarAttrs("batch size", symbol="B"),
+        "theta_star": VarAttrs("true mean", symbol=r"\theta^*"),
+        "noise_frac": VarAttrs("noise mean / true mean", symbol=r"\rho"),
+        "noise_mean": VarAttrs("noise mean", symbol="m"),
+        "noise_std": VarAttrs("noise scale", symbol="s"),
+        "gamma": VarAttrs("inner moving-average weight", symbol=r"\gamma"),
+        "trial": VarAttrs("trial"),
+        "step": VarAttrs("optimizer step", symbol="t"),
+    },
+    title="1-D Gaussian mean: MECO vs NCE vs naive",
+    references=REFERENCES,
+    config_attrs=("beta", "lr", "nu", "steps", "theta0", "window"),
     attrs={
         "theta": VarAttrs("θ_t", "1", "parameter after `step` steps", r"\theta_t"),
         "abs_err": VarAttrs("|θ_t − θ*|", "1", "distance to the true mean"),

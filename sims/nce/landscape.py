@@ -30,10 +30,15 @@ from sims._backend import resolve_device
 from sims._backend import resolve_dtype
 from sims._config import SweepConfig
 from sims._config import param
+from sims._dataset import chunk_dataset
+from sims._dataset import config_coords
+from sims._experiment import Axes
 from sims._experiment import Experiment
 from sims._experiment import VarAttrs
 from sims._sweep import Chunk
 from sims.nce._common import HALF_LOG_2PI
+from sims.nce._common import REFERENCES
+from sims.nce._common import check_chunk_bytes
 from theory.nce import gaussian_mean_landscape
 from theory.nce import importance_weight_moments
 
@@ -65,12 +70,12 @@ class LandscapeSweep(SweepConfig):
     trial_batch: int = 8
 
     def validate(self) -> None:
-        need = _chunk_bytes(self)
-        if need > 4 * 2**30:
-            raise ValueError(
-                f"samples={self.samples} x {len(self.theta)} thetas x trial_batch="
-                f"{self.trial_batch} needs ~{need / 2**30:.1f} GiB; lower samples"
-            )
+        check_chunk_bytes(
+            _chunk_bytes(self),
+            f"samples={self.samples} x {len(self.theta)} thetas x trial_batch="
+            f"{self.trial_batch}",
+            "samples",
+        )
         for r in self.R:
             for th in self.theta:
                 if abs(th - r) > 25 or abs(th) > 25:
@@ -170,49 +175,16 @@ def _kernel(config: LandscapeSweep, chunk: Chunk) -> xr.Dataset:
         a = torch.stack(parts).double().cpu().numpy()  # (method, T, theta)
         return a.transpose(0, 2, 1)[:, None]
 
-    return xr.Dataset(
+    return chunk_dataset(
+        chunk,
         {"loss": (dims, arr(out_loss)), "grad": (dims, arr(out_grad))},
-        coords={
-            "method": list(METHODS),
-            "R": [R],
-            "theta": list(config.theta),
-            "trial": list(trials),
-        },
+        {"method": list(METHODS), **config_coords(config, "theta")},
     )
 
 
 def _finish(config: LandscapeSweep, ds: xr.Dataset) -> xr.Dataset:
-    ds = ds.reindex(R=list(config.R), trial=list(range(config.trials)))
     ds = ds.merge(theory_grid(config))
     ds["abs_grad_theory"] = np.abs(ds["grad_theory"])
-    ds["c_opt"].attrs = {
-        "long_name": "profiled NCE normalizer c*(θ)",
-        "units": "1",
-        "description": "argmin over c of the population NCE loss",
-    }
-    ds["chi2_over_m"].attrs = {
-        "long_name": "χ²(p_θ‖q)/m",
-        "units": "1",
-        "description": "relative variance of g_hat; the MECO plug-in bias scale",
-    }
-    for name, long_name, symbol in (
-        ("method", "objective", ""),
-        ("R", "data-noise distance", "R"),
-        ("theta", "model mean", r"\theta"),
-        ("trial", "trial", ""),
-    ):
-        ds[name].attrs = {"long_name": long_name, "units": "1"}
-        if symbol:
-            ds[name].attrs["math_symbol"] = symbol
-    ds.attrs.update(
-        {
-            "title": "NLL vs NCE landscapes, 1-D Gaussian mean",
-            "references": "Jiang et al. (2023), arXiv:2306.07485",
-            "noise_std": config.noise_std,
-            "nu": config.nu,
-            "samples": config.samples,
-        }
-    )
     return ds
 
 
@@ -222,16 +194,12 @@ def _subsets(ds: xr.Dataset) -> dict[str, xr.DataArray]:
     return {"nce": nce, "meco, χ²/m<1e-3": (~nce) & (ds["chi2_over_m"] < 1e-3)}
 
 
-def _axes(config: LandscapeSweep) -> dict[str, tuple]:
-    return {"R": config.R, "trial": tuple(range(config.trials))}
-
-
 EXPERIMENT = Experiment(
     name="nce",
     key="landscape",
     config=LandscapeSweep,
     presets=PRESETS,
-    axes=_axes,
+    axes=Axes("R"),
     kernel=_kernel,
     finish=_finish,
     attrs={
@@ -240,7 +208,24 @@ EXPERIMENT = Experiment(
         ),
         "grad": VarAttrs("dL/dθ", "1", "derivative along θ; MC estimate", "L'"),
         "abs_grad": VarAttrs("|dL/dθ|", "1", "gradient magnitude"),
+        "c_opt": VarAttrs(
+            "profiled NCE normalizer c*(θ)",
+            description="argmin over c of the population NCE loss",
+        ),
+        "chi2_over_m": VarAttrs(
+            "χ²(p_θ‖q)/m",
+            description="relative variance of g_hat; the MECO plug-in bias scale",
+        ),
     },
+    coords={
+        "method": VarAttrs("objective"),
+        "R": VarAttrs("data-noise distance", symbol="R"),
+        "theta": VarAttrs("model mean", symbol=r"\theta"),
+        "trial": VarAttrs("trial"),
+    },
+    title="NLL vs NCE landscapes, 1-D Gaussian mean",
+    references=REFERENCES,
+    config_attrs=("noise_std", "nu", "samples"),
     subsets=_subsets,
     memory=_chunk_bytes,
     summary="NLL vs NCE loss/gradient landscapes (theory and Monte Carlo)",

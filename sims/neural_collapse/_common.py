@@ -1,4 +1,4 @@
-r"""What the neural-collapse experiments share: profiles, batched metrics, attrs.
+r"""What the neural-collapse experiments share: profiles, batched metrics.
 
 The metrics follow Papyan, Han & Donoho (PNAS 2020) with the conventions of
 :mod:`theory.neural_collapse` (tested equal); :func:`minimize_f` is the proximal
@@ -11,9 +11,12 @@ from __future__ import annotations
 
 import torch
 
+from sims._experiment import VarAttrs
+
 __all__ = [
     "BALANCED",
     "CIFAR10_IMB",
+    "COORDS",
     "IMBALANCED",
     "NAME",
     "REFS_A",
@@ -22,7 +25,6 @@ __all__ = [
     "batched_metrics",
     "minimize_f",
     "parse_profile",
-    "var_attrs",
 ]
 
 #: The results folder ``results/neural_collapse/`` and ``figures.neural_collapse``.
@@ -30,6 +32,14 @@ NAME = "neural_collapse"
 REFS_A = "Tirer, Huang, Niles-Weed (ICML 2023), arXiv:2210.16658"
 REFS_B = "Dang, Tran, Osher, Tran-The, Ho, Nguyen (ICML 2023), arXiv:2301.00437"
 REFS_P = "Papyan, Han, Donoho (PNAS 2020)"
+
+#: Labels of the coordinates several experiments share (each adds its own).
+COORDS = {
+    "beta": VarAttrs("proximity weight", symbol=r"\beta"),
+    "lam_h": VarAttrs("feature weight decay", symbol=r"\lambda_H"),
+    "lam_w": VarAttrs("classifier weight decay", symbol=r"\lambda_W"),
+    "class": VarAttrs("class", symbol="k"),
+}
 
 BALANCED = "100-100-100-100"
 IMBALANCED = "200-100-50-50"
@@ -59,17 +69,6 @@ def parse_profile(profile: str) -> tuple[int, ...]:
     if min(sizes) < 1:
         raise ValueError(f"class sizes must be >= 1, got profile {profile!r}")
     return sizes
-
-
-def var_attrs(long_name, symbol, description, units="1", **extra) -> dict:
-    """The attrs of one result variable (long name, units, symbol, description)."""
-    return {
-        "long_name": long_name,
-        "units": units,
-        "math_symbol": symbol,
-        "description": description,
-        **extra,
-    }
 
 
 def _frame_distance(G: torch.Tensor, T: torch.Tensor) -> torch.Tensor:

@@ -25,13 +25,17 @@ from sims._backend import resolve_device
 from sims._backend import resolve_dtype
 from sims._config import SweepConfig
 from sims._config import param
+from sims._dataset import chunk_dataset
+from sims._dataset import config_coords
+from sims._experiment import Axes
 from sims._experiment import Experiment
+from sims._experiment import VarAttrs
 from sims._sweep import Chunk
+from sims.neural_collapse._common import COORDS
 from sims.neural_collapse._common import NAME
 from sims.neural_collapse._common import REFS_A
 from sims.neural_collapse._common import batched_metrics
 from sims.neural_collapse._common import minimize_f
-from sims.neural_collapse._common import var_attrs
 from theory.neural_collapse import central_path_rates
 
 __all__ = [
@@ -240,93 +244,74 @@ def _kernel(config: CentralPathSweep, chunk: Chunk) -> xr.Dataset:
     for key in ("nc1_tilde_prox", "prox_residual", "nc1_tilde_prox_first_order"):
         data[key] = ((*lead, "beta"), res[key])
     data["nc1_tilde_h0"] = (lead, res["nc1_tilde_h0"])
-    return xr.Dataset(
-        data,
-        coords={
-            "lam_h": list(config.lam_h),
-            "lam_w": list(config.lam_w),
-            "trial": list(trials),
-            "time": list(config.times()),
-            "beta": list(config.beta),
-        },
-    )
+    coords = {
+        **config_coords(config, "lam_h", "lam_w"),
+        "time": list(config.times()),
+        **config_coords(config, "beta"),
+    }
+    return chunk_dataset(chunk, data, coords)
 
 
-_ATTRS = {
-    "nc1_tilde": (
+ATTRS = {
+    "nc1_tilde": VarAttrs(
         "NC1 trace ratio along the flow",
-        r"\widetilde{\mathcal{NC}}_1(H_t)",
-        "Tr Sigma_W / Tr Sigma_B; Theorem 3.1: strictly decreasing",
+        description="Tr Sigma_W / Tr Sigma_B; Theorem 3.1: strictly decreasing",
+        symbol=r"\widetilde{\mathcal{NC}}_1(H_t)",
     ),
-    "nc1": (
+    "nc1": VarAttrs(
         "NC1 along the flow",
-        r"\mathcal{NC}_1(H_t)",
-        "(1/K) Tr(Sigma_W Sigma_B^+)",
+        description="(1/K) Tr(Sigma_W Sigma_B^+)",
+        symbol=r"\mathcal{NC}_1(H_t)",
     ),
-    "tr_sigma_w": ("within-class trace", r"\mathrm{Tr}\,\Sigma_W(H_t)", "Tr Sigma_W"),
-    "tr_sigma_b": ("between-class trace", r"\mathrm{Tr}\,\Sigma_B(H_t)", "Tr Sigma_B"),
-    "scaled_tr_sigma_w": (
+    "tr_sigma_w": VarAttrs(
+        "within-class trace",
+        description="Tr Sigma_W",
+        symbol=r"\mathrm{Tr}\,\Sigma_W(H_t)",
+    ),
+    "tr_sigma_b": VarAttrs(
+        "between-class trace",
+        description="Tr Sigma_B",
+        symbol=r"\mathrm{Tr}\,\Sigma_B(H_t)",
+    ),
+    "scaled_tr_sigma_w": VarAttrs(
         "scaled within-class trace",
-        r"e^{2\lambda_H t}\mathrm{Tr}\,\Sigma_W(H_t)",
-        "Theorem 3.1: non-increasing",
+        description="Theorem 3.1: non-increasing",
+        symbol=r"e^{2\lambda_H t}\mathrm{Tr}\,\Sigma_W(H_t)",
     ),
-    "scaled_tr_sigma_b": (
+    "scaled_tr_sigma_b": VarAttrs(
         "scaled between-class trace",
-        r"e^{2\lambda_H t}\mathrm{Tr}\,\Sigma_B(H_t)",
-        "Theorem 3.1: strictly increasing",
+        description="Theorem 3.1: strictly increasing",
+        symbol=r"e^{2\lambda_H t}\mathrm{Tr}\,\Sigma_B(H_t)",
     ),
-    "nc1_tilde_prox": (
+    "nc1_tilde_prox": VarAttrs(
         "NC1 trace ratio of the proximal minimizer",
-        r"\widetilde{\mathcal{NC}}_1(H_{1/\beta})",
-        "H_{1/beta} = argmin f(.; H0) by alternating exact block updates",
+        description="H_{1/beta} = argmin f(.; H0) by alternating exact block updates",
+        symbol=r"\widetilde{\mathcal{NC}}_1(H_{1/\beta})",
     ),
-    "prox_residual": (
+    "prox_residual": VarAttrs(
         "stationarity residual of H_{1/beta}",
-        r"\max|\nabla_H f|",
-        "largest gradient entry at the computed proximal minimizer",
+        description="largest gradient entry at the computed proximal minimizer",
+        symbol=r"\max|\nabla_H f|",
     ),
-    "nc1_tilde_prox_first_order": (
+    "nc1_tilde_prox_first_order": VarAttrs(
         "first-order prediction of NC1~(H_{1/beta})",
-        r"\widetilde{\mathcal{NC}}_1(H_0) + \dot{\widetilde{\mathcal{NC}}}_1(0)/\beta",
-        "Corollary 3.2 to first order in 1/beta, exact flow derivative at H0",
+        description="Corollary 3.2 to first order in 1/beta, exact flow derivative "
+        "at H0",
+        symbol=r"\widetilde{\mathcal{NC}}_1(H_0) + "
+        r"\dot{\widetilde{\mathcal{NC}}}_1(0)/\beta",
     ),
-    "nc1_tilde_h0": ("NC1 trace ratio of H0", r"\widetilde{\mathcal{NC}}_1(H_0)", ""),
+    "nc1_tilde_h0": VarAttrs(
+        "NC1 trace ratio of H0", symbol=r"\widetilde{\mathcal{NC}}_1(H_0)"
+    ),
 }
 
 
 def _finish(config: CentralPathSweep, ds: xr.Dataset) -> xr.Dataset:
-    ds = ds.reindex(trial=list(range(config.trials)))
     scale = np.exp(2 * ds["lam_h"] * ds["time"])
     dims = ds["tr_sigma_w"].dims
     ds["scaled_tr_sigma_w"] = (ds["tr_sigma_w"] * scale).transpose(*dims)
     ds["scaled_tr_sigma_b"] = (ds["tr_sigma_b"] * scale).transpose(*dims)
-    for name in ds.data_vars:
-        long_name, symbol, description = _ATTRS[str(name)]
-        ds[name].attrs = var_attrs(long_name, symbol, description)
-    for dim, (long_name, symbol) in {
-        "lam_h": ("feature weight decay", r"\lambda_H"),
-        "lam_w": ("classifier weight decay", r"\lambda_W"),
-        "time": ("flow time", "t"),
-        "beta": ("proximity weight", r"\beta"),
-        "trial": ("trial (random H0)", ""),
-    }.items():
-        ds[dim].attrs = {"long_name": long_name, "units": "1", "math_symbol": symbol}
-    ds.attrs.update(
-        {
-            "title": "Central-path flow and proximal minimizers from random H0",
-            "experiment": "central_path",
-            "references": REFS_A,
-            "classes": config.classes,
-            "n": config.n,
-            "width": config.width,
-            "dt": config.dt,
-        }
-    )
     return ds
-
-
-def _axes(config: CentralPathSweep) -> dict[str, tuple]:
-    return {"trial": tuple(range(config.trials))}
 
 
 def _memory(config: CentralPathSweep) -> float:
@@ -346,9 +331,19 @@ CENTRAL_PATH = Experiment(
     key="central_path",
     config=CentralPathSweep,
     presets=PRESETS,
-    axes=_axes,
+    axes=Axes(),
     kernel=_kernel,
     finish=_finish,
+    attrs=ATTRS,
+    coords={
+        **COORDS,
+        "time": VarAttrs("flow time", symbol="t"),
+        "trial": VarAttrs("trial (random H0)", symbol=""),
+    },
+    title="Central-path flow and proximal minimizers from random H0",
+    references=REFS_A,
+    grid_attrs={"experiment": "central_path"},
+    config_attrs=("classes", "n", "width", "dt"),
     memory=_memory,
     summary="central-path flow and proximal minimizers (Thm 3.1, Cor 3.2)",
 )

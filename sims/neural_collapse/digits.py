@@ -23,12 +23,14 @@ from sims._backend import resolve_device
 from sims._backend import resolve_dtype
 from sims._config import SweepConfig
 from sims._config import param
+from sims._dataset import chunk_dataset
+from sims._experiment import Axes
 from sims._experiment import Experiment
+from sims._experiment import VarAttrs
 from sims._sweep import Chunk
 from sims.neural_collapse._common import NAME
 from sims.neural_collapse._common import REFS_A
 from sims.neural_collapse._common import batched_metrics
-from sims.neural_collapse._common import var_attrs
 
 __all__ = ["DIGITS", "PRESETS", "DigitsSweep", "simulate_digits"]
 
@@ -146,60 +148,31 @@ def _kernel(config: DigitsSweep, chunk: Chunk) -> xr.Dataset:
     with cpu_threads(resolve_device(config.device)):
         runs = [simulate_digits(config, loss, t) for t in trials]
     data = {
-        key: (("loss", "trial", "layer"), np.stack([r[key] for r in runs])[None])
-        for key in runs[0]
+        key: (("trial", "layer"), np.stack([r[key] for r in runs])) for key in runs[0]
     }
-    return xr.Dataset(
-        data,
-        coords={
-            "loss": [loss],
-            "trial": list(trials),
-            "layer": list(range(config.layers + 1)),
-        },
-    )
+    return chunk_dataset(chunk, data, {"layer": list(range(config.layers + 1))})
 
 
-_ATTRS = {
-    "nc1": (
+ATTRS = {
+    "nc1": VarAttrs(
         "NC1 of the deepest features",
-        r"\mathcal{NC}_1",
-        "(1/K) Tr(Sigma_W Sigma_B^+) on the training set",
+        description="(1/K) Tr(Sigma_W Sigma_B^+) on the training set",
+        symbol=r"\mathcal{NC}_1",
     ),
-    "nc1_tilde": (
+    "nc1_tilde": VarAttrs(
         "NC1 trace ratio of the deepest features",
-        r"\widetilde{\mathcal{NC}}_1",
-        "Tr Sigma_W / Tr Sigma_B",
+        description="Tr Sigma_W / Tr Sigma_B",
+        symbol=r"\widetilde{\mathcal{NC}}_1",
     ),
-    "train_error": ("training error", "", "classifier trained with the new layer"),
-    "train_loss": ("training objective", "", "data loss + weight decay at the end"),
+    "train_error": VarAttrs(
+        "training error", description="classifier trained with the new layer", symbol=""
+    ),
+    "train_loss": VarAttrs(
+        "training objective",
+        description="data loss + weight decay at the end",
+        symbol="",
+    ),
 }
-
-
-def _finish(config: DigitsSweep, ds: xr.Dataset) -> xr.Dataset:
-    ds = ds.reindex(loss=list(config.loss), trial=list(range(config.trials)))
-    for name in ds.data_vars:
-        long_name, symbol, description = _ATTRS[str(name)]
-        ds[name].attrs = var_attrs(long_name, symbol, description)
-    ds["layer"].attrs = {"long_name": "hidden layers", "units": "1", "math_symbol": "L"}
-    ds["loss"].attrs = {"long_name": "loss", "units": "1"}
-    ds["trial"].attrs = {"long_name": "trial", "units": "1"}
-    ds.attrs.update(
-        {
-            "title": "Layer-wise trained MLP on digits: NC1 of the deepest features",
-            "experiment": "digits",
-            "references": f"{REFS_A} (Fig. 2 idea, on digits instead of CIFAR-10)",
-            "dataset": "sklearn.datasets.load_digits (1797 x 64, 10 classes)",
-            "width": config.width,
-            "steps": config.steps,
-            "lr": config.lr,
-            "weight_decay": config.weight_decay,
-        }
-    )
-    return ds
-
-
-def _axes(config: DigitsSweep) -> dict[str, tuple]:
-    return {"loss": config.loss, "trial": tuple(range(config.trials))}
 
 
 def _memory(config: DigitsSweep) -> float:
@@ -216,9 +189,21 @@ DIGITS = Experiment(
     key="digits",
     config=DigitsSweep,
     presets=PRESETS,
-    axes=_axes,
+    axes=Axes("loss"),
     kernel=_kernel,
-    finish=_finish,
+    attrs=ATTRS,
+    coords={
+        "layer": VarAttrs("hidden layers", symbol="L"),
+        "loss": VarAttrs("loss"),
+        "trial": VarAttrs("trial"),
+    },
+    title="Layer-wise trained MLP on digits: NC1 of the deepest features",
+    references=f"{REFS_A} (Fig. 2 idea, on digits instead of CIFAR-10)",
+    grid_attrs={
+        "experiment": "digits",
+        "dataset": "sklearn.datasets.load_digits (1797 x 64, 10 classes)",
+    },
+    config_attrs=("width", "steps", "lr", "weight_decay"),
     not_applicable=("train_error", "train_loss"),  # entry 0: the input, untrained
     memory=_memory,
     summary="NC1 of the deepest features of a ReLU MLP trained layer-wise on digits",

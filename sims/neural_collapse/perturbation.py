@@ -23,12 +23,17 @@ from sims._backend import resolve_device
 from sims._backend import resolve_dtype
 from sims._config import SweepConfig
 from sims._config import param
+from sims._dataset import chunk_dataset
+from sims._dataset import config_coords
+from sims._experiment import Axes
 from sims._experiment import Experiment
+from sims._experiment import Theory
+from sims._experiment import VarAttrs
 from sims._sweep import Chunk
+from sims.neural_collapse._common import COORDS
 from sims.neural_collapse._common import NAME
 from sims.neural_collapse._common import REFS_A
 from sims.neural_collapse._common import minimize_f
-from sims.neural_collapse._common import var_attrs
 from theory.neural_collapse import block_singular_values
 from theory.neural_collapse import near_collapse_spectrum
 from theory.neural_collapse import perturbation_operator
@@ -191,10 +196,7 @@ def _kernel(config: PerturbationSweep, chunk: Chunk) -> xr.Dataset:
     (trial,) = chunk.coords["trial"]
     with cpu_threads(resolve_device(config.device)):
         res = simulate_perturbation(config, beta, lam_w, trial)
-    lead = ("beta", "lam_w", "trial", "lam_h")
-    data = {
-        "sv_intra": ((*lead, "class", "sv_index"), res["sv_intra"][None, None, None]),
-    }
+    data = {"sv_intra": (("lam_h", "class", "sv_index"), res["sv_intra"])}
     for key in (
         "sigma_max_inter",
         "sigma2_inter",
@@ -202,19 +204,13 @@ def _kernel(config: PerturbationSweep, chunk: Chunk) -> xr.Dataset:
         "grad_residual",
         "iterations",
     ):
-        data[key] = (lead, res[key][None, None, None])
-    K = config.classes
-    return xr.Dataset(
-        data,
-        coords={
-            "beta": [beta],
-            "lam_w": [lam_w],
-            "trial": [trial],
-            "lam_h": list(config.lam_h),
-            "class": list(range(K)),
-            "sv_index": list(range(config.width * config.n)),
-        },
-    )
+        data[key] = (("lam_h",), res[key])
+    coords = {
+        **config_coords(config, "lam_h"),
+        "class": list(range(config.classes)),
+        "sv_index": list(range(config.width * config.n)),
+    }
+    return chunk_dataset(chunk, data, coords)
 
 
 def perturbation_theory(config: PerturbationSweep) -> xr.Dataset:
@@ -255,110 +251,71 @@ def perturbation_theory(config: PerturbationSweep) -> xr.Dataset:
             "multiplicity": (("level",), pred.multiplicity),
         },
         coords={
-            "beta": list(config.beta),
-            "lam_h": list(config.lam_h),
-            "lam_w": list(config.lam_w),
+            **config_coords(config, *dims),
             "sv_index": list(range(d * n)),
             "level": list(range(5)),
         },
     )
 
 
-_ATTRS = {
-    "sv_intra": (
+ATTRS = {
+    "sv_intra": VarAttrs(
         "singular values",
-        r"\sigma_i(F_{kk})",
-        "intra-class block of the response operator, descending",
+        description="intra-class block of the response operator, descending",
+        symbol=r"\sigma_i(F_{kk})",
     ),
-    "sigma_max_intra": ("largest sv of F_kk", r"\sigma_{\max}(F_{kk})", "max over k"),
-    "sigma_min_intra": ("smallest sv of F_kk", r"\sigma_{\min}(F_{kk})", "min over k"),
-    "sigma_max_inter": (
+    "sigma_max_intra": VarAttrs(
+        "largest sv of F_kk", description="max over k", symbol=r"\sigma_{\max}(F_{kk})"
+    ),
+    "sigma_min_intra": VarAttrs(
+        "smallest sv of F_kk", description="min over k", symbol=r"\sigma_{\min}(F_{kk})"
+    ),
+    "sigma_max_inter": VarAttrs(
         "largest sv of F_kk'",
-        r"\sigma_{\max}(F_{k\tilde k})",
-        "max over inter-class blocks k != k'",
+        description="max over inter-class blocks k != k'",
+        symbol=r"\sigma_{\max}(F_{k\tilde k})",
     ),
-    "sigma2_inter": (
+    "sigma2_inter": VarAttrs(
         "second sv of F_kk'",
-        r"\sigma_2(F_{k\tilde k})",
-        "max over k != k'; Theorem 4.2: rank one, so 0",
+        description="max over k != k'; Theorem 4.2: rank one, so 0",
+        symbol=r"\sigma_2(F_{k\tilde k})",
     ),
-    "response_gap": (
+    "response_gap": VarAttrs(
         "finite differences vs Schur complement",
-        r"\|F_{fd}-F\|_F/\|F\|_F",
-        "relative distance of the measured to the exact first-order operator",
+        description="relative distance of the measured to the exact first-order "
+        "operator",
+        symbol=r"\|F_{fd}-F\|_F/\|F\|_F",
     ),
-    "grad_residual": (
+    "grad_residual": VarAttrs(
         "stationarity residual",
-        r"\max|\nabla_H f|",
-        "largest gradient entry at the computed minimizers",
+        description="largest gradient entry at the computed minimizers",
+        symbol=r"\max|\nabla_H f|",
     ),
-    "iterations": ("block-update iterations", "", "alternating minimization steps"),
-    "kappa": (
+    "iterations": VarAttrs(
+        "block-update iterations",
+        description="alternating minimization steps",
+        symbol="",
+    ),
+    "kappa": VarAttrs(
         "first-order level",
-        r"\kappa",
-        "sv = 1 - kappa/beta: 0, lam_h, sqrt(lam_h/lam_w), 2lam_h(1-c), 4lam_h(1-c)",
+        description="sv = 1 - kappa/beta: 0, lam_h, sqrt(lam_h/lam_w), 2lam_h(1-c), "
+        "4lam_h(1-c)",
+        symbol=r"\kappa",
     ),
-    "multiplicity": (
+    "multiplicity": VarAttrs(
         "multiplicity of each level",
-        "",
-        "d-K, (d-K)(n-1), K(n-1), K-1, 1",
+        description="d-K, (d-K)(n-1), K(n-1), K-1, 1",
+        symbol="",
     ),
 }
 
 
 def _finish(config: PerturbationSweep, ds: xr.Dataset) -> xr.Dataset:
-    ds = ds.reindex(
-        beta=list(config.beta),
-        lam_w=list(config.lam_w),
-        trial=list(range(config.trials)),
-        lam_h=list(config.lam_h),
-    )
     ds["sigma_max_intra"] = ds["sv_intra"].isel(sv_index=0).max("class")
     ds["sigma_min_intra"] = ds["sv_intra"].isel(sv_index=-1).min("class")
     with blas_threads():
         theory = perturbation_theory(config)
-    ds = ds.merge(theory)
-    for name in list(ds.data_vars):
-        base = name.removesuffix("_theory").removesuffix("_schur")
-        long_name, symbol, description = _ATTRS[base]
-        attrs = var_attrs(long_name, symbol, description)
-        if name.endswith("_theory"):
-            attrs["long_name"] = f"{long_name}, Theorem 4.2 (first order in 1/beta)"
-            attrs["theory_fn"] = "theory.neural_collapse.near_collapse_spectrum"
-        elif name.endswith("_schur"):
-            attrs["long_name"] = f"{long_name}, exact Schur complement (Theorem 4.1)"
-            attrs["theory_fn"] = "theory.neural_collapse.perturbation_operator"
-        ds[name].attrs = attrs
-    for dim, (long_name, symbol) in {
-        "beta": ("proximity weight", r"\beta"),
-        "lam_h": ("feature weight decay", r"\lambda_H"),
-        "lam_w": ("classifier weight decay", r"\lambda_W"),
-        "sv_index": ("singular value index", "i"),
-        "class": ("class", "k"),
-        "trial": ("trial (random rotation of H*)", ""),
-        "level": ("first-order level", ""),
-    }.items():
-        ds[dim].attrs = {"long_name": long_name, "units": "1", "math_symbol": symbol}
-    ds.attrs.update(
-        {
-            "title": "Perturbation of the UFM minimizer near collapse: FD vs theory",
-            "experiment": "perturbation",
-            "references": REFS_A,
-            "classes": config.classes,
-            "n": config.n,
-            "width": config.width,
-            "eps": config.eps,
-        }
-    )
-    return ds
-
-
-def _axes(config: PerturbationSweep) -> dict[str, tuple]:
-    return {
-        "beta": config.beta,
-        "lam_w": config.lam_w,
-        "trial": tuple(range(config.trials)),
-    }
+    return ds.merge(theory)
 
 
 def _subsets(ds: xr.Dataset) -> dict[str, xr.DataArray]:
@@ -384,9 +341,31 @@ PERTURBATION = Experiment(
     key="perturbation",
     config=PerturbationSweep,
     presets=PRESETS,
-    axes=_axes,
+    axes=Axes("beta", "lam_w"),
     kernel=_kernel,
     finish=_finish,
+    attrs=ATTRS,
+    coords={
+        **COORDS,
+        "sv_index": VarAttrs("singular value index", symbol="i"),
+        "trial": VarAttrs("trial (random rotation of H*)", symbol=""),
+        "level": VarAttrs("first-order level", symbol=""),
+    },
+    theory=(
+        Theory(
+            label="Theorem 4.2 (first order in 1/beta)",
+            fn="theory.neural_collapse.near_collapse_spectrum",
+        ),
+        Theory(
+            "_schur",
+            "exact Schur complement (Theorem 4.1)",
+            "theory.neural_collapse.perturbation_operator",
+        ),
+    ),
+    title="Perturbation of the UFM minimizer near collapse: FD vs theory",
+    references=REFS_A,
+    grid_attrs={"experiment": "perturbation"},
+    config_attrs=("classes", "n", "width", "eps"),
     subsets=_subsets,
     batch_dim=None,
     memory=_memory,

@@ -27,19 +27,24 @@ from sims._backend import cpu_threads
 from sims._backend import resolve_device
 from sims._backend import resolve_dtype
 from sims._config import SweepConfig
-from sims._config import int_logspace
+from sims._config import log_steps
 from sims._config import param
+from sims._dataset import chunk_dataset
+from sims._dataset import config_coords
+from sims._experiment import Axes
 from sims._experiment import Experiment
+from sims._experiment import Theory
+from sims._experiment import VarAttrs
 from sims._sweep import Chunk
 from sims.neural_collapse._common import BALANCED
 from sims.neural_collapse._common import CIFAR10_IMB
+from sims.neural_collapse._common import COORDS
 from sims.neural_collapse._common import IMBALANCED
 from sims.neural_collapse._common import NAME
 from sims.neural_collapse._common import REFS_B
 from sims.neural_collapse._common import REFS_P
 from sims.neural_collapse._common import batched_metrics
 from sims.neural_collapse._common import parse_profile
-from sims.neural_collapse._common import var_attrs
 from theory.neural_collapse import deep_linear_ce_etf
 from theory.neural_collapse import deep_linear_mse_minimizer
 
@@ -105,8 +110,7 @@ class DeepUFMSweep(SweepConfig):
 
     def step_grid(self) -> tuple[int, ...]:
         """Step 0, about ``checkpoints`` log-spaced steps, and always ``steps``."""
-        grid = {0, self.steps, *int_logspace(1, self.steps, self.checkpoints)}
-        return tuple(sorted(grid))
+        return log_steps(self.steps, self.checkpoints)
 
 
 def _ufm_init(config: DeepUFMSweep, depth, profile, loss, cells, device, dtype):
@@ -301,67 +305,90 @@ def _kernel(config: DeepUFMSweep, chunk: Chunk) -> xr.Dataset:
     shape = (len(config.lam), len(config.bias), len(trials))
     kmax = max(len(parse_profile(p)) for p in config.profile)
     data = {}
-    dims = ("depth", "profile", "loss", "lam", "bias", "trial", "step")
+    dims = ("lam", "bias", "trial", "step")
     for key, val in res.items():
         if val.ndim == 2:
-            data[key] = (dims, val.reshape(*shape, -1)[None, None, None])
+            data[key] = (dims, val.reshape(*shape, -1))
         else:
             pad = np.full((*val.shape[:2], kmax), np.nan)
             pad[..., : val.shape[2]] = val
-            data[key] = (
-                (*dims, "class"),
-                pad.reshape(*shape, -1, kmax)[None, None, None],
-            )
+            data[key] = ((*dims, "class"), pad.reshape(*shape, -1, kmax))
     coords = {
-        "depth": [depth],
-        "profile": [profile],
-        "loss": [loss],
-        "lam": list(config.lam),
-        "bias": list(config.bias),
-        "trial": list(trials),
+        **config_coords(config, "lam", "bias"),
         "step": list(config.step_grid()),
         "class": list(range(kmax)),
     }
-    return xr.Dataset(data, coords=coords)
+    return chunk_dataset(chunk, data, coords)
 
 
-_ATTRS = {
-    "objective": ("objective", "L", "training objective: data loss + weight decay"),
-    "nc1": ("NC1", r"\mathcal{NC}_1", "(1/K) Tr(Sigma_W pinv(Sigma_B)) of H"),
-    "nc1_tilde": (
+ATTRS = {
+    "objective": VarAttrs(
+        "objective",
+        description="training objective: data loss + weight decay",
+        symbol="L",
+    ),
+    "nc1": VarAttrs(
+        "NC1",
+        description="(1/K) Tr(Sigma_W pinv(Sigma_B)) of H",
+        symbol=r"\mathcal{NC}_1",
+    ),
+    "nc1_tilde": VarAttrs(
         "NC1 trace ratio",
-        r"\widetilde{\mathcal{NC}}_1",
-        "Tr Sigma_W / Tr Sigma_B of H",
+        description="Tr Sigma_W / Tr Sigma_B of H",
+        symbol=r"\widetilde{\mathcal{NC}}_1",
     ),
-    "nc2_etf": (
+    "nc2_etf": VarAttrs(
         "NC2 (ETF)",
-        r"\mathcal{NC}_2^{ETF}",
-        "|| WW^T/||WW^T|| - P_K/||P_K|| ||_F",
+        description="|| WW^T/||WW^T|| - P_K/||P_K|| ||_F",
+        symbol=r"\mathcal{NC}_2^{ETF}",
     ),
-    "nc2_of": ("NC2 (OF)", r"\mathcal{NC}_2^{OF}", "|| WW^T/||WW^T|| - I/sqrt(K) ||_F"),
-    "nc2_gof": (
+    "nc2_of": VarAttrs(
+        "NC2 (OF)",
+        description="|| WW^T/||WW^T|| - I/sqrt(K) ||_F",
+        symbol=r"\mathcal{NC}_2^{OF}",
+    ),
+    "nc2_gof": VarAttrs(
         "NC2 (GOF)",
-        r"\mathcal{NC}_2^{GOF}",
-        "|| WW^T/||WW^T|| - D/||D|| ||_F with D = diag(a_k^2) of the closed form",
+        description="|| WW^T/||WW^T|| - D/||D|| ||_F with D = diag(a_k^2) of the "
+        "closed form",
+        symbol=r"\mathcal{NC}_2^{GOF}",
     ),
-    "nc3": (
+    "nc3": VarAttrs(
         "NC3",
-        r"\mathcal{NC}_3",
-        "|| W^T/||W|| - Mdot/||Mdot|| ||_F, centered means (unsquared)",
+        description="|| W^T/||W|| - Mdot/||Mdot|| ||_F, centered means (unsquared)",
+        symbol=r"\mathcal{NC}_3",
     ),
-    "nc3_gof": (
+    "nc3_gof": VarAttrs(
         "NC3 (GOF)",
-        r"\mathcal{NC}_3^{GOF}",
-        "|| W^T/||W|| - A/||A|| ||_F, A = Hbar diag(a_k^2 + N lam) (raw means)",
+        description="|| W^T/||W|| - A/||A|| ||_F, A = Hbar diag(a_k^2 + N lam) (raw "
+        "means)",
+        symbol=r"\mathcal{NC}_3^{GOF}",
     ),
-    "nc4": ("NC4 (NCC mismatch)", r"\mathcal{NC}_4", "fraction argmax(Wh+b) != NCC"),
-    "diag_wwt": ("classifier length", r"\|w_k\|^2", "diag of W W^T, W = W_M...W_1"),
-    "mean_norm2": ("class-mean norm", r"\|\bar h_k\|^2", "squared norm of class mean"),
-    "wh": ("alignment", r"w_k^\top \bar h_k", "diag of W Hbar"),
-    "rel_err": (
+    "nc4": VarAttrs(
+        "NC4 (NCC mismatch)",
+        description="fraction argmax(Wh+b) != NCC",
+        symbol=r"\mathcal{NC}_4",
+    ),
+    "diag_wwt": VarAttrs(
+        "classifier length",
+        description="diag of W W^T, W = W_M...W_1",
+        symbol=r"\|w_k\|^2",
+    ),
+    "mean_norm2": VarAttrs(
+        "class-mean norm",
+        description="squared norm of class mean",
+        symbol=r"\|\bar h_k\|^2",
+    ),
+    "wh": VarAttrs(
+        "alignment", description="diag of W Hbar", symbol=r"w_k^\top \bar h_k"
+    ),
+    "class_size": VarAttrs(
+        "class size", description="samples in class k", symbol="n_k"
+    ),
+    "rel_err": VarAttrs(
         "relative error of diag(WW^T)",
-        r"\max_k |\|w_k\|^2 - a_k^2| / a_k^2",
-        "max over classes; zero-branch classes relative to max_j a_j^2",
+        description="max over classes; zero-branch classes relative to max_j a_j^2",
+        symbol=r"\max_k |\|w_k\|^2 - a_k^2| / a_k^2",
     ),
 }
 
@@ -418,65 +445,9 @@ def _relative_error(ds: xr.Dataset) -> xr.DataArray:
 
 
 def _finish(config: DeepUFMSweep, ds: xr.Dataset) -> xr.Dataset:
-    ds = ds.reindex(
-        depth=list(config.depth),
-        profile=list(config.profile),
-        loss=list(config.loss),
-        lam=list(config.lam),
-        bias=list(config.bias),
-        trial=list(range(config.trials)),
-    )
     ds = ds.merge(ufm_theory(config))
     ds["rel_err"] = _relative_error(ds)
-    theory_fn = {
-        "diag_wwt": "theory.neural_collapse.deep_linear_mse_minimizer (MSE); "
-        "deep_linear_ce_etf (CE, balanced, bias-free)",
-    }
-    for name in list(ds.data_vars):
-        base = name.removesuffix("_theory")
-        if name == "class_size":
-            ds[name].attrs = var_attrs("class size", "n_k", "samples in class k")
-            continue
-        long_name, symbol, description = _ATTRS[base]
-        attrs = var_attrs(long_name, symbol, description)
-        if name.endswith("_theory"):
-            attrs["long_name"] = f"{long_name}, closed form"
-            attrs["theory_fn"] = theory_fn["diag_wwt"]
-        ds[name].attrs = attrs
-    coord_attrs = {
-        "depth": ("linear layers", "M"),
-        "profile": ("class-size profile", "n_k"),
-        "lam": ("weight decay", r"\lambda"),
-        "bias": ("last-layer bias (0/1)", "b"),
-        "loss": ("loss", ""),
-        "trial": ("trial", ""),
-        "step": ("GD step", "t"),
-        "class": ("class", "k"),
-    }
-    for dim, (long_name, symbol) in coord_attrs.items():
-        ds[dim].attrs = {"long_name": long_name, "units": "1", "math_symbol": symbol}
-    ds.attrs.update(
-        {
-            "title": "Deep linear unconstrained-features model: GD vs closed form",
-            "experiment": "ufm",
-            "references": f"{REFS_B}; metrics: {REFS_P}",
-            "width": config.width,
-            "steps": config.steps,
-            "lr": config.lr,
-            "momentum": config.momentum,
-            "init_std": config.init_std,
-        }
-    )
     return ds
-
-
-def _axes(config: DeepUFMSweep) -> dict[str, tuple]:
-    return {
-        "depth": config.depth,
-        "profile": config.profile,
-        "loss": config.loss,
-        "trial": tuple(range(config.trials)),
-    }
 
 
 def _subsets(ds: xr.Dataset) -> dict[str, xr.DataArray]:
@@ -531,9 +502,31 @@ UFM = Experiment(
     key="ufm",
     config=DeepUFMSweep,
     presets=PRESETS,
-    axes=_axes,
+    axes=Axes("depth", "profile", "loss"),
     kernel=_kernel,
     finish=_finish,
+    attrs=ATTRS,
+    coords={
+        **COORDS,
+        "depth": VarAttrs("linear layers", symbol="M"),
+        "profile": VarAttrs("class-size profile", symbol="n_k"),
+        "lam": VarAttrs("weight decay", symbol=r"\lambda"),
+        "bias": VarAttrs("last-layer bias (0/1)", symbol="b"),
+        "loss": VarAttrs("loss", symbol=""),
+        "trial": VarAttrs("trial", symbol=""),
+        "step": VarAttrs("GD step", symbol="t"),
+    },
+    theory=(
+        Theory(
+            label="closed form",
+            fn="theory.neural_collapse.deep_linear_mse_minimizer (MSE); "
+            "deep_linear_ce_etf (CE, balanced, bias-free)",
+        ),
+    ),
+    title="Deep linear unconstrained-features model: GD vs closed form",
+    references=f"{REFS_B}; metrics: {REFS_P}",
+    grid_attrs={"experiment": "ufm"},
+    config_attrs=("width", "steps", "lr", "momentum", "init_std"),
     subsets=_subsets,
     # NaN where no closed form applies (CE loss, biases, depth > 1 for some) and
     # padding of the class dim for profiles with fewer classes.

@@ -24,6 +24,7 @@ __all__ = [
     "NUM_POINTS",
     "Digits",
     "check_fit_windows",
+    "check_proxy_sizes",
     "digits",
     "draw",
     "kernel_matrix",
@@ -92,6 +93,18 @@ def draw(seed: int, *coords) -> np.ndarray:
     """A random ordering of the 1797 points, seeded by (seed, coords) only."""
     gen = cell_generator(seed, *coords, device=torch.device("cpu"))
     return torch.randperm(NUM_POINTS, generator=gen).numpy()
+
+
+def check_proxy_sizes(config, limit: int, what: str) -> None:
+    """``config.sizes`` (the training sizes of the exponent proxies) increase and stay
+    within ``limit`` (the training points, named by ``what``), and the fit windows
+    hold enough of them (:func:`check_fit_windows`); ``ValueError`` naming the bad
+    value."""
+    if max(config.sizes) > limit:
+        raise ValueError(f"sizes up to {max(config.sizes)} exceed {what}")
+    if list(config.sizes) != sorted(config.sizes):
+        raise ValueError(f"sizes must be increasing, got {config.sizes}")
+    check_fit_windows(config)
 
 
 def check_fit_windows(config) -> None:

@@ -33,16 +33,21 @@ from sims._backend import cell_generator
 from sims._config import SweepConfig
 from sims._config import int_logspace
 from sims._config import param
+from sims._dataset import chunk_dataset
+from sims._dataset import config_coords
+from sims._experiment import Axes
 from sims._experiment import Experiment
+from sims._experiment import Theory
 from sims._experiment import VarAttrs
 from sims._sweep import Chunk
 from sims.rf_real._data import NUM_POINTS
-from sims.rf_real._data import check_fit_windows
+from sims.rf_real._data import check_proxy_sizes
 from sims.rf_real._data import digits
 from sims.rf_real._data import draw
 from sims.rf_real._data import kernel_matrix
 from sims.rf_real.spectra import fit_exponents
 from sims.rf_real.spectra import proxy_curves
+from sims.rf_risk import REFERENCES
 from theory.rf_powerlaw import optimal_fitting_ratio
 from theory.rf_powerlaw import powerlaw_test_risk
 
@@ -87,13 +92,7 @@ class FittingRatioSweep(SweepConfig):
                 f"n_train={self.n_train} plus test_size={self.test_size} exceeds "
                 f"the {NUM_POINTS} digits"
             )
-        if max(self.sizes) > self.n_train:
-            raise ValueError(
-                f"sizes up to {max(self.sizes)} exceed n_train={self.n_train}"
-            )
-        if list(self.sizes) != sorted(self.sizes):
-            raise ValueError(f"sizes must be increasing, got {self.sizes}")
-        check_fit_windows(self)
+        check_proxy_sizes(self, self.n_train, f"n_train={self.n_train}")
 
 
 PRESETS: dict[str, FittingRatioSweep] = {
@@ -167,7 +166,8 @@ def _kernel(config: FittingRatioSweep, chunk: Chunk) -> xr.Dataset:
                 K_tr, K_te, Yn[:n], Yn[n:], config.ridge
             )
     dims = ("noise_rel", "ridge", "trial")
-    return xr.Dataset(
+    return chunk_dataset(
+        chunk,
         {
             "train_mse": (dims, train),
             "test_mse": (dims, test),
@@ -175,12 +175,7 @@ def _kernel(config: FittingRatioSweep, chunk: Chunk) -> xr.Dataset:
             "trace_scale": (("size", "trial"), trace),
             "ridgeless_mse": (("size", "trial"), proxy),
         },
-        coords={
-            "noise_rel": list(config.noise_rel),
-            "ridge": list(config.ridge),
-            "size": list(config.sizes),
-            "trial": list(trials),
-        },
+        {**config_coords(config, "noise_rel", "ridge"), "size": list(config.sizes)},
     )
 
 
@@ -225,7 +220,6 @@ ATTRS = {
 
 
 def _finish(config: FittingRatioSweep, ds: xr.Dataset) -> xr.Dataset:
-    ds = ds.reindex(trial=list(range(config.trials)))
     ds = fit_exponents(ds, config.alpha_window, config.beta_window, mse="ridgeless_mse")
     ds["fitting_ratio"] = ds["train_mse"] / ds["test_mse"]
     best = ds["test_mse"].argmin("ridge")
@@ -245,31 +239,7 @@ def _finish(config: FittingRatioSweep, ds: xr.Dataset) -> xr.Dataset:
         ds["optimal_ratio_theory"] = (("noise_rel",), r_star)
         ds = ds.assign_coords(ratio=ratios)
         ds["test_mse_curve"] = (("noise_rel", "ratio"), curve)
-        ds["optimal_ratio_theory"].attrs = {
-            **ATTRS["optimal_ratio"].as_dict(theory=True),
-            "theory_fn": "theory.rf_powerlaw.optimal_fitting_ratio",
-        }
-        ds["ratio"].attrs = {"long_name": "fitting ratio R", "units": "1"}
-    ds["noise_rel"].attrs = {"long_name": "relative noise", "units": "1"}
-    ds["ridge"].attrs = {"long_name": "ridge", "units": "1", "math_symbol": r"\delta"}
-    ds["size"].attrs = {"long_name": "training samples", "units": "1"}
-    ds["trial"].attrs = {"long_name": "random ordering of the points", "units": "1"}
-    ds.attrs.update(
-        {
-            "title": "NTK ridge regression on digits: test MSE vs fitting ratio",
-            "references": "Simon, Karkada, Ghosh, Belkin (2024), arXiv:2311.14646",
-            "dataset": "scikit-learn digits, one-hot targets",
-            "n_train": config.n_train,
-            "test_size": config.test_size,
-            "alpha_window": np.asarray(config.alpha_window),
-            "beta_window": np.asarray(config.beta_window),
-        }
-    )
     return ds
-
-
-def _axes(config: FittingRatioSweep) -> dict[str, tuple]:
-    return {"trial": tuple(range(config.trials))}
 
 
 EXPERIMENT = Experiment(
@@ -277,9 +247,21 @@ EXPERIMENT = Experiment(
     key="fitting_ratio",
     config=FittingRatioSweep,
     presets=PRESETS,
-    axes=_axes,
+    axes=Axes(),
     kernel=_kernel,
     finish=_finish,
     attrs=ATTRS,
+    coords={
+        "ratio": VarAttrs("fitting ratio R"),
+        "noise_rel": VarAttrs("relative noise"),
+        "ridge": VarAttrs("ridge", symbol=r"\delta"),
+        "size": VarAttrs("training samples"),
+        "trial": VarAttrs("random ordering of the points"),
+    },
+    theory=(Theory(fn="theory.rf_powerlaw.optimal_fitting_ratio"),),
+    title="NTK ridge regression on digits: test MSE vs fitting ratio",
+    references=REFERENCES,
+    grid_attrs={"dataset": "scikit-learn digits, one-hot targets"},
+    config_attrs=("n_train", "test_size", "alpha_window", "beta_window"),
     summary="NTK ridge regression on digits: test MSE vs fitting ratio, R* vs theory",
 )

@@ -34,28 +34,33 @@ import xarray as xr
 from sims._backend import cell_generator
 from sims._backend import resolve_device
 from sims._backend import resolve_dtype
-from sims._config import SweepConfig
 from sims._config import int_logspace
 from sims._config import param
+from sims._experiment import Axes
 from sims._experiment import Experiment
 from sims._experiment import VarAttrs
 from sims._sweep import Chunk
 from sims.rf_real._data import NUM_POINTS
 from sims.rf_real._data import digits
+from sims.rf_risk import COORDS
+from sims.rf_risk import PAPER_RIDGES
+from sims.rf_risk import REFERENCES
+from sims.rf_risk import RF_THEORY
+from sims.rf_risk import RidgePoolSweep
+from sims.rf_risk import _randn
 from sims.rf_risk import _ridge_solutions
 from sims.rf_risk import away_from_peak
-from sims.rf_risk import chunk_dataset
+from sims.rf_risk import feature_subsets
+from sims.rf_risk import risk_dataset
+from sims.rf_risk import risk_theory
 from theory.kernels import kernel_eigendata
 from theory.kernels import relu_nngp_ntk
-from theory.rf_ridge import rf_ridge_risk
 
 __all__ = ["EXPERIMENT", "PRESETS", "RealRFSweep", "rf_spectrum", "simulate"]
 
-_PAPER_RIDGES = tuple(float(r) for r in np.logspace(-3, 2, 31))
-
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
-class RealRFSweep(SweepConfig):
+class RealRFSweep(RidgePoolSweep):
     """Random ReLU features on digits over (n, k, ridge).
 
     Attributes: documented in the ``param`` help strings.
@@ -68,13 +73,6 @@ class RealRFSweep(SweepConfig):
         ge=1,
         le=10**6,
     )
-    ridge: tuple[float, ...] = param(
-        tuple(_PAPER_RIDGES[i] for i in (5, 8, 12, 20, 26)),
-        "ridges δ on the unnormalized Gram",
-        ge=0.0,
-        le=1e150,
-    )
-    pool: int = param(2000, "features drawn per (trial, n)", ge=1, le=10**6)
     test_size: int = param(1000, "held-out points per (trial, n)", ge=1, le=NUM_POINTS)
     weight_var: float = param(
         2.0, "feature weight variance σ_w² (w ~ N(0, σ_w²/d))", gt=0.0, le=100.0
@@ -83,8 +81,7 @@ class RealRFSweep(SweepConfig):
     trial_batch: int = 5
 
     def validate(self) -> None:
-        if max(self.k) > self.pool:
-            raise ValueError(f"k={max(self.k)} exceeds the feature pool={self.pool}")
+        super().validate()
         if max(self.n) + self.test_size > NUM_POINTS:
             raise ValueError(
                 f"n={max(self.n)} plus test_size={self.test_size} exceeds the "
@@ -106,7 +103,7 @@ PRESETS: dict[str, RealRFSweep] = {
     # The paper's Fig. 1 grids (31 ridges, 45 trials) with the k range of digits.
     "paper": RealRFSweep(
         k=int_logspace(10, 10_000, 31),
-        ridge=_PAPER_RIDGES,
+        ridge=PAPER_RIDGES,
         pool=10_000,
         trials=45,
         trial_batch=3,
@@ -131,12 +128,6 @@ def rf_spectrum(weight_var: float = 2.0) -> tuple[np.ndarray, np.ndarray]:
     lam.setflags(write=False)
     power.setflags(write=False)
     return lam, power
-
-
-def _randn(gen, *shape, dtype):
-    return torch.randn(
-        *shape, generator=gen, dtype=torch.float64, device=gen.device
-    ).to(dtype)
 
 
 def simulate(
@@ -167,20 +158,7 @@ def simulate(
     T = len(trials)
     shape = (len(config.k), len(config.ridge), T)
     out = {key: np.empty(shape) for key in ("test_risk", "train_risk")}
-    for ik, k in enumerate(config.k):
-        idx = torch.stack(
-            [
-                torch.randperm(
-                    P,
-                    generator=cell_generator(
-                        config.seed, "subset", n, t, k, device=device
-                    ),
-                    device=device,
-                )[:k]
-                for t in trials
-            ]
-        )
-        phi = torch.gather(F, 2, idx[:, None, :].expand(T, m, k)) / math.sqrt(k)
+    for ik, (_, _, phi) in enumerate(feature_subsets(config, n, trials, F, device)):
         theta = _ridge_solutions(phi[:, :n], y[:, :n], ridges)  # (T, R, k)
         resid = theta @ phi.mT - y[:, None, :]
         out["train_risk"][ik] = (
@@ -192,25 +170,15 @@ def simulate(
 
 def _kernel(config: RealRFSweep, chunk: Chunk) -> xr.Dataset:
     (n,) = chunk.coords["n"]
-    trials = chunk.coords["trial"]
-    return chunk_dataset(config, n, trials, simulate(config, n, trials))
+    res = simulate(config, n, chunk.coords["trial"])
+    return risk_dataset(config, chunk, res)
 
 
 def theory_grid(config: RealRFSweep) -> xr.Dataset:
     """Theory siblings on the config's (n, k, ridge) grid, float64."""
     lam, v2 = rf_spectrum(config.weight_var)
-    n = np.asarray(config.n, dtype=float)[:, None, None]
-    k = np.asarray(config.k, dtype=float)[None, :, None]
-    ridge = np.asarray(config.ridge, dtype=float)[None, None, :]
-    pred = rf_ridge_risk(lam, v2, n=n, k=k, ridge=ridge, pool_size=NUM_POINTS)
-    dims = ("n", "k", "ridge")
-    return xr.Dataset(
-        {
-            "test_risk_theory": (dims, pred.test_risk),
-            "train_risk_theory": (dims, pred.train_risk),
-        },
-        coords={"n": list(config.n), "k": list(config.k), "ridge": list(config.ridge)},
-    )
+    names = ("test_risk", "train_risk")
+    return risk_theory(config, lam, v2, names, pool_size=NUM_POINTS)
 
 
 ATTRS = {
@@ -228,38 +196,7 @@ ATTRS = {
 
 
 def _finish(config: RealRFSweep, ds: xr.Dataset) -> xr.Dataset:
-    ds = ds.reindex(
-        n=list(config.n),
-        k=list(config.k),
-        ridge=list(config.ridge),
-        trial=list(range(config.trials)),
-    )
-    ds = ds.merge(theory_grid(config))
-    for name in ("test_risk_theory", "train_risk_theory"):
-        base = ATTRS[name.removesuffix("_theory")]
-        ds[name].attrs = {
-            **base.as_dict(theory=True),
-            "theory_fn": "theory.rf_ridge.rf_ridge_risk",
-        }
-    ds["n"].attrs = {"long_name": "training samples", "units": "1", "math_symbol": "n"}
-    ds["k"].attrs = {"long_name": "random features", "units": "1", "math_symbol": "k"}
-    ds["ridge"].attrs = {"long_name": "ridge", "units": "1", "math_symbol": r"\delta"}
-    ds["trial"].attrs = {"long_name": "trial", "units": "1"}
-    ds.attrs.update(
-        {
-            "title": "Random ReLU features on digits, sim vs theory (empirical NNGP)",
-            "references": "Simon, Karkada, Ghosh, Belkin (2024), arXiv:2311.14646",
-            "dataset": "scikit-learn digits, labels +1 for 5-9 and -1 for 0-4",
-            "pool": config.pool,
-            "weight_var": config.weight_var,
-            "pool_size_correction": NUM_POINTS,
-        }
-    )
-    return ds
-
-
-def _axes(config: RealRFSweep) -> dict[str, tuple]:
-    return {"n": config.n, "trial": tuple(range(config.trials))}
+    return ds.merge(theory_grid(config))
 
 
 EXPERIMENT = Experiment(
@@ -267,10 +204,19 @@ EXPERIMENT = Experiment(
     key="rf",
     config=RealRFSweep,
     presets=PRESETS,
-    axes=_axes,
+    axes=Axes("n"),
     kernel=_kernel,
     finish=_finish,
     attrs=ATTRS,
+    coords=COORDS,
+    theory=RF_THEORY,
+    title="Random ReLU features on digits, sim vs theory (empirical NNGP)",
+    references=REFERENCES,
+    grid_attrs={
+        "dataset": "scikit-learn digits, labels +1 for 5-9 and -1 for 0-4",
+        "pool_size_correction": NUM_POINTS,
+    },
+    config_attrs=("pool", "weight_var"),
     subsets=away_from_peak,
     summary="random ReLU features on digits vs theory with empirical NNGP eigen-data",
 )

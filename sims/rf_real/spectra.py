@@ -28,15 +28,19 @@ import xarray as xr
 from sims._config import SweepConfig
 from sims._config import int_logspace
 from sims._config import param
+from sims._dataset import chunk_dataset
+from sims._dataset import config_coords
+from sims._experiment import Axes
 from sims._experiment import Experiment
 from sims._experiment import VarAttrs
 from sims._sweep import Chunk
 from sims.rf_real._data import KERNELS
 from sims.rf_real._data import NUM_POINTS
-from sims.rf_real._data import check_fit_windows
+from sims.rf_real._data import check_proxy_sizes
 from sims.rf_real._data import digits
 from sims.rf_real._data import draw
 from sims.rf_real._data import kernel_matrix
+from sims.rf_risk import REFERENCES
 from theory.kernels import alpha_proxy
 from theory.kernels import beta_proxy
 from theory.kernels import kernel_eigendata
@@ -81,17 +85,11 @@ class SpectraSweep(SweepConfig):
                 f"test_size={self.test_size} leaves fewer than 2 training points of "
                 f"num_points={self.num_points}"
             )
-        if max(self.sizes) > pool:
-            raise ValueError(
-                f"sizes up to {max(self.sizes)} exceed num_points - test_size = {pool}"
-            )
         if max(self.eig_n) > self.num_points:
             raise ValueError(
                 f"eig_n={max(self.eig_n)} exceeds num_points={self.num_points}"
             )
-        if list(self.sizes) != sorted(self.sizes):
-            raise ValueError(f"sizes must be increasing, got {self.sizes}")
-        check_fit_windows(self)
+        check_proxy_sizes(self, pool, f"num_points - test_size = {pool}")
 
 
 PRESETS: dict[str, SpectraSweep] = {
@@ -137,9 +135,9 @@ def _kernel(config: SpectraSweep, chunk: Chunk) -> xr.Dataset:
     (name,) = chunk.coords["kernel"]
     trials = chunk.coords["trial"]
     modes = max(config.eig_n)
-    shape_p = (1, len(config.sizes), len(trials))
+    shape_p = (len(config.sizes), len(trials))
     trace, mse = np.empty(shape_p), np.empty(shape_p)
-    shape_e = (1, len(config.eig_n), modes, len(trials))
+    shape_e = (len(config.eig_n), modes, len(trials))
     eigval, power = np.full(shape_e, np.nan), np.full(shape_e, np.nan)
     for j, t in enumerate(trials):
         idx = draw(config.seed, "order", t)[: config.num_points]
@@ -151,27 +149,23 @@ def _kernel(config: SpectraSweep, chunk: Chunk) -> xr.Dataset:
             bias_var=config.bias_var,
         )
         Y = digits().onehot[idx]
-        trace[0, :, j], mse[0, :, j] = proxy_curves(
-            K, Y, config.sizes, config.test_size
-        )
+        trace[:, j], mse[:, j] = proxy_curves(K, Y, config.sizes, config.test_size)
         for i, n in enumerate(config.eig_n):
             e = kernel_eigendata(K[:n, :n], Y[:n])
-            eigval[0, i, :n, j], power[0, i, :n, j] = e.eigvals, e.target_power
-    coords = {
-        "kernel": [name],
-        "size": list(config.sizes),
-        "eig_n": list(config.eig_n),
-        "mode": list(range(1, modes + 1)),
-        "trial": list(trials),
-    }
-    return xr.Dataset(
+            eigval[i, :n, j], power[i, :n, j] = e.eigvals, e.target_power
+    return chunk_dataset(
+        chunk,
         {
-            "trace_scale": (("kernel", "size", "trial"), trace),
-            "test_mse": (("kernel", "size", "trial"), mse),
-            "eigval": (("kernel", "eig_n", "mode", "trial"), eigval),
-            "target_power": (("kernel", "eig_n", "mode", "trial"), power),
+            "trace_scale": (("size", "trial"), trace),
+            "test_mse": (("size", "trial"), mse),
+            "eigval": (("eig_n", "mode", "trial"), eigval),
+            "target_power": (("eig_n", "mode", "trial"), power),
         },
-        coords=coords,
+        {
+            "size": list(config.sizes),
+            **config_coords(config, "eig_n"),
+            "mode": list(range(1, modes + 1)),
+        },
     )
 
 
@@ -251,30 +245,7 @@ ATTRS = {
 
 
 def _finish(config: SpectraSweep, ds: xr.Dataset) -> xr.Dataset:
-    ds = ds.reindex(kernel=list(config.kernel), trial=list(range(config.trials)))
-    ds = fit_exponents(ds, config.alpha_window, config.beta_window)
-    ds["size"].attrs = {"long_name": "training samples", "units": "1"}
-    ds["eig_n"].attrs = {"long_name": "samples of the eigen-data", "units": "1"}
-    ds["mode"].attrs = {"long_name": "mode index i", "units": "1"}
-    ds["trial"].attrs = {"long_name": "random ordering of the points", "units": "1"}
-    ds.attrs.update(
-        {
-            "title": "Eigen-data and exponent proxies of ReLU kernels on digits",
-            "references": "Simon, Karkada, Ghosh, Belkin (2024), arXiv:2311.14646",
-            "dataset": "scikit-learn digits (1797 8x8 images), one-hot targets",
-            "alpha_window": np.asarray(config.alpha_window),
-            "beta_window": np.asarray(config.beta_window),
-            "test_size": config.test_size,
-            "depth": config.depth,
-            "weight_var": config.weight_var,
-            "bias_var": config.bias_var,
-        }
-    )
-    return ds
-
-
-def _axes(config: SpectraSweep) -> dict[str, tuple]:
-    return {"kernel": config.kernel, "trial": tuple(range(config.trials))}
+    return fit_exponents(ds, config.alpha_window, config.beta_window)
 
 
 EXPERIMENT = Experiment(
@@ -282,10 +253,27 @@ EXPERIMENT = Experiment(
     key="spectra",
     config=SpectraSweep,
     presets=PRESETS,
-    axes=_axes,
+    axes=Axes("kernel"),
     kernel=_kernel,
     finish=_finish,
     attrs=ATTRS,
+    coords={
+        "size": VarAttrs("training samples"),
+        "eig_n": VarAttrs("samples of the eigen-data"),
+        "mode": VarAttrs("mode index i"),
+        "trial": VarAttrs("random ordering of the points"),
+    },
+    title="Eigen-data and exponent proxies of ReLU kernels on digits",
+    references=REFERENCES,
+    grid_attrs={"dataset": "scikit-learn digits (1797 8x8 images), one-hot targets"},
+    config_attrs=(
+        "alpha_window",
+        "beta_window",
+        "test_size",
+        "depth",
+        "weight_var",
+        "bias_var",
+    ),
     not_applicable=("eigval", "target_power"),  # NaN beyond mode n: no such mode
     summary="eigen-data and (alpha, beta) proxies of ReLU kernels on digits",
 )

@@ -1,4 +1,4 @@
-r"""What the SELU experiments share: the activations, alpha-dropout, attrs, digits.
+r"""What the SELU experiments share: the activations, alpha-dropout, labels, digits.
 
 Klambauer, Unterthiner, Mayr & Hochreiter (2017), "Self-Normalizing Neural Networks",
 arXiv:1706.02515.
@@ -11,20 +11,19 @@ from collections.abc import Sequence
 
 import numpy as np
 import torch
-import xarray as xr
 
+from sims._experiment import VarAttrs
 from theory.selu_moments import ALPHA_01
 from theory.selu_moments import LAMBDA_01
 from theory.selu_moments import alpha_dropout_affine
 
 __all__ = [
+    "COORDS",
     "NAME",
     "REFERENCE",
     "alpha_dropout",
     "load_digits_standardized",
     "selu",
-    "set_coord_attrs",
-    "set_var_attrs",
 ]
 
 #: The results folder ``results/selu/`` and the figure module ``figures.selu``.
@@ -85,47 +84,40 @@ def load_digits_standardized() -> tuple[np.ndarray, np.ndarray]:
     return StandardScaler().fit_transform(X).astype(np.float64), y.astype(np.int64)
 
 
-_COORD_ATTRS = {
-    "mu": ("input mean", r"\mu", "mean of each input x_i"),
-    "nu": ("input variance", r"\nu", "variance of each input x_i"),
-    "omega": ("weight sum", r"\omega", "sum of a unit's weights"),
-    "tau": ("weight square sum", r"\tau", "sum of a unit's squared weights"),
-    "trial": ("trial", "", "independent repetition"),
-    "seed": ("training seed", "", "independent initialization and minibatch order"),
-    "activation": ("activation", "", "activation function (and normalization)"),
-    "start": ("input moments", "", "index of the input (mean, variance) pair"),
-    "start_mean": ("input mean", r"\mu_0", "mean of the network input"),
-    "start_var": ("input variance", r"\nu_0", "variance of the network input"),
-    "width": ("width", "n", "units per layer = input dimension"),
-    "layer": ("layer", "l", "layer index; 0 is the input"),
-    "depth": ("depth", "L", "number of hidden layers"),
-    "step": ("SGD step", "t", "optimizer steps taken"),
+#: The labels of the coordinates of every SELU grid.
+COORDS = {
+    "mu": VarAttrs("input mean", description="mean of each input x_i", symbol=r"\mu"),
+    "nu": VarAttrs(
+        "input variance", description="variance of each input x_i", symbol=r"\nu"
+    ),
+    "omega": VarAttrs(
+        "weight sum", description="sum of a unit's weights", symbol=r"\omega"
+    ),
+    "tau": VarAttrs(
+        "weight square sum",
+        description="sum of a unit's squared weights",
+        symbol=r"\tau",
+    ),
+    "trial": VarAttrs("trial", description="independent repetition"),
+    "seed": VarAttrs(
+        "training seed", description="independent initialization and minibatch order"
+    ),
+    "activation": VarAttrs(
+        "activation", description="activation function (and normalization)"
+    ),
+    "start": VarAttrs(
+        "input moments", description="index of the input (mean, variance) pair"
+    ),
+    "start_mean": VarAttrs(
+        "input mean", description="mean of the network input", symbol=r"\mu_0"
+    ),
+    "start_var": VarAttrs(
+        "input variance", description="variance of the network input", symbol=r"\nu_0"
+    ),
+    "width": VarAttrs(
+        "width", description="units per layer = input dimension", symbol="n"
+    ),
+    "layer": VarAttrs("layer", description="layer index; 0 is the input", symbol="l"),
+    "depth": VarAttrs("depth", description="number of hidden layers", symbol="L"),
+    "step": VarAttrs("SGD step", description="optimizer steps taken", symbol="t"),
 }
-
-
-def set_coord_attrs(ds: xr.Dataset) -> None:
-    """Label every coordinate of a SELU grid (in place)."""
-    for name in ds.coords:
-        if name in _COORD_ATTRS:
-            long_name, symbol, description = _COORD_ATTRS[name]
-            attrs = {"long_name": long_name, "units": "1", "description": description}
-            if symbol:
-                attrs["math_symbol"] = symbol
-            ds[name].attrs = attrs
-
-
-def set_var_attrs(ds: xr.Dataset, table: dict, theory_fn: str = "") -> None:
-    """Label every data variable from ``table`` (``_theory`` siblings too; in place)."""
-    for name in ds.data_vars:
-        base = name.removesuffix("_theory")
-        long_name, symbol, description = table[base]
-        attrs = {
-            "long_name": long_name,
-            "units": "1",
-            "math_symbol": symbol,
-            "description": description,
-        }
-        if name.endswith("_theory"):
-            attrs["long_name"] = f"{long_name}, theory"
-            attrs["theory_fn"] = theory_fn
-        ds[name].attrs = attrs

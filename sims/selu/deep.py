@@ -26,14 +26,17 @@ from sims._backend import resolve_device
 from sims._backend import resolve_dtype
 from sims._config import SweepConfig
 from sims._config import param
+from sims._dataset import chunk_dataset
+from sims._experiment import Axes
 from sims._experiment import Experiment
+from sims._experiment import Theory
+from sims._experiment import VarAttrs
 from sims._sweep import Chunk
+from sims.selu._common import COORDS
 from sims.selu._common import NAME
 from sims.selu._common import REFERENCE
 from sims.selu._common import alpha_dropout
 from sims.selu._common import selu
-from sims.selu._common import set_coord_attrs
-from sims.selu._common import set_var_attrs
 from theory.selu_moments import alpha_dropout_moments
 from theory.selu_moments import moment_map
 from theory.selu_moments import population_moment_map
@@ -254,70 +257,51 @@ def _kernel(config: SeluDeepSweep, chunk: Chunk) -> xr.Dataset:
     coords = {
         "activation": list(config.activation),
         "start": list(range(len(config.start_mean))),
-        "width": [width],
         "layer": list(range(config.depth + 1)),
-        "trial": list(trials),
     }
-    return xr.Dataset({k: (dims, v[:, :, None]) for k, v in res.items()}, coords=coords)
+    data = {k: (dims, v[:, :, None]) for k, v in res.items()}
+    return chunk_dataset(chunk, data, coords)
 
 
-_ATTRS = {
-    "mean": (
+ATTRS = {
+    "mean": VarAttrs(
         "activation mean",
-        r"\mu_l",
-        "mean of layer-l activations over batch and units",
+        description="mean of layer-l activations over batch and units",
+        symbol=r"\mu_l",
     ),
-    "var": (
+    "var": VarAttrs(
         "activation variance",
-        r"\nu_l",
-        "unbiased variance of layer-l activations over batch and units",
+        description="unbiased variance of layer-l activations over batch and units",
+        symbol=r"\nu_l",
     ),
-    "mean_g_iterate": (
+    "mean_g_iterate": VarAttrs(
         "activation mean, map g at omega=0, tau=1",
-        r"\mu_l^{g}",
-        "iterate of the paper's moment map at omega=0, tau=1 (ignores the per-unit "
+        description="iterate of the paper's moment map at omega=0, tau=1 (ignores "
+        "the per-unit "
         "spread of omega under LeCun init)",
+        symbol=r"\mu_l^{g}",
     ),
-    "var_g_iterate": (
+    "var_g_iterate": VarAttrs(
         "activation variance, map g at omega=0, tau=1",
-        r"\nu_l^{g}",
-        "iterate of the paper's moment map at omega=0, tau=1 (ignores the per-unit "
+        description="iterate of the paper's moment map at omega=0, tau=1 (ignores "
+        "the per-unit "
         "spread of omega under LeCun init)",
+        symbol=r"\nu_l^{g}",
     ),
 }
 
 
 def _finish(config: SeluDeepSweep, ds: xr.Dataset) -> xr.Dataset:
-    ds = ds.reindex(width=list(config.width), trial=list(range(config.trials)))
     ds = ds.merge(deep_theory(config))
-    set_var_attrs(
-        ds,
-        _ATTRS,
-        "theory.selu_moments.population_moment_map (iterated; alpha-dropout via "
-        "theory.selu_moments.alpha_dropout_moments)",
-    )
     for name in ("mean_g_iterate", "var_g_iterate"):
-        ds[name].attrs["theory_fn"] = "theory.selu_moments.moment_map (iterated)"
-    ds = ds.assign_coords(
+        ds[name].attrs = {
+            **ATTRS[name].as_dict(),
+            "theory_fn": "theory.selu_moments.moment_map (iterated)",
+        }
+    return ds.assign_coords(
         start_mean=("start", list(config.start_mean)),
         start_var=("start", list(config.start_var)),
     )
-    set_coord_attrs(ds)
-    ds.attrs.update(
-        {
-            "title": "Deep LeCun-normal nets: per-layer moments vs theory iterates",
-            "references": REFERENCE,
-            "experiment": "deep",
-            "depth": config.depth,
-            "batch": config.batch,
-            "keep_rate": config.keep_rate,
-        }
-    )
-    return ds
-
-
-def _axes(config: SeluDeepSweep) -> dict[str, tuple]:
-    return {"width": config.width, "trial": tuple(range(config.trials))}
 
 
 def _subsets(ds: xr.Dataset) -> dict[str, xr.DataArray]:
@@ -346,9 +330,21 @@ DEEP = Experiment(
     key="deep",
     config=SeluDeepSweep,
     presets=DEEP_PRESETS,
-    axes=_axes,
+    axes=Axes("width"),
     kernel=_kernel,
     finish=_finish,
+    attrs=ATTRS,
+    coords=COORDS,
+    theory=(
+        Theory(
+            fn="theory.selu_moments.population_moment_map (iterated; alpha-dropout "
+            "via theory.selu_moments.alpha_dropout_moments)"
+        ),
+    ),
+    title="Deep LeCun-normal nets: per-layer moments vs theory iterates",
+    references=REFERENCE,
+    grid_attrs={"experiment": "deep"},
+    config_attrs=("depth", "batch", "keep_rate"),
     subsets=_subsets,
     memory=_memory,
     summary="per-layer moments of deep nets vs the iterated moment map",

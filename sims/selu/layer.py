@@ -25,13 +25,17 @@ from sims._backend import resolve_device
 from sims._backend import resolve_dtype
 from sims._config import SweepConfig
 from sims._config import param
+from sims._dataset import chunk_dataset
+from sims._dataset import config_coords
+from sims._experiment import Axes
 from sims._experiment import Experiment
+from sims._experiment import Theory
+from sims._experiment import VarAttrs
 from sims._sweep import Chunk
+from sims.selu._common import COORDS
 from sims.selu._common import NAME
 from sims.selu._common import REFERENCE
 from sims.selu._common import selu
-from sims.selu._common import set_coord_attrs
-from sims.selu._common import set_var_attrs
 from theory.selu_moments import ALPHA_01
 from theory.selu_moments import LAMBDA_01
 from theory.selu_moments import moment_map
@@ -177,14 +181,8 @@ def _kernel(config: SeluLayerSweep, chunk: Chunk) -> xr.Dataset:
     trials = chunk.coords["trial"]
     res = simulate_layer(config, trials)
     dims = ("mu", "nu", "omega", "tau", "trial")
-    coords = {
-        "mu": list(config.mu),
-        "nu": list(config.nu),
-        "omega": list(config.omega),
-        "tau": list(config.tau),
-        "trial": list(trials),
-    }
-    return xr.Dataset({k: (dims, v) for k, v in res.items()}, coords=coords)
+    data = {k: (dims, v) for k, v in res.items()}
+    return chunk_dataset(chunk, data, config_coords(config, *dims[:-1]))
 
 
 def _theory(config: SeluLayerSweep) -> xr.Dataset:
@@ -195,53 +193,27 @@ def _theory(config: SeluLayerSweep) -> xr.Dataset:
     dims = ("mu", "nu", "omega", "tau")
     return xr.Dataset(
         {f"{k}_theory": (dims, getattr(out, k)) for k in out._fields},
-        coords={d: list(getattr(config, d)) for d in dims},
+        coords=config_coords(config, *dims),
     )
 
 
-_ATTRS = {
-    "mu_tilde": (
+ATTRS = {
+    "mu_tilde": VarAttrs(
         "output mean",
-        r"\tilde\mu",
-        "mean over units of each unit's sample mean of selu(w.x)",
+        description="mean over units of each unit's sample mean of selu(w.x)",
+        symbol=r"\tilde\mu",
     ),
-    "nu_tilde": (
+    "nu_tilde": VarAttrs(
         "output variance",
-        r"\tilde\nu",
-        "mean over units of each unit's unbiased sample variance of selu(w.x)",
+        description="mean over units of each unit's unbiased sample variance of "
+        "selu(w.x)",
+        symbol=r"\tilde\nu",
     ),
 }
 
 
 def _finish(config: SeluLayerSweep, ds: xr.Dataset) -> xr.Dataset:
-    ds = ds.reindex(
-        mu=list(config.mu),
-        nu=list(config.nu),
-        omega=list(config.omega),
-        tau=list(config.tau),
-        trial=list(range(config.trials)),
-    )
-    ds = ds.merge(_theory(config))
-    set_var_attrs(ds, _ATTRS, "theory.selu_moments.moment_map")
-    set_coord_attrs(ds)
-    ds.attrs.update(
-        {
-            "title": "One SELU layer: Monte Carlo vs the moment map",
-            "references": REFERENCE,
-            "experiment": "layer",
-            "fan_in": config.fan_in,
-            "units": config.units,
-            "samples": config.samples,
-            "inputs": config.inputs,
-            "alpha": config.alpha,
-            "lam": config.lam,
-        }
-    )
-    return ds
-
-
-def _axes(config: SeluLayerSweep) -> dict[str, tuple]:
-    return {"trial": tuple(range(config.trials))}
+    return ds.merge(_theory(config))
 
 
 def _memory(config: SeluLayerSweep) -> float:
@@ -260,9 +232,16 @@ LAYER = Experiment(
     key="layer",
     config=SeluLayerSweep,
     presets=LAYER_PRESETS,
-    axes=_axes,
+    axes=Axes(),
     kernel=_kernel,
     finish=_finish,
+    attrs=ATTRS,
+    coords=COORDS,
+    theory=(Theory(fn="theory.selu_moments.moment_map"),),
+    title="One SELU layer: Monte Carlo vs the moment map",
+    references=REFERENCE,
+    grid_attrs={"experiment": "layer"},
+    config_attrs=("fan_in", "units", "samples", "inputs", "alpha", "lam"),
     memory=_memory,
     summary="one SELU layer, Monte Carlo output moments vs the moment map",
 )

@@ -24,15 +24,17 @@ from sims._backend import resolve_device
 from sims._backend import resolve_dtype
 from sims._config import SweepConfig
 from sims._config import param
+from sims._dataset import chunk_dataset
+from sims._experiment import Axes
 from sims._experiment import Experiment
+from sims._experiment import VarAttrs
 from sims._sweep import Chunk
+from sims.selu._common import COORDS
 from sims.selu._common import DIGITS_SAMPLES
 from sims.selu._common import NAME
 from sims.selu._common import REFERENCE
 from sims.selu._common import load_digits_standardized
 from sims.selu._common import selu
-from sims.selu._common import set_coord_attrs
-from sims.selu._common import set_var_attrs
 
 __all__ = [
     "TRAIN",
@@ -222,61 +224,29 @@ def _kernel(config: SeluTrainSweep, chunk: Chunk) -> xr.Dataset:
     (depth,) = chunk.coords["depth"]
     seeds = chunk.coords["seed"]
     res = simulate_train(config, activation, depth, seeds)
-    dims = ("activation", "depth", "step", "seed")
-    coords = {
-        "activation": [activation],
-        "depth": [depth],
-        "step": res.pop("step"),
-        "seed": list(seeds),
-    }
-    ds = xr.Dataset({k: (dims, v[None, None]) for k, v in res.items()}, coords=coords)
+    step = res.pop("step")
+    data = {k: (("step", "seed"), v) for k, v in res.items()}
+    ds = chunk_dataset(chunk, data, {"step": step})
     return ds.transpose("activation", "depth", "seed", "step")
 
 
-_ATTRS = {
-    "train_loss": (
+ATTRS = {
+    "train_loss": VarAttrs(
         "training loss",
-        r"\mathcal{L}",
-        "mean cross-entropy over all 1797 digits (BatchNorm with full-data stats)",
+        description="mean cross-entropy over all 1797 digits (BatchNorm with "
+        "full-data stats)",
+        symbol=r"\mathcal{L}",
     ),
-    "train_accuracy": (
+    "train_accuracy": VarAttrs(
         "training accuracy",
-        r"\mathrm{acc}",
-        "fraction of the 1797 digits classified correctly",
+        description="fraction of the 1797 digits classified correctly",
+        symbol=r"\mathrm{acc}",
     ),
 }
 
 
 def _finish(config: SeluTrainSweep, ds: xr.Dataset) -> xr.Dataset:
-    ds = ds.reindex(
-        activation=list(config.activation),
-        depth=list(config.depth),
-        seed=list(range(config.trials)),
-    )
-    ds = ds.transpose("activation", "depth", "seed", "step")
-    set_var_attrs(ds, _ATTRS)
-    set_coord_attrs(ds)
-    ds.attrs.update(
-        {
-            "title": "Training loss on digits: SELU (LeCun init) vs ReLU + BatchNorm",
-            "references": REFERENCE,
-            "experiment": "train",
-            "dataset": "sklearn.datasets.load_digits, StandardScaler",
-            "width": config.width,
-            "batch_size": config.batch_size,
-            "lr": config.lr,
-            "optimizer": "plain SGD",
-        }
-    )
-    return ds
-
-
-def _axes(config: SeluTrainSweep) -> dict[str, tuple]:
-    return {
-        "activation": config.activation,
-        "depth": config.depth,
-        "seed": tuple(range(config.trials)),
-    }
+    return ds.transpose("activation", "depth", "seed", "step")
 
 
 def _memory(config: SeluTrainSweep) -> float:
@@ -295,9 +265,19 @@ TRAIN = Experiment(
     key="train",
     config=SeluTrainSweep,
     presets=TRAIN_PRESETS,
-    axes=_axes,
+    axes=Axes("activation", "depth", trial="seed"),
     kernel=_kernel,
     finish=_finish,
+    attrs=ATTRS,
+    coords=COORDS,
+    title="Training loss on digits: SELU (LeCun init) vs ReLU + BatchNorm",
+    references=REFERENCE,
+    grid_attrs={
+        "experiment": "train",
+        "dataset": "sklearn.datasets.load_digits, StandardScaler",
+        "optimizer": "plain SGD",
+    },
+    config_attrs=("width", "batch_size", "lr"),
     batch_dim="seed",
     memory=_memory,
     summary="SELU vs ReLU+BatchNorm nets trained on digits (Fig. 1 protocol)",

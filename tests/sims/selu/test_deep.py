@@ -15,11 +15,11 @@ import torch
 from sims import selu as sim
 from sims._backend import cell_generator
 from sims.selu import SeluDeepSweep
+from sims.selu.allowances import finite_width_bias
 from tests._tolerances import SELU_SIM_ALLOWANCE_FACTOR as ALLOWANCE_FACTOR
 from tests._tolerances import SELU_SIM_DEEP_CONVERGENCE_ATOL as DEEP_CONVERGENCE_ATOL
 from tests._tolerances import Z_SEM
-from tests.sims.selu._allowances import finite_width_bias
-from tests.sims.selu._allowances import mean_sem
+from tests.sims.selu._stats import mean_sem
 from theory.selu_moments import alpha_dropout_affine
 
 

@@ -13,10 +13,10 @@ import pytest
 
 from sims import selu as sim
 from sims.selu import SeluLayerSweep
+from sims.selu.allowances import edgeworth_bias
 from tests._tolerances import SELU_SIM_ALLOWANCE_FACTOR as ALLOWANCE_FACTOR
 from tests._tolerances import Z_SEM
-from tests.sims.selu._allowances import edgeworth_bias
-from tests.sims.selu._allowances import mean_sem
+from tests.sims.selu._stats import mean_sem
 
 
 def _layer(tmp_path, **kw):

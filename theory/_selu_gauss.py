@@ -1,0 +1,203 @@
+r"""Building blocks of the SELU moment maps: constants, validation, Gaussian pieces.
+
+Klambauer, Unterthiner, Mayr & Hochreiter (2017), arXiv:1706.02515. The public
+functions live in :mod:`theory.selu_moments` (and its private modules); this module
+holds what they share: :data:`ALPHA_01` and :data:`LAMBDA_01`, the argument checks,
+and the Gaussian integrals of :math:`z \sim N(m, v)` with the stable centred variance
+(``docs/derivations/selu_moments.md`` §2-§3, §12.1).
+"""
+
+from __future__ import annotations
+
+import math
+from typing import NamedTuple
+
+import numpy as np
+from numpy.typing import ArrayLike
+from scipy.special import erfc
+from scipy.special import erfcx
+
+_SQRT2 = math.sqrt(2.0)
+_SQRT2PI = math.sqrt(2.0 * math.pi)
+
+
+def _constants_01() -> tuple[float, float]:
+    """α01, λ01 from the closed forms (derivations §2), correctly rounded to float64.
+
+    Evaluated at 40 significant digits so that the float64 values are the nearest
+    doubles to the exact constants; plain float64 evaluation is off by 2-3 ulp.
+    """
+    import mpmath
+
+    with mpmath.workdps(40):
+        e, pi = mpmath.e, mpmath.pi
+        c = mpmath.erfc(1 / mpmath.sqrt(2))
+        alpha = mpmath.sqrt(2 / pi) / (1 - mpmath.sqrt(e) * c)
+        lam = (1 - mpmath.sqrt(e) * c) * mpmath.sqrt(
+            2
+            * pi
+            / (
+                2
+                + pi
+                - 2 * mpmath.sqrt(e) * (2 + pi) * c
+                + e * pi * c**2
+                + 2 * e**2 * mpmath.erfc(mpmath.sqrt(2))
+            )
+        )
+        return float(alpha), float(lam)
+
+
+_ALPHA_01, _LAMBDA_01 = _constants_01()
+#: The SELU α that makes :math:`\tilde\mu(\mu, 0, 1, 1) = 0`,
+#: :math:`\alpha_{01} = \sqrt{2/\pi}\,/\,(1 - \sqrt{e}\,\mathrm{erfc}(1/\sqrt2))
+#: = 1.67326324235437728481…` (``docs/derivations/selu_moments.md`` §2).
+ALPHA_01: float = _ALPHA_01
+#: The SELU scale that then makes :math:`\tilde\nu(\mu, 0, 1, 1) = 1`,
+#: :math:`\lambda_{01} = 1.05070098735548049341…` (closed form in
+#: ``docs/derivations/selu_moments.md`` §2, §12.2).
+LAMBDA_01: float = _LAMBDA_01
+
+
+# ======================================================================================
+# Validation
+# ======================================================================================
+
+
+def _in_range(name: str, value: np.ndarray, ok: np.ndarray, rule: str) -> None:
+    """ValueError naming ``name`` and its first value where ``ok`` is false."""
+    if not np.all(ok):
+        bad = np.broadcast_to(value, np.shape(ok))[~ok].ravel()[0]
+        raise ValueError(f"{name} must be {rule}, got {name}={bad!r}")
+
+
+def _finite(name: str, value: ArrayLike) -> np.ndarray:
+    arr = np.asarray(value, dtype=np.float64)
+    _in_range(name, arr, np.isfinite(arr), "finite")
+    return arr
+
+
+def _positive(name: str, value: ArrayLike) -> np.ndarray:
+    arr = _finite(name, value)
+    _in_range(name, arr, arr > 0, "> 0")
+    return arr
+
+
+def _keep_rate(q: ArrayLike) -> np.ndarray:
+    arr = _finite("q", q)
+    ok = (arr > 0) & (arr <= 1)
+    if not np.all(ok):
+        bad = arr[~ok] if arr.ndim else arr
+        raise ValueError(f"keep rate q must be in (0, 1], got q={bad.ravel()[0]!r}")
+    return arr
+
+
+def _selu_params(alpha: ArrayLike, lam: ArrayLike) -> tuple[np.ndarray, np.ndarray]:
+    return _finite("alpha", alpha), _positive("lam", lam)
+
+
+class _Pieces(NamedTuple):
+    """Gaussian integrals of z ~ N(m, v) shared by the map and its Jacobian."""
+
+    m: np.ndarray
+    v: np.ndarray
+    sqrt_v: np.ndarray
+    a: np.ndarray  # m / sqrt(v)
+    cdf: np.ndarray  # Φ(a) = P(z > 0)
+    cdf_c: np.ndarray  # Φ(-a) = P(z <= 0)
+    pdf: np.ndarray  # φ(a)
+    e1: np.ndarray  # E[e^z 1{z<=0}] = e^{m+v/2} Φ(-(m+v)/√v)
+    e2: np.ndarray  # E[e^{2z} 1{z<=0}] = e^{2m+2v} Φ(-(m+2v)/√v)
+
+
+def _scaled_tail(t: np.ndarray, log_prefactor: np.ndarray, a: np.ndarray):
+    r"""``½ exp(log_prefactor) erfc(t)`` with ``t² = a²/2 + log_prefactor``.
+
+    For ``t >= 0`` this is ``½ exp(-a²/2) erfcx(t)``, which never overflows (the
+    plain form overflows near v = 1400). For ``t < 0`` the prefactor is below 1
+    (``log_prefactor < 0`` there), so the plain form is used; erfcx of a large
+    negative argument would overflow instead.
+    """
+    pos = t >= 0
+    scaled = 0.5 * np.exp(-0.5 * a * a) * erfcx(np.where(pos, t, 0.0))
+    plain = 0.5 * np.exp(np.minimum(log_prefactor, 0.0)) * erfc(np.where(pos, 0.0, t))
+    return np.where(pos, scaled, plain)
+
+
+def _pieces(m: np.ndarray, v: np.ndarray) -> _Pieces:
+    sqrt_v = np.sqrt(v)
+    a = m / sqrt_v
+    with np.errstate(over="ignore", invalid="ignore", under="ignore"):
+        # (m + v)/s and (m + 2v)/s; near v = 1e308, 2v (and so s = sqrt(2v))
+        # overflow, so there they are split as m/s + sqrt(v/2) and m/s + sqrt(2v).
+        huge = v > 1e300
+        s = np.where(huge, _SQRT2 * sqrt_v, np.sqrt(2.0 * v))
+        t1 = np.where(huge, m / s + sqrt_v / _SQRT2, (m + v) / s)
+        t2 = np.where(huge, m / s + _SQRT2 * sqrt_v, (m + 2.0 * v) / s)
+        cdf = 0.5 * erfc(-a / _SQRT2)
+        cdf_c = 0.5 * erfc(a / _SQRT2)
+        pdf = np.exp(-0.5 * a * a) / _SQRT2PI
+        e1 = _scaled_tail(t1, m + 0.5 * v, a)
+        e2 = _scaled_tail(t2, 2.0 * m + 2.0 * v, a)
+    return _Pieces(m, v, sqrt_v, a, cdf, cdf_c, pdf, e1, e2)
+
+
+def _selu_moments(p: _Pieces, alpha, lam) -> tuple[np.ndarray, np.ndarray]:
+    """(E selu(z), Var selu(z)) with the variance centred to avoid cancellation.
+
+    Var f = E(f - c)² - (E f - c)² for any c. With c = λm for m >= 0 the large
+    linear part cancels analytically; with c = -λα for m < 0 the saturation value
+    does. See docs/derivations/selu_moments.md §3.
+    """
+    m, v, sqrt_v, a, cdf, cdf_c, pdf, e1, e2 = p
+    mean = lam * (m * cdf + sqrt_v * pdf + alpha * (e1 - cdf_c))
+    tail = v * (cdf - a * pdf)  # E[(z - m)² 1{z > 0}]
+    # m >= 0, c = λ m:
+    d = alpha + m
+    # d * (d * P) rather than d² P: for |m| > 1.3e154, d² overflows where P = 0.
+    second_pos = tail + alpha**2 * e2 - 2.0 * alpha * d * e1 + d * (d * cdf_c)
+    shift_pos = sqrt_v * pdf + alpha * e1 - d * cdf_c
+    var_pos = second_pos - shift_pos**2
+    # m < 0, c = -λ α:
+    second_neg = d * (d * cdf) + 2.0 * d * sqrt_v * pdf + tail + alpha**2 * e2
+    shift_neg = d * cdf + sqrt_v * pdf + alpha * e1
+    var_neg = second_neg - shift_neg**2
+    var = lam * lam * np.where(m >= 0, var_pos, var_neg)
+    return mean, np.maximum(var, 0.0)
+
+
+def _broadcast(**arrays) -> tuple[int, ...]:
+    """The broadcast shape of the named arrays, or ValueError naming them."""
+    try:
+        return np.broadcast_shapes(*(np.shape(a) for a in arrays.values()))
+    except ValueError:
+        shapes = ", ".join(f"{k} {np.shape(a)}" for k, a in arrays.items())
+        raise ValueError(f"the shapes of {shapes} do not broadcast") from None
+
+
+def _pre_activation(mu, nu, omega, tau) -> tuple[np.ndarray, np.ndarray]:
+    mu = _finite("mu", mu)
+    nu = _positive("nu", nu)
+    omega = _finite("omega", omega)
+    tau = _positive("tau", tau)
+    _broadcast(mu=mu, nu=nu, omega=omega, tau=tau)
+    with np.errstate(over="ignore", under="ignore"):
+        m, v = mu * omega, nu * tau
+    _in_range("mu * omega", m, np.isfinite(m), "finite (|m| <= 1.8e308)")
+    _in_range("nu * tau", v, np.isfinite(v) & (v > 0), "in (0, 1.8e308]")
+    return m, v
+
+
+def _finite_result(name: str, out, **inputs) -> None:
+    """ValueError where a result left float64 (a true value beyond 1.8e308)."""
+    for field, value in out._asdict().items():
+        bad = ~np.isfinite(value)
+        if np.any(bad):
+            i = np.unravel_index(int(np.flatnonzero(bad.ravel())[0]), bad.shape)
+            at = ", ".join(
+                f"{k}={np.broadcast_to(v, bad.shape)[i]!r}" for k, v in inputs.items()
+            )
+            raise ValueError(
+                f"{name}: {field} exceeds the float64 range (|value| > 1.8e308) at "
+                f"{at}; the moments are finite only while about lam**2 * alpha**2 * "
+                f"nu * tau and lam * |mu * omega| stay below 1e308"
+            )
