@@ -289,9 +289,6 @@ def _kernel(config: DensitySweep, chunk: Chunk) -> xr.Dataset:
 
 
 def _finish(config: DensitySweep, ds: xr.Dataset) -> xr.Dataset:
-    # The merge orders the method labels alphabetically, and the grids have always
-    # kept that order: ds.reindex(method=...) once meant reindex's fill method.
-    ds = ds.sortby("method")
     ds["diverged"] = ds["diverged"].astype(bool)
     truth_nll, truth_dens = [], []
     disp = np.stack(np.meshgrid(ds.x1.values, ds.x2.values, indexing="ij"), -1)

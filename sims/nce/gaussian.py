@@ -282,9 +282,6 @@ def _kernel(config: GaussianMeanSweep, chunk: Chunk) -> xr.Dataset:
 
 
 def _finish(config: GaussianMeanSweep, ds: xr.Dataset) -> xr.Dataset:
-    # The merge orders the method labels alphabetically, and the grids have always
-    # kept that order: ds.reindex(method=...) once meant reindex's fill method.
-    ds = ds.sortby("method")
     ds = ds.transpose("method", "batch_size", *_CELL_DIMS, "trial", "step")
     ds["diverged"] = ds["diverged"].astype(bool)
     ds["abs_err"] = np.abs(ds["theta"] - ds["theta_star"])
