@@ -30,9 +30,11 @@ eigenframework's formulas as the authors' code writes them
 The baselines are timed on a seeded random subset of the cells; their full-grid time
 is extrapolated from the per-cell time. Nothing here asserts on time.
 
-A second table times small grids (216 cells) and a 10^4-cell grid, the package against
-the previous way of forming the spectral sums, in the same run with interleaved
-repeats, and gives the largest relative difference to per-mode sums.
+A second table times small grids (216 cells) and a 10^4-cell grid, the package (with
+its cache of compressed spectra warm, and cleared) against the previous way of forming
+the spectral sums, in the same run with interleaved repeats; it gives wall-clock and
+CPU time, two load-insensitive counts (terms summed, solver iterations) and the
+largest relative difference to per-mode sums.
 
 Run: ``python -m bench.rf_theory [--modes 10000] [--cells 31x31x11]
 [--baseline-cells 100] [--seed 0] [--small-repeats 15]``. Writes
@@ -46,15 +48,18 @@ import contextlib
 import os
 import platform
 import shlex
+import subprocess
 import sys
 import time
+import types
 from pathlib import Path
 
 import numpy as np
 import scipy
 from scipy.optimize import brentq
 
-import theory.rf_ridge as rf
+import theory._rf_roots as rr
+import theory._rf_spectrum as rs
 from theory.rf_ridge import rf_ridge_risk
 
 EPS = np.finfo(np.float64).eps
@@ -179,72 +184,158 @@ def run_baseline(solver, lam, v2, cells, noise_var):
 # --------------------------------------------------------------------------------------
 
 
+def _exact_rows(spec, gamma, rows=rs.ALL):
+    """``_Spectrum.direct`` by per-mode sums of all four rows (the old way)."""
+    return spec.exact(gamma)[rows]
+
+
 @contextlib.contextmanager
 def _sums_mode(mode: str):
     """Run ``rf_ridge_risk`` with another way of forming the spectral sums.
 
-    ``previous``: the method before mode compression (every γ summed over all M
-    modes, 8 MB blocks, tables of width-1 panels with 16 nodes, always tabulated).
-    ``exact``: per-mode sums at every solver step, no table, no compression (the
-    reference for the accuracy column).
+    ``previous``: the sums as formed before mode compression (every γ summed over all
+    M modes, all four sums at once, 8 MB blocks, tables of width-1 panels with 16
+    nodes, always tabulated), with today's bracketing and solver. ``exact``: per-mode
+    sums at every solver step, no table, no compression (the reference for the
+    accuracy column). ``cold``: the package with its cache of compressed spectra
+    cleared, so that the call compresses the modes again (the first call of a sweep).
     """
-    saved = {
-        name: getattr(rf, name)
-        for name in (
-            "_PANEL_WIDTH",
-            "_PANEL_DEGREE",
-            "_BLOCK_ELEMENTS",
-            "_CALL_OVERHEAD",
-        )
-    }
-    direct, compress = rf._Spectrum.direct, rf._Spectrum._compress
+    saved = [
+        (rs, "_PANEL_WIDTH"),
+        (rs, "_PANEL_DEGREE"),
+        (rs, "_BLOCK_ELEMENTS"),
+        (rr, "_CALL_OVERHEAD"),
+    ]
+    saved = [(mod, name, getattr(mod, name)) for mod, name in saved]
+    direct, get = rs._Spectrum.direct, rs.TERMS_CACHE.get
     try:
-        if mode != "new":
-            rf._Spectrum.direct = rf._Spectrum.exact
-            rf._Spectrum._compress = lambda self: (self.lam,)  # num_terms = M
+        if mode in ("previous", "exact"):
+            rs._Spectrum.direct = _exact_rows
+            rs.TERMS_CACHE.get = rs._uncompressed  # num_terms = M
         if mode == "previous":
-            rf._PANEL_WIDTH, rf._PANEL_DEGREE = 1.0, 16
-            rf._BLOCK_ELEMENTS, rf._CALL_OVERHEAD = 1 << 20, -1e300
+            rs._PANEL_WIDTH, rs._PANEL_DEGREE = 1.0, 16
+            rs._BLOCK_ELEMENTS, rr._CALL_OVERHEAD = 1 << 20, -1e300
         elif mode == "exact":
-            rf._CALL_OVERHEAD = 1e300
+            rr._CALL_OVERHEAD = 1e300
+        elif mode == "cold":
+            rs.TERMS_CACHE.clear()
         yield
     finally:
-        rf._Spectrum.direct, rf._Spectrum._compress = direct, compress
-        for name, value in saved.items():
-            setattr(rf, name, value)
+        rs._Spectrum.direct, rs.TERMS_CACHE.get = direct, get
+        for mod, name, value in saved:
+            setattr(mod, name, value)
+
+
+# The package before the cache of compressed spectra and the start-point solver, read
+# from git history when the bench runs from a checkout (row skipped otherwise).
+BEFORE_COMMIT = "e10d4b4"
+
+
+def _load_before():
+    """``theory/rf_ridge.py`` as of ``BEFORE_COMMIT``, as a module, or None.
+
+    It imports today's ``theory._chebyshev`` and ``theory._solve``, whose parts it
+    uses are unchanged since.
+    """
+    try:
+        source = subprocess.run(
+            ["git", "show", f"{BEFORE_COMMIT}:theory/rf_ridge.py"],
+            cwd=Path(__file__).resolve().parent,
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout
+    except (OSError, subprocess.CalledProcessError):
+        return None
+    module = types.ModuleType("rf_ridge_before")
+    exec(compile(source, f"{BEFORE_COMMIT}:theory/rf_ridge.py", "exec"), vars(module))
+    return module
+
+
+@contextlib.contextmanager
+def _counting(sums_module, solve_module):
+    """Count the (γ, term) pairs of every direct sum and the solver iterations."""
+    counts = {"products": 0, "iterations": 0}
+    mode_sums, solve = sums_module._mode_sums, solve_module.solve_bracketed
+
+    def counted_sums(gamma, lam, *args):
+        counts["products"] += gamma.size * lam.size
+        return mode_sums(gamma, lam, *args)
+
+    def counted_solve(*args, **kwargs):
+        out = solve(*args, **kwargs)
+        counts["iterations"] += out.iterations
+        return out
+
+    sums_module._mode_sums, solve_module.solve_bracketed = counted_sums, counted_solve
+    try:
+        yield counts
+    finally:
+        sums_module._mode_sums, solve_module.solve_bracketed = mode_sums, solve
+
+
+def _methods():
+    """Label, risk function, modules to count in, and setup context of each method."""
+    methods = {
+        "previous": ("previous", rf_ridge_risk, (rs, rr), "previous"),
+        "new": ("new", rf_ridge_risk, (rs, rr), "new"),
+        "cold": (
+            "new, cache cleared before each call",
+            rf_ridge_risk,
+            (rs, rr),
+            "cold",
+        ),
+    }
+    before = _load_before()
+    if before is not None:
+        label = f"before this change (commit {BEFORE_COMMIT})"
+        methods["before"] = (label, before.rf_ridge_risk, (before, before), "new")
+    return methods
 
 
 def small_grid_rows(lam, v2, repeats: int, seed: int):
     """Per-cell times on the 216-cell and a 10^4-cell grid: previous vs new."""
     ridges = np.logspace(-3, 2, 6)
+    methods = _methods()
     rows = []
     for label, axis in (("216 cells (6×6×6)", 6), ("10086 cells (41×41×6)", 41)):
         ax = int_logspace(16, 1e4, axis)
         n, k, d = np.meshgrid(ax, ax, ridges, indexing="ij")
-        times = {"previous": [], "new": []}
-        outs = {}
+        wall = {m: [] for m in methods}
+        cpu = {m: [] for m in methods}
+        outs, counts = {}, {}
         reps = repeats if axis == 6 else max(3, repeats // 5)
-        for mode in ("previous", "new") * (reps + 1):  # first round is warm-up
+        for name in list(methods) * (reps + 1):  # first round is warm-up
+            _, risk, _, mode = methods[name]
             with _sums_mode(mode):
-                t0 = time.perf_counter()
-                outs[mode] = rf_ridge_risk(
-                    lam, v2, n=n, k=k, ridge=d, noise_var=NOISE_VAR
-                )
-                times[mode].append(time.perf_counter() - t0)
+                t0, c0 = time.perf_counter(), time.process_time()
+                outs[name] = risk(lam, v2, n=n, k=k, ridge=d, noise_var=NOISE_VAR)
+                cpu[name].append(time.process_time() - c0)
+                wall[name].append(time.perf_counter() - t0)
+        for name, (_, risk, modules, mode) in methods.items():
+            with _sums_mode(mode), _counting(*modules) as counts[name]:
+                risk(lam, v2, n=n, k=k, ridge=d, noise_var=NOISE_VAR)
         with _sums_mode("exact"):
             ref = rf_ridge_risk(lam, v2, n=n, k=k, ridge=d, noise_var=NOISE_VAR)
-        med = {m: float(np.median(t[1:])) / n.size for m, t in times.items()}
-        for mode in ("previous", "new"):
+        med = {m: float(np.median(t[1:])) / n.size for m, t in wall.items()}
+        med_cpu = {m: float(np.median(t[1:])) / n.size for m, t in cpu.items()}
+        for name in ("previous", "before", "new", "cold"):
+            if name not in methods:
+                continue
             gap = max(
-                float(np.max(_rel(getattr(outs[mode], f), getattr(ref, f))))
+                float(np.max(_rel(getattr(outs[name], f), getattr(ref, f))))
                 for f in ("test_risk", "train_risk", "kappa", "gamma")
             )
             rows.append(
                 (
                     label,
-                    mode,
-                    _fmt_time(med[mode]),
-                    f"{med['previous'] / med[mode]:.1f}×",
+                    methods[name][0],
+                    _fmt_time(med[name]),
+                    _fmt_time(med_cpu[name]),
+                    f"{med['previous'] / med[name]:.1f}×",
+                    f"{med['before'] / med[name]:.1f}×" if "before" in med else "—",
+                    f"{counts[name]['products'] / n.size:,.0f}",
+                    str(counts[name]["iterations"]),
                     f"{gap:.1e}",
                 )
             )
@@ -253,12 +344,18 @@ def small_grid_rows(lam, v2, repeats: int, seed: int):
     n, k, d = np.meshgrid(ax, ax, ridges, indexing="ij")
     idx = np.random.default_rng(seed).choice(n.size, size=5, replace=False)
     cells = list(zip(n.flat[idx], k.flat[idx], d.flat[idx], strict=True))
+    c0 = time.process_time()
     secs, *_ = run_baseline(solve_nested, lam, v2, cells, NOISE_VAR)
+    cpu_secs = time.process_time() - c0
     rows.append(
         (
             "216 cells (6×6×6)",
             "nested brentq per point (5 cells)",
             _fmt_time(secs / len(cells)),
+            _fmt_time(cpu_secs / len(cells)),
+            "—",
+            "—",
+            "—",
             "—",
             "—",
         )
@@ -406,19 +503,30 @@ def main(argv=None) -> int:
         "",
         "Per-cell time of one call on n, k ∈ int-logspace(16, 1e4), 6 ridges in "
         "logspace(-3, 2), same task. `previous`: every γ summed over all M modes, "
-        "tables of width-1 panels with 16 nodes over the bracketed range (the method "
-        "before mode compression); `new`: the package (Gauss-compressed modes, direct "
-        "sums or tables by a cost model). Repeats interleaved (previous, new, ...), "
-        f"median of {args.small_repeats} (216 cells) and "
-        f"{max(3, args.small_repeats // 5)} (10086 cells) after one warm-up round. "
-        "Max rel. diff: largest |x − x_exact| / |x_exact| over test_risk, train_risk, "
-        "κ, γ against the same solver with per-mode sums at every step (no table, no "
-        f"compression). OMP_NUM_THREADS={os.environ.get('OMP_NUM_THREADS', 'unset')}; "
+        "tables of width-1 panels with 16 nodes, always tabulated (the sums as formed "
+        "before mode compression, with today's bracketing and solver); `new`: the "
+        "package (Gauss-compressed modes, kept in a cache across calls on the same "
+        "spectrum; brackets narrowed to 1/16 of a panel with a start from a cubic "
+        "model; direct sums or tables by a cost model); `new, cache cleared`: the "
+        "first call on a spectrum, which compresses the modes; `before this change`: "
+        f"`theory/rf_ridge.py` of commit {BEFORE_COMMIT} (read with git; compresses "
+        "the modes on every call, starts the solver at the middle of a panel). "
+        "Repeats interleaved (previous, new, cleared, before, ...), median of "
+        f"{args.small_repeats} (216 cells) and {max(3, args.small_repeats // 5)} "
+        "(10086 cells) after one warm-up "
+        "round; wall-clock and CPU time (`time.process_time`). Load-insensitive "
+        "columns, from one more call per method: (γ, term) pairs summed directly per "
+        "cell (table lookups not counted) and solver iterations (all solves of the "
+        "call). Max rel. diff: largest |x − x_exact| / |x_exact| over test_risk, "
+        "train_risk, κ, γ against the same solver with per-mode sums at every step "
+        "(no table, no compression). "
+        f"OMP_NUM_THREADS={os.environ.get('OMP_NUM_THREADS', 'unset')}; "
         f"1-min load average {load_before:.1f} before, {load_after:.1f} after "
         f"({os.cpu_count()} CPUs).",
         "",
-        "| grid | method | time per cell | speed-up vs previous | max rel. diff |",
-        "|---|---|---|---|---|",
+        "| grid | method | time per cell | CPU time per cell | speed-up vs previous "
+        "| vs before | (γ, term) pairs per cell | solver iterations | max rel. diff |",
+        "|---|---|---|---|---|---|---|---|---|",
         *("| " + " | ".join(r) + " |" for r in small),
         "",
     ]

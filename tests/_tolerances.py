@@ -28,8 +28,7 @@ RF_REFERENCE_RTOL = 1e-9
 # E_te >= sigma^2, monotonicity in n, k) may be violated by rounding of M-term sums.
 BOUND_RTOL = 1e-12
 # Limits (rf_ridge.md §8.1, property 7), each at a point where the analytic gap is far
-# smaller: k = 1e12 n -> KRR (gap O(n/k) ~ 1e-12 times O(1..E_0) sensitivity);
-K_INF_RTOL = 1e-9
+# smaller (k -> inf: K_INF_GAP_FACTOR below);
 # n -> approximation error at n = 1e12 (rf_ridge.md §8.1 setting) or n = 1e13 (k +
 # delta/gamma_k) (gap O(k/n) + O(delta/(n gamma_k)) ~ 1e-13..1e-10, times the
 # sensitivity of E_te to z near k, up to ~1e2 for steep spectra);
@@ -274,3 +273,11 @@ RF_REAL_TEST_REL = 0.08
 KERNEL_NT_DIAG_RTOL = 1e-7
 # (nce, correction to the NCE_REACH_ATOL comment above: tests/sims/test_nce.py averages
 # the last 800 of 2000 iterates, not the last 1000 of 3000; the 0.05 claim is the same.)
+
+# --- rf_ridge, k -> inf (tests/theory/test_rf_ridge.py, property 7) -------------------
+# The RF-to-KRR gap is c(k) n / k with c(k) = c(inf) (1 + O(n/k)): from k = 1e4 n to
+# k = 1e12 n it shrinks by 1e-8 (1 + O(1e-4)); a factor 2 covers that with room, plus
+# F64_RTOL for rounding of the small gap. An absolute bound (1e-9, used before) fails where
+# the sensitivity c is ~1e3: alpha=1.875, beta=4.625, M=205, c=10, n=209, ridge=1e-3,
+# noise 0 gives a train-risk gap of 1.0003e-9 at k = 1e12 n (old and new solver alike).
+K_INF_GAP_FACTOR = 2.0

@@ -9,6 +9,9 @@ Three groups:
 (b) hypothesis properties 1-9 of derivations §8.2, over its strategies (M <= 2000);
 (c) input validation, dtype and NaN-freedom.
 
+The machinery behind it (tables, compressed sums, the cache of compressed spectra,
+the solver's start) is tested in ``tests/theory/test_chebyshev.py``.
+
 The reference implementations below share no code with ``theory``: they solve the
 §0 equations one cell at a time with :func:`scipy.optimize.brentq`.
 """
@@ -31,7 +34,7 @@ from scipy.optimize import minimize_scalar
 from tests._tolerances import BOUND_RTOL
 from tests._tolerances import F64_RTOL
 from tests._tolerances import IMPL_RTOL
-from tests._tolerances import K_INF_RTOL
+from tests._tolerances import K_INF_GAP_FACTOR
 from tests._tolerances import N_INF_RTOL
 from tests._tolerances import PEAK_RTOL
 from tests._tolerances import RESIDUAL_RTOL
@@ -699,14 +702,15 @@ def test_item6_monotonicity(s, n, k, ridge):
 @example(s=PAPER, n=256, ridge=1e-2, noise=0.5)
 def test_item7_k_to_infinity_is_krr(s, n, ridge, noise):
     """Property 7: as k -> inf, kappa -> gamma and the RF risk tends to KRR. The gap is
-    O(n/k): at k = 1e12 n it is below K_INF_RTOL."""
+    O(n/k): from k = 1e4 n to k = 1e12 n it shrinks by 1e-8 (its coefficient, the
+    sensitivity, reaches ~1e3 near n = M, so no absolute bound holds)."""
     k = np.array([1e4 * n, 1e12 * n, np.inf])
     r = _run(s, n=n, k=k, ridge=ridge, noise_var=noise)
     for name in ("test_risk", "train_risk", "kappa", "gamma"):
         v = r[name]
-        assert abs(v[1] - v[2]) <= K_INF_RTOL * abs(v[2]), name
-        # and the gap shrinks with k
-        assert abs(v[1] - v[2]) <= abs(v[0] - v[2]) + F64_RTOL * abs(v[2]), name
+        gap_far, gap_near = abs(v[1] - v[2]), abs(v[0] - v[2])
+        bound = K_INF_GAP_FACTOR * 1e-8 * gap_near + F64_RTOL * abs(v[2])
+        assert gap_far <= bound, (name, gap_far, gap_near)
 
 
 @given(s=power_laws(), k=ks_finite, ridge=ridges, noise=noises)
