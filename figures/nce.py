@@ -169,6 +169,18 @@ def _mean_sem(da, dim="trial"):
     return _style.mean_sem(da, dim)
 
 
+def _noise_mean(frac: float) -> str:
+    """The noise mean ρθ* as a label: ``0``, ``θ*`` or ``0.5θ*``.
+
+    Examples:
+      >>> [_noise_mean(f) for f in (0.0, 1.0, 0.5)]
+      ['0', 'θ*', '0.5θ*']
+    """
+    if frac == 0:
+        return "0"
+    return "θ*" if frac == 1 else f"{frac:g}θ*"
+
+
 def plot_error_vs_steps(ds: xr.Dataset) -> Figure:
     """|θ_t − θ*| (mean over trials) vs steps; one panel per θ*.
 
@@ -192,7 +204,7 @@ def plot_error_vs_steps(ds: xr.Dataset) -> Figure:
                     mean,
                     color=_METHOD_COLOURS.get(method, "k"),
                     ls=styles[k % len(styles)],
-                    label=f"{method}, q=N({frac:g}θ*, {s:g}²)",
+                    label=f"{method}, q=N({_noise_mean(frac)}, {s:g}²)",
                 )
         ax.set_xscale("log")
         ax.set_yscale("log")

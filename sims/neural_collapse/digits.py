@@ -56,7 +56,7 @@ class DigitsSweep(SweepConfig):
         5e-4, "L2 weight decay λ on the weights", ge=0.0, le=10.0
     )
     loss: tuple[str, ...] = param(("mse", "ce"), "loss", choices=("mse", "ce"))
-    trials: int = 2
+    trials: int = 5
     trial_batch: int = 1
 
 

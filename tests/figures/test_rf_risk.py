@@ -585,7 +585,7 @@ def test_python_m_figures_uses_newest_grid_per_sweep(
 
     monkeypatch.setattr(rf_risk, "plot_risk_vs", spy)
     out = tmp_path / "out"
-    argv = ["--results", str(tmp_path / "results"), "--out", str(out)]
+    argv = ["--results", str(tmp_path / "results"), "--out", str(out), "--no-run"]
     assert figures_main.main(argv) == 0
     assert drawn == [("k", SWEEP.size), ("n", SWEEP.size)]  # new_k, not old_k
     captured = capsys.readouterr()
@@ -611,7 +611,8 @@ def test_python_m_figures_uses_newest_grid_per_sweep(
 
     # No grid at all: one line, and the theory-only figure still drawn.
     empty = tmp_path / "empty"
-    assert figures_main.main(["--results", str(empty), "--out", str(empty / "o")]) == 0
+    argv = ["--results", str(empty), "--out", str(empty / "o"), "--no-run"]
+    assert figures_main.main(argv) == 0
     captured = capsys.readouterr()
     rf_lines = [x for x in captured.err.splitlines() if x.startswith("rf_risk")]
     assert len(rf_lines) == 1 and "no saved grid" in rf_lines[0]
