@@ -277,7 +277,8 @@ KERNEL_NT_DIAG_RTOL = 1e-7
 # --- rf_ridge, k -> inf (tests/theory/test_rf_ridge.py, property 7) -------------------
 # The RF-to-KRR gap is c(k) n / k with c(k) = c(inf) (1 + O(n/k)): from k = 1e4 n to
 # k = 1e12 n it shrinks by 1e-8 (1 + O(1e-4)); a factor 2 covers that with room, plus
-# F64_RTOL for rounding of the small gap. An absolute bound (1e-9, used before) fails where
-# the sensitivity c is ~1e3: alpha=1.875, beta=4.625, M=205, c=10, n=209, ridge=1e-3,
-# noise 0 gives a train-risk gap of 1.0003e-9 at k = 1e12 n (old and new solver alike).
+# F64_RTOL for rounding of the small gap. An absolute bound (1e-9, used before) fails
+# where the sensitivity c is ~1e3: alpha=1.875, beta=4.625, M=205, c=10, n=209,
+# ridge=1e-3, noise 0 gives a train-risk gap of 1.0003e-9 at k = 1e12 n (old and new
+# solver alike).
 K_INF_GAP_FACTOR = 2.0
