@@ -11,6 +11,7 @@ in-process or on a dask.distributed cluster (``scheduler``); the result is the s
 
 from __future__ import annotations
 
+import collections
 import contextlib
 import fcntl
 import hashlib
@@ -20,6 +21,7 @@ import logging
 import multiprocessing
 import os
 import shutil
+import sys
 import warnings
 from collections.abc import Callable
 from collections.abc import Mapping
@@ -105,29 +107,72 @@ def _run_local(kernel, config, chunks, threads):
         yield chunk, _call(kernel, config, chunk, threads)
 
 
-def _run_pool(kernel, config, chunks, threads, workers: int):
-    from concurrent.futures import FIRST_COMPLETED
-    from concurrent.futures import ProcessPoolExecutor
-    from concurrent.futures import wait
+def _worker_context(kernel):
+    """How worker processes start.
 
-    # forkserver: workers start from a clean process (no inherited thread pools)
-    # with torch, xarray and the kernel's module already imported, so a start costs
-    # milliseconds.
+    On Linux they are forked from this process, which has imported everything, so a
+    worker starts at once (a forkserver would first import torch again: about 4 s on
+    a 2-core machine, which the first chunks wait for). The pool forks all its
+    workers at the first submit, before this process starts its own chunk, and each
+    worker runs with one intra-op thread, as PyTorch's DataLoader workers do after a
+    fork. Elsewhere a forkserver imports torch, xarray and the kernel's module once.
+    """
+    if sys.platform == "linux":
+        return multiprocessing.get_context("fork")
     context = multiprocessing.get_context("forkserver")
     context.set_forkserver_preload(
         ["torch", "xarray", "sims._sweep", kernel.__module__]
     )
-    with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
-        pending = {
-            pool.submit(_call, kernel, config, chunk, threads): chunk
-            for chunk in chunks
-        }
+    return context
+
+
+def _run_pool(kernel, config, chunks, threads, workers: int):
+    """Chunks on ``workers`` processes: this one and ``workers - 1`` started ones.
+
+    This process computes chunks on a thread of its own while its main thread hands
+    out chunks and yields finished ones (to be written at once), so its first chunk
+    overlaps the start of the other workers. Each started worker holds one chunk at a
+    time, so whichever worker is free takes the next one.
+    """
+    from concurrent.futures import FIRST_COMPLETED
+    from concurrent.futures import ProcessPoolExecutor
+    from concurrent.futures import ThreadPoolExecutor
+    from concurrent.futures import wait
+
+    context = _worker_context(kernel)
+    todo = collections.deque(chunks)
+    pending: dict = {}  # future -> (chunk, computed here?)
+    with (
+        ThreadPoolExecutor(1) as here,
+        ProcessPoolExecutor(max_workers=workers - 1, mp_context=context) as pool,
+    ):
+
+        def feed() -> None:
+            while (
+                todo and sum(not local for _, local in pending.values()) < workers - 1
+            ):
+                chunk = todo.popleft()
+                pending[pool.submit(_call, kernel, config, chunk, threads)] = (
+                    chunk,
+                    False,
+                )
+            if todo and not any(local for _, local in pending.values()):
+                chunk = todo.pop()
+                pending[here.submit(_call, kernel, config, chunk, threads)] = (
+                    chunk,
+                    True,
+                )
+
         try:
+            feed()
             while pending:
                 done, _ = wait(pending, return_when=FIRST_COMPLETED)
                 for future in done:
-                    yield pending.pop(future), future.result()
+                    chunk, _ = pending.pop(future)
+                    yield chunk, future.result()
+                feed()
         finally:
+            todo.clear()
             for future in pending:
                 future.cancel()
 

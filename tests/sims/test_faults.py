@@ -241,6 +241,32 @@ def test_two_worker_processes_give_the_identical_file(tmp_path, reference):
     assert ds.attrs["cpu_threads"] == 1
 
 
+_AFTER_THREADED_WORK = """
+import sys
+import torch
+from sims import rf_risk
+from tests.sims.test_sweep import BASE
+torch.set_num_threads(2)
+x = torch.randn(1500, 1500, dtype=torch.float64)
+for _ in range(3):
+    x = torch.tanh(x @ x / 1500)  # OpenMP regions on 2 threads before the fork
+rf_risk.sweep(BASE, out=sys.argv[1], workers=2)
+"""
+
+
+def test_workers_forked_after_threaded_torch_work_finish_identically(
+    tmp_path, reference
+):
+    """Workers are forked on Linux: a process that ran 2-thread torch work first must
+    neither hang (2-minute limit) nor change a number."""
+    out = tmp_path / "grid.nc"
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    env.pop("OMP_NUM_THREADS", None)
+    cmd = [sys.executable, "-c", _AFTER_THREADED_WORK, str(out)]
+    subprocess.run(cmd, cwd=REPO, env=env, check=True, timeout=120)
+    assert_same_result(read_netcdf(out), reference)
+
+
 def _run_cli_killing(cmd, cwd, env, delays) -> None:
     """Start ``cmd`` once per delay and SIGKILL it after that many seconds."""
     for delay in delays:
