@@ -105,7 +105,7 @@ class SeluDeepSweep(SweepConfig):
 
 
 DEEP_PRESETS: dict[str, SeluDeepSweep] = {
-    "smoke": SeluDeepSweep(width=(32,), depth=12, batch=64, trials=3, trial_batch=3),
+    "smoke": SeluDeepSweep(width=(32,), depth=12, batch=64, trials=16, trial_batch=8),
     "default": SeluDeepSweep(),
     "paper": SeluDeepSweep(
         width=(256, 512, 1024), depth=64, batch=2000, trials=16, trial_batch=4
