@@ -6,6 +6,11 @@ cell is one increasing equation in :math:`\log\gamma` on a proven bracket
 over a shared grid, which also gives each cell a start close to its root; then the
 shared solver (:func:`theory._solve.solve_bracketed`) finishes with Newton steps, on
 direct sums or on a table of the sums (``rf_ridge.md`` §7).
+
+Everything here runs under the caller's ``np.errstate`` that silences divide,
+invalid, overflow and underflow (:func:`theory.rf_ridge.rf_ridge_risk`): the
+equations are formed from logs and clipped where a sum leaves its range, and the
+solver checks every value it uses for NaN.
 """
 
 from __future__ import annotations
@@ -46,21 +51,19 @@ def _ridge_equation(z, w, gamma, n, k, ridge, log_ridge):
     z/k = 0; ``log_ridge`` is :math:`\log\delta`. r is formed from logs, since
     :math:`\gamma/\delta` alone may overflow.
     """
-    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
-        s = np.maximum(n - z, 0.0)  # log(0) = -inf: r = 0 outside
-        one_minus_zk = np.maximum(1 - z / k, 0.0)
-        r = np.exp(np.log(gamma) + np.log(s) + np.log(one_minus_zk) - log_ridge)
-        dr = r * (1 + w / s + w / (k * one_minus_zk))
-        return r - 1, np.where(r > 0, dr, 0.0)
+    s = np.maximum(n - z, 0.0)  # log(0) = -inf: r = 0 outside
+    one_minus_zk = np.maximum(1 - z / k, 0.0)
+    r = np.exp(np.log(gamma) + np.log(s) + np.log(one_minus_zk) - log_ridge)
+    dr = r * (1 + w / s + w / (k * one_minus_zk))
+    return r - 1, np.where(r > 0, dr, 0.0)
 
 
 def _ridge_positive(z, gamma, n, k, ridge, log_ridge):
     """Where r > 1, without logs: (n - z)(1 - z/k) > delta / gamma, both factors
     positive. delta / gamma only overflows or underflows far from r = 1, where the
     comparison still holds."""
-    with np.errstate(over="ignore", under="ignore"):
-        s = np.maximum(n - z, 0.0)
-        return s * np.maximum(1 - z / k, 0.0) > ridge / gamma
+    s = np.maximum(n - z, 0.0)
+    return s * np.maximum(1 - z / k, 0.0) > ridge / gamma
 
 
 def _ridgeless_equation(z, w, gamma, m):
@@ -136,11 +139,10 @@ def _start(problem: Problem, f, df, t, z, w):
     its cubic Hermite interpolant on [t_a, t_b] (values z, slopes dz/dt = -w): no
     sums, accurate to about h^4 / 384 times the fourth derivative of z for a width h.
     """
-    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
-        newton = t[1] - f[1] / df[1]
-        if problem.equation.log_form is not None:
-            f = [problem.equation.log_form(v) for v in f]
-        chord = t[1] - f[1] * (t[1] - t[0]) / (f[1] - f[0])
+    newton = t[1] - f[1] / df[1]
+    if problem.equation.log_form is not None:
+        f = [problem.equation.log_form(v) for v in f]
+    chord = t[1] - f[1] * (t[1] - t[0]) / (f[1] - f[0])
     t0 = np.fmin(np.where(np.isfinite(newton), newton, np.nan), chord)
     t0 = np.where(np.isfinite(t0), t0, 0.5 * (t[0] + t[1]))
     h = t[1] - t[0]
@@ -150,13 +152,12 @@ def _start(problem: Problem, f, df, t, z, w):
     c2 = 3 * dz + h * (2 * w[0] + w[1])
     c3 = -2 * dz - h * (w[0] + w[1])
     d1, d2, d3 = w[0], -2 / h * c2, -3 / h * c3
-    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
-        for _ in range(_MODEL_STEPS):
-            s = (t0 - t[0]) / h
-            zm = z[0] + s * (c1 + s * (c2 + s * c3))
-            wm = d1 + s * (d2 + s * d3)
-            step = problem.equation.step(zm, wm, t0, *problem.params)
-            t0 = np.fmax(np.fmin(t0 - step, t[1]), t[0])  # NaN (r = 0): to t_b
+    for _ in range(_MODEL_STEPS):
+        s = (t0 - t[0]) / h
+        zm = z[0] + s * (c1 + s * (c2 + s * c3))
+        wm = d1 + s * (d2 + s * d3)
+        step = problem.equation.step(zm, wm, t0, *problem.params)
+        t0 = np.fmax(np.fmin(t0 - step, t[1]), t[0])  # NaN (r = 0): to t_b
     return t0
 
 
@@ -210,7 +211,7 @@ def _narrow(spec: _Spectrum, problems: list[Problem]):
         lo = np.maximum(p.lo, np.where(ok, g[:, 0], grid[j - 1]))
         hi = np.minimum(p.hi, np.where(ok, g[:, 1], grid[j]))
         t0 = _start(p, f.T, df.T, [np.log(lo), np.log(hi)], z.T, w.T)
-        out.append((lo, hi, np.exp(np.clip(t0, np.log(lo), np.log(hi))), known))
+        out.append((lo, hi, np.fmin(np.fmax(np.exp(t0), lo), hi), known))
     return out, (grid[used - 1], grid[used])
 
 

@@ -27,6 +27,11 @@ if TYPE_CHECKING:
 # Gammas per block of the exact sums: (gammas x modes) work arrays of 1 MB stay in
 # cache (8 MB blocks ran 1.7x slower per gamma at 10^4 modes).
 _BLOCK_ELEMENTS = 1 << 17
+# gamma and lam + gamma within which the sums may square r = 1 / (lam + gamma) (see
+# _mode_sums): r^2 and gamma^2 stay within 2^+-500, so no product of them with a weight
+# of the normalized problem (lam <= 2, v2 <= 2) overflows or leaves the normal range
+# where the form without squares would not.
+_SQUARE_RANGE = (2.0**-250, 2.0**250)
 # Table panels: width in log(gamma) and Chebyshev nodes. The sums are analytic in
 # |Im log(gamma)| < pi, so wider panels need fewer nodes per unit of log(gamma);
 # width 2 with 22 nodes passes the 1e-14 coefficient check with a margin of ~30 at
@@ -187,11 +192,21 @@ class _Spectrum:
         self.num_modes = np.inf if tail is not None else lam.size
         self._table: PiecewiseChebyshev | None = None
         self._terms: _Terms | None = None
+        self._lam_max: float | None = None
 
     def exact(self, gamma: np.ndarray) -> np.ndarray:
         """(z, w, B_a, B_b) over the explicit modes by direct summation, (4, P)."""
         lam = self.lam
-        return _mode_sums(gamma, lam, lam, lam * self.v2, self.v2)
+        sq = self._may_square(gamma)
+        return _mode_sums(gamma, lam, lam, lam * self.v2, self.v2, sq)
+
+    def _may_square(self, gamma: np.ndarray) -> bool:
+        """Whether gamma and lam_i + gamma lie in ``_SQUARE_RANGE`` for every mode
+        (and so for every term: Gauss nodes lie within their group's range)."""
+        if self._lam_max is None:
+            self._lam_max = float(self.lam.max())
+        lo, hi = _SQUARE_RANGE
+        return lo < gamma.min() and self._lam_max + gamma.max() < hi
 
     @property
     def terms(self) -> _Terms:
@@ -217,16 +232,16 @@ class _Spectrum:
         a fraction of the cost: 10^4 power-law modes become about 230 terms, of which
         (z, w) need about 140. ``rows`` is :data:`ZW`, :data:`BIAS` or :data:`ALL`.
         """
-        t = self.terms
+        t, sq = self.terms, self._may_square(gamma)
         if rows == ZW:
             part = t.zw
-            return _mode_sums(gamma, t.lam[part], t.count_lam[part], None, None)
+            return _mode_sums(gamma, t.lam[part], t.count_lam[part], None, None, sq)
         if rows == BIAS:
             part = t.bias
             return _mode_sums(
-                gamma, t.lam[part], None, t.power_lam[part], t.power[part]
+                gamma, t.lam[part], None, t.power_lam[part], t.power[part], sq
             )
-        return _mode_sums(gamma, t.lam, t.count_lam, t.power_lam, t.power)
+        return _mode_sums(gamma, t.lam, t.count_lam, t.power_lam, t.power, sq)
 
     def tabulate(self, gamma_lo, gamma_hi) -> None:
         """Build the interpolant of :meth:`exact` on [gamma_lo, gamma_hi].
@@ -277,37 +292,48 @@ class _Spectrum:
         return out + np.stack(parts)
 
 
-def _mode_sums(gamma, lam, count_lam, power_lam, power) -> np.ndarray:
+def _mode_sums(
+    gamma, lam, count_lam, power_lam, power, square: bool = False
+) -> np.ndarray:
     r"""(z, w, B_a, B_b) of terms at ``lam`` with weights, shape (4, P).
 
     ``count_lam`` = :math:`c_i\lambda_i` (mode-count weights c_i times lam),
     ``power_lam`` = :math:`p_i\lambda_i` and ``power`` = :math:`p_i` (target power):
     z = sum c L, w = sum c L (1-L), B_a = sum p (1-L)^2, B_b = sum p L (1-L).
     ``count_lam = None`` gives just (B_a, B_b) and ``power = None`` just (z, w),
-    shape (2, P).
+    shape (2, P). ``square``: gamma and every lam + gamma lie in ``_SQUARE_RANGE``.
     """
     # With r_i = 1/(lam_i + gamma): L_i = lam_i r_i and 1 - L_i = rho_i = gamma r_i,
     # so z = r.lam, w = (r rho).lam, B_a = rho^2.v2, B_b = (r rho).(lam v2): all
-    # terms positive, and no factor gamma^2 or r^2 that could overflow or
-    # underflow on its own (rho <= 1, r rho <= r) at extreme gamma.
+    # terms positive. With ``square`` r^2 is a normal float64, and r rho = gamma r^2,
+    # rho^2 = gamma^2 r^2 save two passes over the (gamma x term) array; otherwise
+    # (extreme gamma) no factor gamma^2 or r^2 that could overflow or underflow on
+    # its own is formed (rho <= 1, r rho <= r).
     zw, bias = count_lam is not None, power is not None
     out = np.empty((2 * zw + 2 * bias, gamma.size))
     iz, iw, ia, ib = (0, 1, 2, 3) if zw else (None, None, 0, 1)
     block = max(1, _BLOCK_ELEMENTS // max(lam.size, 1))
-    with np.errstate(under="ignore"):
-        for start in range(0, gamma.size, block):
-            part = slice(start, start + block)
-            g = gamma[part]
-            r = np.add(lam, g[:, None])
-            np.reciprocal(r, out=r)
+    for start in range(0, gamma.size, block):  # underflow: to zero, harmless
+        part = slice(start, start + block)
+        g = gamma[part]
+        r = np.add(lam, g[:, None])
+        np.reciprocal(r, out=r)
+        if zw:
+            out[iz, part] = r @ count_lam
+        if square:
+            np.multiply(r, r, out=r)
             if zw:
-                out[iz, part] = r @ count_lam
-            rho = r * g[:, None]
-            np.multiply(r, rho, out=r)
-            if zw:
-                out[iw, part] = r @ count_lam
+                out[iw, part] = (r @ count_lam) * g
             if bias:
-                out[ib, part] = r @ power_lam
-                np.multiply(rho, rho, out=rho)
-                out[ia, part] = rho @ power
+                out[ib, part] = (r @ power_lam) * g
+                out[ia, part] = (r @ power) * (g * g)
+            continue
+        rho = r * g[:, None]
+        np.multiply(r, rho, out=r)
+        if zw:
+            out[iw, part] = r @ count_lam
+        if bias:
+            out[ib, part] = r @ power_lam
+            np.multiply(rho, rho, out=rho)
+            out[ia, part] = rho @ power
     return out

@@ -107,6 +107,29 @@ class _Pieces(NamedTuple):
     pdf: np.ndarray  # φ(a)
     e1: np.ndarray  # E[e^z 1{z<=0}] = e^{m+v/2} Φ(-(m+v)/√v)
     e2: np.ndarray  # E[e^{2z} 1{z<=0}] = e^{2m+2v} Φ(-(m+2v)/√v)
+    relu1: np.ndarray  # E[max(z, 0)] = m Φ(a) + √v φ(a)
+    relu2: np.ndarray  # E[max(z, 0)²] = (m² + v) Φ(a) + m √v φ(a)
+
+
+# Below a = -_TAIL_A the ReLU moments come from a continued fraction (_relu_tail) with
+# _TAIL_TERMS terms; above it from the plain forms, whose terms cancel to at most
+# ~a^4 eps (5e-14 at a = -3, against 1e-15 for the fraction; 4e-8 at a = -30).
+_TAIL_A, _TAIL_TERMS = 3.0, 80
+
+
+def _relu_tail(x: np.ndarray, cdf: np.ndarray, v: np.ndarray):
+    r"""E[max(z, 0)] / √v and E[max(z, 0)²] at a = -x, x >= _TAIL_A, without
+    cancellation (``docs/derivations/selu_moments.md`` §3).
+
+    With the Mills ratio R = Φ(-x)/φ(x) = 1/(x + 1/D_1), D_k = x + (k+1)/D_{k+1}:
+    aΦ(a) + φ(a) = φ(x)(1 - xR) = Φ(a)/D_1 and
+    (a² + 1)Φ(a) + aφ(a) = 2Φ(a)/(D_1 D_2).
+    """
+    d2 = np.full_like(x, np.nan)
+    d = x.copy()
+    for k in range(_TAIL_TERMS, 0, -1):
+        d2, d = d, x + (k + 1) / d
+    return cdf / d, v * (2.0 * cdf / (d * d2))
 
 
 def _scaled_tail(t: np.ndarray, log_prefactor: np.ndarray, a: np.ndarray):
@@ -138,7 +161,18 @@ def _pieces(m: np.ndarray, v: np.ndarray) -> _Pieces:
         pdf = np.exp(-0.5 * a * a) / _SQRT2PI
         e1 = _scaled_tail(t1, m + 0.5 * v, a)
         e2 = _scaled_tail(t2, 2.0 * m + 2.0 * v, a)
-    return _Pieces(m, v, sqrt_v, a, cdf, cdf_c, pdf, e1, e2)
+        # m (m Φ) rather than m² Φ: for |m| > 1.3e154, m² overflows where Φ = 0.
+        relu1 = m * cdf + sqrt_v * pdf
+        relu2 = m * (m * cdf) + m * (sqrt_v * pdf) + v * cdf
+        tail = a < -_TAIL_A
+        if tail.any():
+            relu1, relu2 = np.broadcast_arrays(relu1, relu2)
+            relu1, relu2 = relu1.copy(), relu2.copy()
+            v_t = np.broadcast_to(v, tail.shape)[tail]
+            cdf_t = np.broadcast_to(cdf, tail.shape)[tail]
+            p1, relu2[tail] = _relu_tail(-a[tail], cdf_t, v_t)
+            relu1[tail] = np.sqrt(v_t) * p1
+    return _Pieces(m, v, sqrt_v, a, cdf, cdf_c, pdf, e1, e2, relu1, relu2)
 
 
 def _selu_moments(p: _Pieces, alpha, lam) -> tuple[np.ndarray, np.ndarray]:
@@ -148,8 +182,8 @@ def _selu_moments(p: _Pieces, alpha, lam) -> tuple[np.ndarray, np.ndarray]:
     linear part cancels analytically; with c = -λα for m < 0 the saturation value
     does. See docs/derivations/selu_moments.md §3.
     """
-    m, v, sqrt_v, a, cdf, cdf_c, pdf, e1, e2 = p
-    mean = lam * (m * cdf + sqrt_v * pdf + alpha * (e1 - cdf_c))
+    m, v, sqrt_v, a, cdf, cdf_c, pdf, e1, e2, relu1, relu2 = p
+    mean = lam * (relu1 + alpha * (e1 - cdf_c))
     tail = v * (cdf - a * pdf)  # E[(z - m)² 1{z > 0}]
     # m >= 0, c = λ m:
     d = alpha + m
@@ -157,9 +191,10 @@ def _selu_moments(p: _Pieces, alpha, lam) -> tuple[np.ndarray, np.ndarray]:
     second_pos = tail + alpha**2 * e2 - 2.0 * alpha * d * e1 + d * (d * cdf_c)
     shift_pos = sqrt_v * pdf + alpha * e1 - d * cdf_c
     var_pos = second_pos - shift_pos**2
-    # m < 0, c = -λ α:
-    second_neg = d * (d * cdf) + 2.0 * d * sqrt_v * pdf + tail + alpha**2 * e2
-    shift_neg = d * cdf + sqrt_v * pdf + alpha * e1
+    # m < 0, c = -λ α: E[(f/λ + α)²] = E[max(z,0)²] + 2α E[max(z,0)] + α²Φ(a)
+    # + α² E[e^{2z} 1{z<=0}], each term >= 0.
+    second_neg = relu2 + 2.0 * alpha * relu1 + alpha**2 * (cdf + e2)
+    shift_neg = alpha * cdf + relu1 + alpha * e1
     var_neg = second_neg - shift_neg**2
     var = lam * lam * np.where(m >= 0, var_pos, var_neg)
     return mean, np.maximum(var, 0.0)

@@ -246,7 +246,7 @@ def moment_jacobian(
         mean, _ = _selu_moments(p, alpha, lam)
         dmu_m = lam * (p.cdf + alpha * p.e1)
         dmu_v = 0.5 * lam * (alpha * p.e1 + (1.0 - alpha) * p.pdf / p.sqrt_v)
-        dxi_m = 2.0 * lam**2 * (m * p.cdf + p.sqrt_v * p.pdf + alpha**2 * (p.e2 - p.e1))
+        dxi_m = 2.0 * lam**2 * (p.relu1 + alpha**2 * (p.e2 - p.e1))
         dxi_v = lam**2 * (p.cdf + alpha**2 * (2.0 * p.e2 - p.e1))
         h11 = omega_arr * dmu_m
         h12 = tau_arr * dmu_v

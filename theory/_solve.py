@@ -94,7 +94,7 @@ def solve_bracketed(
             need = "> 0" if log else "a number"
             raise ValueError(f"x0 must be {need}, got x0={x0}")
     if log:
-        if np.any(~(lo > 0)) or np.any(~(hi > 0)):
+        if not ((lo > 0).all() and (hi > 0).all()):
             raise FixedPointError(f"log-space bracket needs lo, hi > 0; got {lo}, {hi}")
         to_x, a, b = np.exp, np.log(lo), np.log(hi)
     else:
@@ -105,7 +105,7 @@ def solve_bracketed(
     # Scalar brackets are shared by all problems: broadcast them to fun's output.
     a, b, fa, fb = (x.copy() for x in np.broadcast_arrays(a, b, fa, fb))
     bad = np.isnan(fa) | np.isnan(fb) | (np.sign(fa) * np.sign(fb) > 0)
-    if np.any(bad):
+    if bad.any():
         i = int(np.flatnonzero(bad)[0])
         raise FixedPointError(
             f"bracket [{to_x(a[i])!r}, {to_x(b[i])!r}] of problem {i} has no sign "
@@ -122,8 +122,9 @@ def solve_bracketed(
     while iterations < maxiter:
         iterations += 1
         f, df = _split(fun(to_x(root)))
-        if np.any(np.isnan(f) & ~done):
-            i = int(np.flatnonzero(np.isnan(f) & ~done)[0])
+        nan = np.isnan(f) & ~done
+        if nan.any():
+            i = int(np.flatnonzero(nan)[0])
             raise FixedPointError(f"f is NaN at x={to_x(root[i])!r} (problem {i})")
         done |= np.abs(f) <= ftol
         same = np.sign(f) == sign_a
@@ -144,9 +145,9 @@ def solve_bracketed(
             new = np.where(conv | inside, newton, mid)
         root = np.where(done, root, new)
         done |= conv
-        if np.all(done):
+        if done.all():
             break
-    if not np.all(done):
+    if not done.all():
         i = int(np.flatnonzero(~done)[0])
         raise FixedPointError(
             f"no convergence in {maxiter} iterations for problem {i} "

@@ -516,7 +516,8 @@ def powerlaw_constant(alpha: ArrayLike, beta: ArrayLike) -> np.ndarray:
       float64 array of the broadcast shape, positive.
 
     Raises:
-      ValueError: ``alpha <= 1``, ``beta <= 1`` or ``beta >= 2 alpha + 1``.
+      ValueError: ``alpha <= 1``, ``beta <= 1`` or ``beta >= 2 alpha + 1``, or a
+        constant beyond float64 (> 1.8e308; alpha = 1e300 with beta - 1 = 1e-12).
 
     Examples:
       >>> a = 1.5
@@ -526,7 +527,17 @@ def powerlaw_constant(alpha: ArrayLike, beta: ArrayLike) -> np.ndarray:
     """
     I_1, _, I_B = continuum_integrals(alpha, beta)
     a, b = np.broadcast_arrays(np.asarray(alpha, np.float64), np.asarray(beta, float))
-    return a * I_B * I_1 ** (b - 1)
+    with np.errstate(over="ignore"):
+        out = a * I_B * I_1 ** (b - 1)
+    over = np.isinf(out).ravel()
+    if over.any():
+        i = int(np.flatnonzero(over)[0])
+        raise ValueError(
+            f"C_alpha,beta exceeds the float64 range (> 1.8e308) at alpha="
+            f"{float(a.ravel()[i])!r}, beta={float(b.ravel()[i])!r}: it grows like "
+            f"alpha / (beta - 1)"
+        )
+    return out
 
 
 def powerlaw_test_risk(

@@ -74,13 +74,12 @@ def _check_spectrum(eigvals: ArrayLike, target_power: ArrayLike):
         raise ValueError(
             f"target_power has shape {v2.shape} but eigvals has shape {lam.shape}"
         )
-    bad = ~(np.isfinite(lam) & (lam > 0))
-    if bad.any():
-        i = int(np.flatnonzero(bad)[0])
+    # min and max are NaN if any value is, so two reductions check each array.
+    if not (lam.min() > 0 and lam.max() < np.inf):
+        i = int(np.flatnonzero(~(np.isfinite(lam) & (lam > 0)))[0])
         raise ValueError(f"eigvals must be positive and finite, got {lam[i]} at {i}")
-    bad = ~(np.isfinite(v2) & (v2 >= 0))
-    if bad.any():
-        i = int(np.flatnonzero(bad)[0])
+    if not (v2.min() >= 0 and v2.max() < np.inf):
+        i = int(np.flatnonzero(~(np.isfinite(v2) & (v2 >= 0)))[0])
         raise ValueError(
             f"target_power must be >= 0 and finite, got target_power[{i}]={v2[i]}"
         )
@@ -90,8 +89,8 @@ def _check_spectrum(eigvals: ArrayLike, target_power: ArrayLike):
 def _check_param(name: str, value, low: float, *, strict=False, allow_inf=False):
     arr = _as_float(name, value)
     ok = (arr > low) if strict else (arr >= low)
-    ok &= np.isfinite(arr) | (allow_inf & (arr == np.inf))
-    if not np.all(ok):
+    ok &= (arr <= np.inf) if allow_inf else (arr < np.inf)  # also False for NaN
+    if not ok.all():
         bad = arr[~ok] if arr.ndim else arr
         rel = ">" if strict else ">="
         raise ValueError(f"{name} must be {rel} {low:g}, got {name}={bad.ravel()[0]!r}")
@@ -233,7 +232,7 @@ def rf_ridge_risk(
     ridge = _check_param("ridge", ridge, 0.0)
     noise_var = _check_param("noise_var", noise_var, 0.0)
     shape = _broadcast_shape(n=n, k=k, ridge=ridge, noise_var=noise_var)
-    cells = [np.broadcast_to(a, shape).ravel() for a in (n, k, ridge, noise_var)]
+    cells = [a.ravel() for a in np.broadcast_arrays(n, k, ridge, noise_var)]
     if pool_size is not None:
         pool = _as_float("pool_size", pool_size)
         if pool.ndim:
@@ -255,8 +254,10 @@ def rf_ridge_risk(
             )
 
     n_c, k_c, ridge_c, noise_c = cells
-    res = _solve_cells(spec, n_c, k_c, ridge_c / c, noise_c / c_v)
-    with np.errstate(over="ignore"):
+    # One errstate for the whole solve: every inf, 0/0 and underflow on the way is
+    # either replaced by np.where or checked (NaN in the solver, _check_overflow).
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore", under="ignore"):
+        res = _solve_cells(spec, n_c, k_c, ridge_c / c, noise_c / c_v)
         for f, factor in [("kappa", c), ("gamma", c), ("test_risk", c_v)]:
             res[f] = res[f] * factor
         res["train_risk"] = res["train_risk"] * c_v
@@ -310,6 +311,7 @@ class SpectrumTail(Protocol):
 
 
 def _solve_cells(spec: _Spectrum, n, k, ridge, noise_var) -> dict[str, np.ndarray]:
+    """The risks of the cells (1-D arrays), under the caller's ``np.errstate``."""
     M = spec.num_modes
     finite_k = np.isfinite(k)
     k_f = np.where(finite_k, k, 1.0)  # placeholder where k = inf
@@ -348,42 +350,39 @@ def _solve_cells(spec: _Spectrum, n, k, ridge, noise_var) -> dict[str, np.ndarra
     # s = n - z and u = k - z, each taken from the expression without cancellation:
     # near the solution one of them is tiny and must come from delta / kappa.
     zero_ridge = not pos.all()  # the ridgeless branches only where some delta = 0
-    with np.errstate(divide="ignore", invalid="ignore"):
-        wide = finite_k & (n >= k)
-        narrow = np.where(finite_k, k_f / u_inf, 1.0)  # k / (k - z); 1 for KRR
-        s = np.where(wide, n - z, ridge / gamma * narrow)
-        kappa = ridge / s
-        u = np.where(wide, k_f * kappa / gamma, u_inf)
-        if zero_ridge:
-            # delta = 0: z = m exactly, so s = n - m and u = k - m (not k - z(gamma)).
-            s0 = np.where(full_rank, n - M, np.where(n <= k, 0.0, n - m))
-            u_exact = np.where(finite_k, k_f - np.where(full_rank, M, m), np.inf)
-            u0 = np.where(full_rank | (n < k), u_exact, 0.0)
-            g_k = gamma * np.where(finite_k, u_exact / k_f, 1.0)
-            kappa0 = np.where(n < k, g_k, 0.0)
-            s = np.where(pos, s, np.maximum(s0, 0.0))
-            u = np.where(pos, u, np.maximum(u0, 0.0))
-            kappa = np.where(pos, kappa, kappa0)
-        # E_0 = n (k - q) / [s u + w (s + u)] with k - q = u + w; n / (s + w) for KRR.
-        E0 = np.where(finite_k, n * (u + w) / (s * u + w * (s + u)), n / (s + w))
-        if zero_ridge:
-            E0 = np.where(full_rank, n / s, E0)
-        E0 = np.where(np.isnan(E0), np.inf, E0)  # 0/0 only at the n == k peak
-        # 1 - d with d = (k - z)/(k - q) = u / (u + w); d = 1 for KRR.
-        one_minus_d = np.where(finite_k, w / (u + w), 0.0)
-        one_minus_d = np.where(np.isnan(one_minus_d), 1.0, one_minus_d)
+    wide = finite_k & (n >= k)
+    narrow = np.where(finite_k, k_f / u_inf, 1.0)  # k / (k - z); 1 for KRR
+    s = np.where(wide, n - z, ridge / gamma * narrow)
+    kappa = ridge / s
+    u = np.where(wide, k_f * kappa / gamma, u_inf)
+    if zero_ridge:
+        # delta = 0: z = m exactly, so s = n - m and u = k - m (not k - z(gamma)).
+        s0 = np.where(full_rank, n - M, np.where(n <= k, 0.0, n - m))
+        u_exact = np.where(finite_k, k_f - np.where(full_rank, M, m), np.inf)
+        u0 = np.where(full_rank | (n < k), u_exact, 0.0)
+        g_k = gamma * np.where(finite_k, u_exact / k_f, 1.0)
+        kappa0 = np.where(n < k, g_k, 0.0)
+        s = np.where(pos, s, np.maximum(s0, 0.0))
+        u = np.where(pos, u, np.maximum(u0, 0.0))
+        kappa = np.where(pos, kappa, kappa0)
+    # E_0 = n (k - q) / [s u + w (s + u)] with k - q = u + w; n / (s + w) for KRR.
+    E0 = np.where(finite_k, n * (u + w) / (s * u + w * (s + u)), n / (s + w))
+    if zero_ridge:
+        E0 = np.where(full_rank, n / s, E0)
+    E0 = np.where(np.isnan(E0), np.inf, E0)  # 0/0 only at the n == k peak
+    # 1 - d with d = (k - z)/(k - q) = u / (u + w); d = 1 for KRR.
+    one_minus_d = np.where(finite_k, w / (u + w), 0.0)
+    one_minus_d = np.where(np.isnan(one_minus_d), 1.0, one_minus_d)
     bracket = bias_a + one_minus_d * bias_b + noise_var
-    with np.errstate(invalid="ignore"):  # inf * 0 at peaks, replaced by np.where
-        test = np.where(bracket == 0, 0.0, E0 * bracket)
-        train = np.where(s == 0, 0.0, (s / n) ** 2 * test)
+    test = np.where(bracket == 0, 0.0, E0 * bracket)  # inf * 0 at peaks
+    train = np.where(s == 0, 0.0, (s / n) ** 2 * test)
 
-    with np.errstate(divide="ignore", invalid="ignore"):
-        r1 = (n - z - ridge / kappa) / n
-        r2 = np.where(finite_k, (k_f - z - k_f * kappa / gamma) / k_f, 0.0)
-        residual = np.maximum(np.abs(r1), np.abs(r2))
-        if zero_ridge:
-            r0 = np.where(reach, (z - m) / m, 0.0)
-            residual = np.where(pos, residual, np.abs(r0))
+    r1 = (n - z - ridge / kappa) / n
+    r2 = np.where(finite_k, (k_f - z - k_f * kappa / gamma) / k_f, 0.0)
+    residual = np.maximum(np.abs(r1), np.abs(r2))
+    if zero_ridge:
+        r0 = np.where(reach, (z - m) / m, 0.0)
+        residual = np.where(pos, residual, np.abs(r0))
     return {
         "test_risk": test,
         "train_risk": train,

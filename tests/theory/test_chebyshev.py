@@ -11,6 +11,7 @@ from hypothesis import strategies as st
 
 from tests._tolerances import F64_RTOL
 from tests._tolerances import RESIDUAL_RTOL
+from tests._tolerances import SUM_ROUNDING_RTOL
 from tests._tolerances import TABLE_RTOL
 from theory import RFRiskPrediction
 from theory import _rf_roots as rf_roots
@@ -80,6 +81,45 @@ def test_gauss_compressed_sums_match_direct_summation(
     rel = np.abs(spec.direct(gamma) - exact) / np.where(exact > 0, exact, 1.0)
     assert rel.max() < TABLE_RTOL
     assert spec.num_terms <= i.size
+
+
+@given(
+    alpha=st.floats(1.05, 3.0),
+    modes=st.integers(1, 400),
+    log2_scale=st.integers(-400, 400),
+    log2_gamma=st.integers(-700, 700),
+)
+@example(alpha=1.5, modes=400, log2_scale=0, log2_gamma=-260)
+def test_sums_square_r_only_where_it_stays_in_range(
+    alpha, modes, log2_scale, log2_gamma
+):
+    """With gamma and lam + gamma inside _SQUARE_RANGE the sums use r^2
+    (r = 1/(lam + gamma)) and gamma^2, and agree with
+    the form without it to rounding (sums below the normal range, such as
+    B_a ~ (gamma / lam)^2 at gamma ~ 2^-515, have no relative precision in either
+    form); outside it they are that form."""
+    i = np.arange(1, modes + 1, dtype=float)
+    lam, v2 = np.ldexp(i**-alpha, log2_scale), i**-1.5
+    gamma = np.ldexp(np.geomspace(0.5, 2.0, 9), log2_gamma)
+    spec = _Spectrum(lam, v2, None)
+    lo, hi = rf_spectrum._SQUARE_RANGE
+    inside = lo < gamma.min() and lam.max() + gamma.max() < hi
+    assert spec._may_square(gamma) == inside
+    safe = rf_spectrum._mode_sums(gamma, lam, lam, lam * v2, v2, False)
+    if inside:
+        tiny = np.finfo(np.float64).tiny
+        got = spec.exact(gamma)
+        np.testing.assert_allclose(got, safe, rtol=SUM_ROUNDING_RTOL, atol=tiny)
+    else:
+        np.testing.assert_array_equal(spec.exact(gamma), safe)
+
+
+def test_squaring_r_outside_the_range_would_overflow():
+    lam, gamma = np.array([2.0**-600, 1.0]), np.array([2.0**-600])
+    with np.errstate(over="ignore", invalid="ignore"):
+        squared = rf_spectrum._mode_sums(gamma, lam, lam, lam, np.ones(2), True)
+    assert not np.isfinite(squared).all()
+    assert np.isfinite(_Spectrum(lam, np.ones(2), None).exact(gamma)).all()
 
 
 @given(
