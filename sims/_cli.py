@@ -10,9 +10,11 @@ accepts, with its default, constraint and meaning, and the presets.
 from __future__ import annotations
 
 import argparse
+import importlib
 import logging
 import shlex
 import sys
+from collections.abc import Callable
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -21,7 +23,7 @@ from sims._experiment import Experiment
 from sims._report import format_gaps
 from sims._report import theory_gaps
 
-__all__ = ["run_cli"]
+__all__ = ["module_main", "run_cli"]
 
 
 class _Parser(argparse.ArgumentParser):
@@ -196,3 +198,20 @@ def run_cli(
             file=sys.stderr,
         )
     return 0
+
+
+def module_main(package: str, description: str) -> Callable[..., int]:
+    """``main(argv=None) -> exit status`` of ``python -m <package>``: :func:`run_cli`
+    over ``<package>.EXPERIMENTS``, imported at the call (so a package's
+    ``__main__`` may define ``main`` before the package has finished importing)."""
+
+    def main(argv: Sequence[str] | None = None) -> int:
+        return run_cli(
+            argv,
+            prog=f"python -m {package}",
+            description=description,
+            experiments=importlib.import_module(package).EXPERIMENTS,
+        )
+
+    main.__doc__ = f"``python -m {package}`` command line; see ``--help``."
+    return main

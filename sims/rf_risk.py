@@ -33,7 +33,7 @@ import xarray as xr
 from sims._backend import cell_generator
 from sims._backend import resolve_device
 from sims._backend import resolve_dtype
-from sims._cli import run_cli
+from sims._cli import module_main
 from sims._config import SweepConfig
 from sims._config import int_logspace
 from sims._config import param
@@ -392,14 +392,7 @@ EXPERIMENTS = (EXPERIMENT,)
 sweep = EXPERIMENT.run
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    """``python -m sims.rf_risk --sweep [options]``; see ``--help``."""
-    return run_cli(
-        argv,
-        prog="python -m sims.rf_risk",
-        description=__doc__.splitlines()[0],
-        experiments=EXPERIMENTS,
-    )
+main = module_main("sims.rf_risk", __doc__.splitlines()[0])
 
 
 if __name__ == "__main__":

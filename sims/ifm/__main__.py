@@ -3,22 +3,12 @@
 from __future__ import annotations
 
 import sys
-from collections.abc import Sequence
 
-from sims._cli import run_cli
+from sims._cli import module_main
 
-
-def main(argv: Sequence[str] | None = None) -> int:
-    """Parse ``argv``, run the chosen experiment's sweep; see ``--help``."""
-    from sims.ifm import EXPERIMENTS
-
-    return run_cli(
-        argv,
-        prog="python -m sims.ifm",
-        description="Iterative Feature Merging and feature complexity "
-        "(arXiv:2310.06756)",
-        experiments=EXPERIMENTS,
-    )
+main = module_main(
+    "sims.ifm", "Iterative Feature Merging and feature complexity (arXiv:2310.06756)"
+)
 
 
 if __name__ == "__main__":

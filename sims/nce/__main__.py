@@ -3,21 +3,10 @@
 from __future__ import annotations
 
 import sys
-from collections.abc import Sequence
 
-from sims._cli import run_cli
+from sims._cli import module_main
 
-
-def main(argv: Sequence[str] | None = None) -> int:
-    """Parse ``argv``, run the chosen experiment's sweep; see ``--help``."""
-    from sims.nce import EXPERIMENTS
-
-    return run_cli(
-        argv,
-        prog="python -m sims.nce",
-        description="MECO vs NCE for unnormalized models (arXiv:2306.07485)",
-        experiments=EXPERIMENTS,
-    )
+main = module_main("sims.nce", "MECO vs NCE for unnormalized models (arXiv:2306.07485)")
 
 
 if __name__ == "__main__":

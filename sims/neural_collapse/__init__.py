@@ -19,9 +19,7 @@ Run ``python -m sims.neural_collapse --sweep --experiment E [--preset P]``.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-
-from sims._cli import run_cli
+from sims._cli import module_main
 from sims._config import SweepConfig
 from sims.neural_collapse import central_path as _central_path
 from sims.neural_collapse import digits as _digits
@@ -86,11 +84,4 @@ PRESETS: dict[str, dict[str, SweepConfig]] = {
 }
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    """``python -m sims.neural_collapse`` command line; see ``--help``."""
-    return run_cli(
-        argv,
-        prog="python -m sims.neural_collapse",
-        description=__doc__.splitlines()[0],
-        experiments=EXPERIMENTS,
-    )
+main = module_main("sims.neural_collapse", __doc__.splitlines()[0])

@@ -3,7 +3,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from collections.abc import Sequence
+
 from sims import rf_risk
+from sims._experiment import Experiment
 from sims.report._claims import Claim
 from sims.report._claims import excess_gap
 from sims.report._run import Runner
@@ -16,35 +20,60 @@ MODULE = "sims.rf_risk"
 N_REF = 100
 
 
-def claims(run: Runner) -> list[Claim]:
-    ds = run.grid(rf_risk.EXPERIMENT)
+def away_from_peak_claims(
+    run: Runner,
+    experiment: Experiment,
+    *,
+    n_ref: int,
+    size: Callable[[object], str],
+    checks: Sequence[tuple[str, str, float, str]],
+) -> list[Claim]:
+    """One claim per ``(variable, text, allowance, why)`` of ``checks``: the mean of
+    ``variable`` over trials matches its ``_theory`` sibling on the cells away from
+    the interpolation peak (:func:`sims.rf_risk.away_from_peak`) within ``Z_SEM``
+    SEMs plus ``allowance`` relative. The allowance bounds a finite-size bias
+    measured at n = ``n_ref`` (``why`` says how) and is scaled as O(1/n) below it.
+    ``text`` is formatted with ``size`` (``size(config)``) and ``label`` (the cells).
+    """
+    ds = run.grid(experiment)
     if ds is None:
         return []
-    config = run.config(rf_risk.EXPERIMENT)
+    config = run.config(experiment)
     n = min(config.n)
-    scale = max(1.0, N_REF / n)
+    scale = max(1.0, n_ref / n)
     (label, mask), *_ = rf_risk.away_from_peak(ds).items()
-    size = (
-        f"n = {', '.join(map(str, config.n))}, M = {config.num_modes}, "
-        f"{config.trials} trials"
-    )
     out = []
-    for name, what, rel, source in (
-        ("test_risk", "test risk", RF_SIM_TEST_REL, "2% (test risk)"),
-        ("train_risk", "train risk", RF_SIM_TRAIN_REL, "5% (train risk)"),
-    ):
+    for name, text, rel, why in checks:
         gap, detail = excess_gap(ds, name, mask)
         out.append(
             Claim(
-                f"RF {what} vs k ({size}) matches the theory away from the "
-                f"interpolation peak ({label})",
+                text.format(size=size(config), label=label),
                 gap,
                 rel * scale,
-                f"gap = worst (|mean − theory| − {Z_SEM:g}·SEM)/theory; allowed: the "
-                f"finite-size bias of the deterministic equivalent, {source} at "
-                f"n = {N_REF} (a 40-trial Monte Carlo at that size), O(1/n), so × "
-                f"{scale:.3g} at n = {n}",
+                f"gap = worst (|mean − theory| − {Z_SEM:g}·SEM)/theory; allowed: "
+                f"{why}, O(1/n), so × {scale:.3g} at n = {n}",
                 detail,
             )
         )
     return out
+
+
+def claims(run: Runner) -> list[Claim]:
+    def size(config) -> str:
+        n = ", ".join(map(str, config.n))
+        return f"n = {n}, M = {config.num_modes}, {config.trials} trials"
+
+    text = "RF {what} vs k ({{size}}) matches the theory away from the interpolation "
+    text += "peak ({{label}})"
+    why = "the finite-size bias of the deterministic equivalent, {source} at n = "
+    why += f"{N_REF} (a 40-trial Monte Carlo at that size)"
+    checks = [
+        (name, text.format(what=what), rel, why.format(source=source))
+        for name, what, rel, source in (
+            ("test_risk", "test risk", RF_SIM_TEST_REL, "2% (test risk)"),
+            ("train_risk", "train risk", RF_SIM_TRAIN_REL, "5% (train risk)"),
+        )
+    ]
+    return away_from_peak_claims(
+        run, rf_risk.EXPERIMENT, n_ref=N_REF, size=size, checks=checks
+    )

@@ -3,21 +3,12 @@
 from __future__ import annotations
 
 import sys
-from collections.abc import Sequence
 
-from sims._cli import run_cli
+from sims._cli import module_main
 
-
-def main(argv: Sequence[str] | None = None) -> int:
-    """Parse ``argv``, run the chosen experiment's sweep; see ``--help``."""
-    from sims.rf_real import EXPERIMENTS
-
-    return run_cli(
-        argv,
-        prog="python -m sims.rf_real",
-        description="RF and kernel regression on digits (arXiv:2311.14646)",
-        experiments=EXPERIMENTS,
-    )
+main = module_main(
+    "sims.rf_real", "RF and kernel regression on digits (arXiv:2311.14646)"
+)
 
 
 if __name__ == "__main__":

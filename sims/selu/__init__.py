@@ -17,9 +17,7 @@ Run ``python -m sims.selu --sweep --experiment layer|deep|train`` (see ``--help`
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-
-from sims._cli import run_cli
+from sims._cli import module_main
 from sims.selu._common import alpha_dropout
 from sims.selu._common import load_digits_standardized
 from sims.selu._common import selu
@@ -68,11 +66,4 @@ __all__ = [
 EXPERIMENTS = (LAYER, DEEP, TRAIN)
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    """``python -m sims.selu`` command line; see ``--help``."""
-    return run_cli(
-        argv,
-        prog="python -m sims.selu",
-        description=__doc__.splitlines()[0],
-        experiments=EXPERIMENTS,
-    )
+main = module_main("sims.selu", __doc__.splitlines()[0])
