@@ -3,15 +3,51 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from collections.abc import Mapping
+from collections.abc import Sequence
 from pathlib import Path
 
 import xarray as xr
 
-__all__ = ["GridError", "figure_main", "open_grid"]
+__all__ = ["GridError", "check_kind", "figure_main", "match_kind", "open_grid"]
 
 
 class GridError(ValueError):
     """A file that is not a readable grid of the expected kind; one-line message."""
+
+
+def check_kind(
+    ds: xr.Dataset, kind: str, dims: Sequence[str], names: Sequence[str], source: str
+) -> None:
+    """:class:`GridError` unless ``ds`` has the ``dims`` (none empty) and the
+    variables ``names`` of a grid of ``kind``."""
+    missing = [d for d in dims if d not in ds.dims]
+    if missing:
+        raise GridError(f"{source}: {kind} grid lacks dims {missing}")
+    missing = [v for v in names if v not in ds.data_vars]
+    if missing:
+        raise GridError(f"{source}: {kind} grid lacks variables {missing}")
+    empty = [d for d in dims if ds.sizes[d] == 0]
+    if empty:
+        raise GridError(f"{source}: empty dims {empty}")
+
+
+def match_kind(
+    ds: xr.Dataset,
+    kinds: Mapping[str, tuple[Sequence[str], Sequence[str]]],
+    source: str,
+    module: str,
+) -> str:
+    """The first kind of ``kinds`` (kind -> (dims, variables)) whose dims and
+    variables ``ds`` has, none of the dims empty; else :class:`GridError`."""
+    for key, (dims, names) in kinds.items():
+        if all(d in ds.dims for d in dims) and all(v in ds for v in names):
+            check_kind(ds, key, dims, names, source)
+            return key
+    raise GridError(
+        f"{source}: not an {module} grid (needs the dims and variables of one of "
+        f"{sorted(kinds)})"
+    )
 
 
 def open_grid(

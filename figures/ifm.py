@@ -39,6 +39,7 @@ from matplotlib.figure import Figure
 from figures import _style
 from figures._grid import GridError
 from figures._grid import figure_main
+from figures._grid import match_kind
 from figures._grid import open_grid
 
 __all__ = [
@@ -71,16 +72,7 @@ _ARCH_MARKERS = {"mlp1": "o", "mlp2": "s", "cnn": "^"}
 
 def check_grid(ds: xr.Dataset, source: str = "grid") -> str:
     """The grid's experiment key, or :class:`GridError` naming what is missing."""
-    for key, (dims, names) in _KINDS.items():
-        if all(d in ds.dims for d in dims) and all(v in ds for v in names):
-            empty = [d for d in dims if ds.sizes[d] == 0]
-            if empty:
-                raise GridError(f"{source}: empty dims {empty}")
-            return key
-    raise GridError(
-        f"{source}: not an ifm grid (needs the dims and variables of one of "
-        f"{sorted(_KINDS)})"
-    )
+    return match_kind(ds, _KINDS, source, "ifm")
 
 
 def load_grid(path: str | Path) -> xr.Dataset:

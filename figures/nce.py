@@ -32,6 +32,7 @@ from matplotlib.figure import Figure
 from figures import _style
 from figures._grid import GridError
 from figures._grid import figure_main
+from figures._grid import match_kind
 from figures._grid import open_grid
 from theory.nce import gaussian_mean_landscape
 from theory.nce import importance_weight_moments
@@ -81,17 +82,8 @@ _METHOD_LABELS = {
 
 def check_grid(ds: xr.Dataset, source: str = "grid") -> str:
     """The grid's experiment key, or :class:`GridError` naming what is missing."""
-    for key in ("density", "gaussian", "landscape"):
-        dims, names = _KINDS[key]
-        if all(d in ds.dims for d in dims) and all(v in ds for v in names):
-            empty = [d for d in dims if ds.sizes[d] == 0]
-            if empty:
-                raise GridError(f"{source}: empty dims {empty}")
-            return key
-    raise GridError(
-        f"{source}: not an nce grid (needs the dims and variables of one of "
-        f"{sorted(_KINDS)})"
-    )
+    order = ("density", "gaussian", "landscape")
+    return match_kind(ds, {k: _KINDS[k] for k in order}, source, "nce")
 
 
 def load_grid(path: str | Path) -> xr.Dataset:

@@ -40,6 +40,7 @@ from matplotlib.figure import Figure
 
 from figures import _style
 from figures._grid import GridError
+from figures._grid import check_kind
 from figures._grid import figure_main
 from figures._grid import open_grid
 from figures._nc_threshold import _plot_threshold
@@ -90,16 +91,7 @@ def check_grid(ds: xr.Dataset, source: str = "grid") -> str:
     kind = ds.attrs.get("experiment")
     if kind not in EXPERIMENTS:
         raise GridError(f"{source}: not a neural_collapse grid (experiment={kind!r})")
-    dims, variables = EXPERIMENTS[kind]
-    missing = [d for d in dims if d not in ds.dims]
-    if missing:
-        raise GridError(f"{source}: {kind} grid lacks dims {missing}")
-    missing = [v for v in variables if v not in ds.data_vars]
-    if missing:
-        raise GridError(f"{source}: {kind} grid lacks variables {missing}")
-    empty = [d for d in dims if ds.sizes[d] == 0]
-    if empty:
-        raise GridError(f"{source}: empty dims {empty}")
+    check_kind(ds, kind, *EXPERIMENTS[kind], source)
     return str(kind)
 
 

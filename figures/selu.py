@@ -44,6 +44,7 @@ from matplotlib.ticker import MaxNLocator
 
 from figures import _style
 from figures._grid import GridError
+from figures._grid import check_kind
 from figures._grid import figure_main
 from figures._grid import open_grid
 from figures._selu_training import _pack
@@ -101,16 +102,7 @@ def check_grid(ds: xr.Dataset, source: str = "grid") -> str:
             f"{source}: not a selu grid (attr experiment={kind!r}, expected one of "
             f"{sorted(KINDS)})"
         )
-    dims, names = KINDS[kind]
-    missing = [d for d in dims if d not in ds.dims]
-    if missing:
-        raise GridError(f"{source}: {kind} grid lacks dims {missing}")
-    empty = [d for d in dims if ds.sizes[d] == 0]
-    if empty:
-        raise GridError(f"{source}: empty dims {empty}")
-    missing = [v for v in names if v not in ds.data_vars]
-    if missing:
-        raise GridError(f"{source}: {kind} grid lacks variables {missing}")
+    check_kind(ds, kind, *KINDS[kind], source)
     return kind
 
 
