@@ -18,17 +18,17 @@ Everything is pure float64 numpy; the scalar roots go through
 ``theory._nc_metrics``; derivations in ``docs/derivations/neural_collapse.md``.
 """
 
-from theory._nc_deep_linear import CrossEntropyETF
+from theory._nc_deep_ce import CrossEntropyETF
+from theory._nc_deep_ce import deep_linear_ce_etf
+from theory._nc_deep_ce import deep_linear_ce_point
 from theory._nc_deep_linear import DeepLinearMSEMinimizer
 from theory._nc_deep_linear import DeepLinearPoint
-from theory._nc_deep_linear import deep_linear_ce_etf
-from theory._nc_deep_linear import deep_linear_ce_objective
-from theory._nc_deep_linear import deep_linear_ce_point
 from theory._nc_deep_linear import deep_linear_class_a2
 from theory._nc_deep_linear import deep_linear_mse_minimizer
-from theory._nc_deep_linear import deep_linear_mse_objective
 from theory._nc_deep_linear import deep_linear_mse_point
 from theory._nc_deep_linear import nonzero_threshold
+from theory._nc_deep_objectives import deep_linear_ce_objective
+from theory._nc_deep_objectives import deep_linear_mse_objective
 from theory._nc_metrics import ClassMeans
 from theory._nc_metrics import class_means
 from theory._nc_metrics import nc1
@@ -38,21 +38,21 @@ from theory._nc_metrics import nc3
 from theory._nc_metrics import nc4
 from theory._nc_metrics import simplex_etf
 from theory._nc_perturbation import BlockSpectrum
-from theory._nc_perturbation import CentralPath
 from theory._nc_perturbation import FlowRates
 from theory._nc_perturbation import NearCollapseSpectrum
 from theory._nc_perturbation import PerturbationOperator
-from theory._nc_perturbation import UFMMinimizer
 from theory._nc_perturbation import block_singular_values
-from theory._nc_perturbation import central_path_flow
 from theory._nc_perturbation import central_path_rates
-from theory._nc_perturbation import central_path_velocity
 from theory._nc_perturbation import near_collapse_spectrum
-from theory._nc_perturbation import optimal_classifier
 from theory._nc_perturbation import perturbation_operator
-from theory._nc_perturbation import ufm_gradient
-from theory._nc_perturbation import ufm_minimizer
-from theory._nc_perturbation import ufm_objective
+from theory._nc_ufm import CentralPath
+from theory._nc_ufm import UFMMinimizer
+from theory._nc_ufm import central_path_flow
+from theory._nc_ufm import central_path_velocity
+from theory._nc_ufm import optimal_classifier
+from theory._nc_ufm import ufm_gradient
+from theory._nc_ufm import ufm_minimizer
+from theory._nc_ufm import ufm_objective
 
 __all__ = [
     "BlockSpectrum",
