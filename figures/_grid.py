@@ -72,34 +72,41 @@ def open_grid(
 
 
 def figure_main(
-    argv,
     *,
     name: str,
     what: str,
     load: Callable[[Path], xr.Dataset],
     write: Callable[[list, Path], list],
-) -> int:
-    """``python -m figures.<name> GRID.nc [GRID.nc ...] [--out DIR]``: draw ``what``
-    (PNG and PDF) from saved grids; a bad grid exits 2 with one line."""
-    import argparse
-    import sys
+) -> Callable[..., int]:
+    """The ``main(argv=None) -> exit status`` of ``python -m figures.<name> GRID.nc
+    [GRID.nc ...] [--out DIR]``: draw ``what`` (PNG and PDF) from saved grids; a bad
+    grid exits 2 with one line."""
 
-    parser = argparse.ArgumentParser(
-        prog=f"python -m figures.{name}",
-        description=f"Draw the {what} figures (PNG and PDF) from saved grids.",
+    def main(argv: Sequence[str] | None = None) -> int:
+        import argparse
+        import sys
+
+        parser = argparse.ArgumentParser(
+            prog=f"python -m figures.{name}",
+            description=f"Draw the {what} figures (PNG and PDF) from saved grids.",
+        )
+        parser.add_argument(
+            "grids", type=Path, nargs="*", help=f"netCDF grids of sims.{name}"
+        )
+        parser.add_argument(
+            "--out", type=Path, default=Path("figures/out"), help="output folder"
+        )
+        args = parser.parse_args(argv)
+        try:
+            grids = [load(path) for path in args.grids]
+        except GridError as err:
+            print(f"error: {err}", file=sys.stderr)
+            return 2
+        for path in write(grids, args.out):
+            print(path)
+        return 0
+
+    main.__doc__ = (
+        f"``python -m figures.{name} GRID.nc [GRID.nc ...] [--out DIR]``; exit status."
     )
-    parser.add_argument(
-        "grids", type=Path, nargs="*", help=f"netCDF grids of sims.{name}"
-    )
-    parser.add_argument(
-        "--out", type=Path, default=Path("figures/out"), help="output folder"
-    )
-    args = parser.parse_args(argv)
-    try:
-        grids = [load(path) for path in args.grids]
-    except GridError as err:
-        print(f"error: {err}", file=sys.stderr)
-        return 2
-    for path in write(grids, args.out):
-        print(path)
-    return 0
+    return main

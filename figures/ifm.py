@@ -319,11 +319,7 @@ def write_figures(grids: Sequence[xr.Dataset], out_dir: str | Path) -> list[Path
     return written
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    """``python -m figures.ifm GRID.nc [GRID.nc ...] [--out DIR]``; exit status."""
-    return figure_main(
-        argv, name="ifm", what="IFM", load=load_grid, write=write_figures
-    )
+main = figure_main(name="ifm", what="IFM", load=load_grid, write=write_figures)
 
 
 if __name__ == "__main__":

@@ -314,11 +314,7 @@ def write_figures(grids: Sequence[xr.Dataset], out_dir: str | Path) -> list[Path
     return written
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    """``python -m figures.nce GRID.nc [...] [--out DIR]``; exit status."""
-    return figure_main(
-        argv, name="nce", what="MECO vs NCE", load=load_grid, write=write_figures
-    )
+main = figure_main(name="nce", what="MECO vs NCE", load=load_grid, write=write_figures)
 
 
 if __name__ == "__main__":

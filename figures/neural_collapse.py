@@ -538,15 +538,12 @@ def write_figures(grids: Sequence[xr.Dataset], out_dir: str | Path) -> list[Path
     return written
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    """``python -m figures.neural_collapse GRID.nc [...] [--out DIR]``; exit status."""
-    return figure_main(
-        argv,
-        name="neural_collapse",
-        what="neural-collapse",
-        load=load_grid,
-        write=write_figures,
-    )
+main = figure_main(
+    name="neural_collapse",
+    what="neural-collapse",
+    load=load_grid,
+    write=write_figures,
+)
 
 
 if __name__ == "__main__":

@@ -398,11 +398,7 @@ def write_figures(grids: Sequence[xr.Dataset], out_dir: str | Path) -> list[Path
     return written
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    """``python -m figures.rf_real GRID.nc [...] [--out DIR]``; exit status."""
-    return figure_main(
-        argv, name="rf_real", what="rf_real", load=load_grid, write=write_figures
-    )
+main = figure_main(name="rf_real", what="rf_real", load=load_grid, write=write_figures)
 
 
 if __name__ == "__main__":

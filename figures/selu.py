@@ -554,11 +554,7 @@ def write_figures(grids: Sequence[xr.Dataset], out_dir: str | Path) -> list[Path
     return written
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    """``python -m figures.selu GRID.nc [GRID.nc ...] [--out DIR]``; exit status."""
-    return figure_main(
-        argv, name="selu", what="selu", load=load_grid, write=write_figures
-    )
+main = figure_main(name="selu", what="selu", load=load_grid, write=write_figures)
 
 
 if __name__ == "__main__":

@@ -27,12 +27,12 @@ from numpy.typing import ArrayLike
 from theory._nc_metrics import check_features
 from theory._nc_metrics import check_num_classes
 from theory._nc_ufm import _balanced
-from theory._nc_ufm import _count
 from theory._nc_ufm import _finite_out
 from theory._nc_ufm import _labels_matrix
 from theory._nc_ufm import _positive
 from theory._nc_ufm import _scalar
 from theory._nc_ufm import _ufm_args
+from theory._nc_ufm import _ufm_sizes
 from theory._nc_ufm import _velocity
 
 # used by a docstring example (doctests run in this module's namespace)
@@ -361,11 +361,7 @@ def near_collapse_spectrum(
       >>> round(float(s.sigma_min_intra), 6), round(float(s.sigma_max_inter), 6)
       (0.991056, 0.004422)
     """
-    K = check_num_classes(K)
-    n = _count("n", n, 1)
-    d = _count("d", d, 1)
-    if d < K:
-        raise ValueError(f"feature dimension d={d} must be >= K={K}")
+    K, n, d = _ufm_sizes(K, n, d)
     b = _positive("beta", beta)
     lw = _positive("lam_w", lam_w)
     lh = _positive("lam_h", lam_h)

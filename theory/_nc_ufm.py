@@ -82,6 +82,16 @@ def _count(name: str, value, low: int) -> int:
     return int(value)
 
 
+def _ufm_sizes(K, n, d) -> tuple[int, int, int]:
+    """K classes (>= 2), n >= 1 samples per class and feature dimension d >= K."""
+    K = check_num_classes(K)
+    n = _count("n", n, 1)
+    d = _count("d", d, 1)
+    if d < K:
+        raise ValueError(f"feature dimension d={d} must be >= K={K}")
+    return K, n, d
+
+
 def _balanced(H: ArrayLike, K, name: str = "H") -> tuple[np.ndarray, int, int]:
     H = check_features(H, name)
     K = check_num_classes(K)
@@ -169,11 +179,7 @@ def ufm_minimizer(
       >>> round(m.rho, 6), round(m.w_norm2, 6), round(m.objective, 6)
       (0.474597, 0.790994, 0.312298)
     """
-    K = check_num_classes(K)
-    n = _count("n", n, 1)
-    d = _count("d", d, 1)
-    if d < K:
-        raise ValueError(f"feature dimension d={d} must be >= K={K}")
+    K, n, d = _ufm_sizes(K, n, d)
     lw = _scalar("lam_w", lam_w)
     lh = _scalar("lam_h", lam_h)
     if rotation is None:
