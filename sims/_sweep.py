@@ -21,6 +21,7 @@ import logging
 import multiprocessing
 import os
 import shutil
+import signal
 import sys
 import warnings
 from collections.abc import Callable
@@ -126,6 +127,26 @@ def _worker_context(kernel):
     return context
 
 
+# Lock descriptors this process holds (see _exclusive); a forked worker closes its
+# copies, so that the lock dies with the sweep process and not with its workers.
+_LOCK_FDS: set[int] = set()
+
+
+def _forked_worker_init(lock_fds: tuple[int, ...], parent: int) -> None:
+    """Initializer of a forked worker: drop the inherited run locks and die with the
+    sweep process (Linux ``PR_SET_PDEATHSIG``), so that a SIGKILL of the sweep leaves
+    neither a held lock (a rerun would refuse to start) nor a worker computing on."""
+    for fd in lock_fds:
+        with contextlib.suppress(OSError):
+            os.close(fd)
+    with contextlib.suppress(OSError, AttributeError):
+        import ctypes
+
+        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL)  # PDEATHSIG
+    if os.getppid() != parent:  # the sweep process died before prctl
+        os._exit(1)
+
+
 def _run_pool(kernel, config, chunks, threads, workers: int):
     """Chunks on ``workers`` processes: this one and ``workers - 1`` started ones.
 
@@ -140,11 +161,15 @@ def _run_pool(kernel, config, chunks, threads, workers: int):
     from concurrent.futures import wait
 
     context = _worker_context(kernel)
+    init = {}
+    if context.get_start_method() == "fork":
+        init = {"initializer": _forked_worker_init}
+        init["initargs"] = (tuple(_LOCK_FDS), os.getpid())
     todo = collections.deque(chunks)
     pending: dict = {}  # future -> (chunk, computed here?)
     with (
         ThreadPoolExecutor(1) as here,
-        ProcessPoolExecutor(max_workers=workers - 1, mp_context=context) as pool,
+        ProcessPoolExecutor(workers - 1, mp_context=context, **init) as pool,
     ):
 
         def feed() -> None:
@@ -284,11 +309,13 @@ def _exclusive(out: Path, wait: bool):
         if same:
             break
         os.close(fd)
+    _LOCK_FDS.add(fd)
     try:
         yield
     finally:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(path)
+        _LOCK_FDS.discard(fd)
         os.close(fd)
 
 

@@ -20,6 +20,7 @@ from figures import ifm
 from sims.ifm.complexity import EXPERIMENT as COMPLEXITY
 from sims.ifm.merge import EXPERIMENT as MERGE
 from tests._tolerances import F64_RTOL
+from tests.figures._artists import line_by_gid
 
 
 @pytest.fixture(scope="module")
@@ -37,14 +38,6 @@ def grids(paths):
     return [ifm.load_grid(p) for p in paths]
 
 
-def _line(fig, gid):
-    for ax in fig.axes:
-        for line in ax.get_lines():
-            if line.get_gid() == gid:
-                return line
-    raise AssertionError(f"no line with gid {gid!r}")
-
-
 def test_check_grid_kinds(grids):
     assert [ifm.check_grid(g) for g in grids] == ["merge", "complexity"]
 
@@ -54,7 +47,7 @@ def test_accuracy_vs_params_draws_trial_means(grids):
     fig = ifm.plot_accuracy_vs_params(ds)
     for w in ds["width"].values:
         for mode in ds["mode"].values:
-            line = _line(fig, f"acc:mlp2:{int(w)}:{mode}")
+            line = line_by_gid(fig, f"acc:mlp2:{int(w)}:{mode}")
             cell = ds.sel(arch="mlp2", width=w, mode=mode)
             x = cell["param_ratio"].values.mean(axis=0)  # dims (trial, beta)
             y = cell["acc_after"].values.mean(axis=0)
@@ -67,16 +60,16 @@ def test_layer_and_width_complexity(grids):
     w = int(ds["width"].max())
     fig = ifm.plot_layer_complexity(ds)
     beta = float(ds["beta"].values[-1])
-    line = _line(fig, f"layers:mlp2:exact:{beta!r}")
+    line = line_by_gid(fig, f"layers:mlp2:exact:{beta!r}")
     want = ds["width_after"].sel(arch="mlp2", width=w, mode="exact", beta=beta)
     np.testing.assert_allclose(line.get_ydata(), want.mean("trial").values)
     fig = ifm.plot_complexity_vs_width(ds)
-    line = _line(fig, f"width:mlp2:{beta!r}")
+    line = line_by_gid(fig, f"width:mlp2:{beta!r}")
     want = ds["width_after"].sel(arch="mlp2", mode="exact", beta=beta)
     np.testing.assert_allclose(
         line.get_ydata(), want.mean(("layer", "trial")).values, rtol=F64_RTOL
     )
-    np.testing.assert_array_equal(_line(fig, "identity").get_ydata(), ds["width"])
+    np.testing.assert_array_equal(line_by_gid(fig, "identity").get_ydata(), ds["width"])
 
 
 def test_deviation_below_bound_line(grids):
@@ -94,8 +87,8 @@ def test_complexity_training_shows_replicated_prediction(grids):
     ds = grids[1]
     fig = ifm.plot_complexity_training(ds)
     for c in ds["copies"].values:
-        theory = _line(fig, f"theory:{int(c)}").get_ydata()
-        drawn = _line(fig, f"distinct:{int(c)}").get_ydata()
+        theory = line_by_gid(fig, f"theory:{int(c)}").get_ydata()
+        drawn = line_by_gid(fig, f"distinct:{int(c)}").get_ydata()
         np.testing.assert_array_equal(theory, 8 / int(c))
         want = ds["distinct"].sel(arch="mlp2", width=8, copies=c, layer=0)
         np.testing.assert_allclose(drawn, want.mean("trial").values)

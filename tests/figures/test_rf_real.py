@@ -20,18 +20,11 @@ from sims.rf_real import rf
 from sims.rf_real.spectra import fit_exponents
 from tests._tolerances import F64_RTOL
 from tests._tolerances import PLOTTED_RTOL
+from tests.figures._artists import line_by_gid
 from theory.rf_powerlaw import optimal_fitting_ratio
 
 SIZES = np.array([20, 40, 80, 160, 320])
 ALPHA, BETA = 1.4, 1.6
-
-
-def _line(fig, gid):
-    for ax in fig.axes:
-        for line in ax.get_lines():
-            if line.get_gid() == gid:
-                return line
-    raise AssertionError(f"no line with gid {gid!r}")
 
 
 def spectra_grid() -> xr.Dataset:
@@ -99,34 +92,35 @@ def test_exponent_figure_draws_the_known_power_laws():
     assert float(ds["alpha"].sel(kernel="ntk")) == pytest.approx(ALPHA, rel=F64_RTOL)
     assert float(ds["beta"].sel(kernel="ntk")) == pytest.approx(BETA, rel=F64_RTOL)
     fig = rf_real.plot_exponents(ds)
-    fit = _line(fig, "fit:trace_scale:ntk").get_ydata()
+    fit = line_by_gid(fig, "fit:trace_scale:ntk").get_ydata()
     # the mean log curve of 2 n^-alpha * (1, 1.1, 0.9)
     expected = 2.0 * np.exp(np.log([1.0, 1.1, 0.9]).mean()) * SIZES**-ALPHA
     np.testing.assert_allclose(fit, expected, rtol=1e-12)
-    sim = _line(fig, "sim:test_mse:ntk").get_ydata()
+    sim = line_by_gid(fig, "sim:test_mse:ntk").get_ydata()
     np.testing.assert_allclose(sim, ds["test_mse"].mean("trial")[0], rtol=PLOTTED_RTOL)
 
 
 def test_eigenspectra_figure_guides_follow_the_fitted_exponents():
     ds = spectra_grid()
     fig = rf_real.plot_eigenspectra(ds)
-    lam = _line(fig, "eigval:ntk:20")
+    lam = line_by_gid(fig, "eigval:ntk:20")
     np.testing.assert_allclose(lam.get_ydata(), np.arange(1, 21.0) ** -ALPHA)
-    guide = _line(fig, "guide:alpha:ntk")  # exact power law: the guide is the data
+    # exact power law: the guide is the data
+    guide = line_by_gid(fig, "guide:alpha:ntk")
     np.testing.assert_allclose(guide.get_ydata(), lam.get_ydata(), rtol=1e-12)
 
 
 def test_fitting_ratio_figure_marks_theory_and_measured_optimum():
     ds = fitting_grid()
     fig = rf_real.plot_fitting_ratio(ds)
-    rstar = _line(fig, "rstar:5.0").get_xdata()[0]
+    rstar = line_by_gid(fig, "rstar:5.0").get_xdata()[0]
     assert rstar == pytest.approx(
         float(ds["optimal_ratio_theory"][1]), rel=PLOTTED_RTOL
     )
-    star = _line(fig, "measured:5.0")
+    star = line_by_gid(fig, "measured:5.0")
     measured = float(ds["fitting_ratio"].sel(noise_rel=5.0, ridge=10.0).mean())
     assert star.get_xdata()[0] == pytest.approx(measured, rel=PLOTTED_RTOL)
-    sim = _line(fig, "sim:0.0")
+    sim = line_by_gid(fig, "sim:0.0")
     np.testing.assert_allclose(
         sim.get_xdata(), ds["fitting_ratio"].sel(noise_rel=0.0).mean("trial")
     )
@@ -147,7 +141,7 @@ def test_rf_figure_theory_agrees_with_the_saved_theory():
     ds.attrs = {"weight_var": 2.0, "pool_size_correction": 1797}
     assert rf_real.grid_kind(ds) == "rf"
     fig = rf_real.plot_risk_vs_k(ds, num_theory=10)
-    line = _line(fig, "theory:test_risk:1.0")
+    line = line_by_gid(fig, "theory:test_risk:1.0")
     at_saved = np.interp(
         np.log([8, 16, 96]), np.log(line.get_xdata()), line.get_ydata()
     )

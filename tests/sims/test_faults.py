@@ -280,6 +280,56 @@ def _run_cli_killing(cmd, cwd, env, delays) -> None:
             proc.wait(timeout=60)
 
 
+def _children(pid: int) -> list[int]:
+    """Processes whose parent is ``pid`` (from /proc)."""
+    out = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[1]) == pid:
+            out.append(int(stat.parent.name))
+    return out
+
+
+def _alive(pid: int) -> bool:
+    """Running (not gone, not a zombie waiting to be reaped)."""
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return False
+    return state != "Z"
+
+
+@pytest.mark.skipif(sys.platform != "linux", reason="forked workers are Linux-only")
+def test_sigkill_of_the_sweep_process_frees_the_lock_and_stops_its_workers(tmp_path):
+    """Forked workers inherit the run's lock: a SIGKILL of the sweep process alone
+    must still free it at once (else a rerun refuses to start) and stop them."""
+    argv = ["--sweep", "--smoke", "--set", "n=48,64,80,96", "--out", "grid.nc", "-q"]
+    cmd = [sys.executable, "-m", "sims.rf_risk", *argv, "--workers", "2"]
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    proc = subprocess.Popen(
+        cmd, cwd=tmp_path, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
+    deadline = time.monotonic() + 120
+    while not (workers := _children(proc.pid)) and proc.poll() is None:
+        assert time.monotonic() < deadline, "no worker started"
+        time.sleep(0.02)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait(timeout=60)
+    assert workers, "the sweep ended before its workers were seen"
+    deadline = time.monotonic() + 10
+    while any(map(_alive, workers)) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert not any(map(_alive, workers))
+    fd = os.open(tmp_path / ".grid.nc.lock", os.O_RDWR)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)  # BlockingIOError if held
+    finally:
+        os.close(fd)
+
+
 @pytest.mark.slow
 def test_sigkill_at_random_moments_then_resume_gives_the_identical_file(
     tmp_path, reference
