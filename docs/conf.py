@@ -96,7 +96,11 @@ napoleon_use_ivar = False
 # needs no network), so they are exempt.
 nitpicky = True
 nitpick_ignore_regex = [
-    (r"py:.*", r"(numpy|np|torch|xarray|xr|scipy|collections|pathlib|typing)(\..*)?"),
+    (
+        r"py:.*",
+        r"(numpy|np|torch|xarray|xr|scipy|matplotlib|collections|pathlib|typing)"
+        r"(\..*)?",
+    ),
 ]
 add_module_names = False  # each page is one module: show ``rf_ridge_risk(...)``
 

@@ -78,7 +78,7 @@ def plot_fitting_ratio(
     r"""KRR test MSE against the fitting ratio, one panel per data set's (α, β).
 
     The paper's Fig. 2 theory curves: ``datasets`` holds (name, α, β, base MSE
-    ``b``), by default :data:`DATASETS`. For each relative noise
+    ``b``), by default ``DATASETS``. For each relative noise
     :math:`\sigma^2_{rel}`, :func:`normalized_risk` on ``num`` points of
     :math:`R \in [0, 1)`, and a dotted vertical line of the same colour at
     :func:`theory.rf_powerlaw.optimal_fitting_ratio`. The regions :math:`R < 0`

@@ -101,7 +101,8 @@ def _subplots(rows: int, cols: int, size: tuple[float, float]):
 def plot_landscapes(
     ds: xr.Dataset | None = None, *, R: Sequence[float] = (4.0, 8.0)
 ) -> Figure:
-    """Loss (top) and |gradient| on a log scale (bottom) along θ, one column per R.
+    """Loss (top) and the absolute gradient on a log scale (bottom) along θ, one
+    column per R.
 
     Lines: theory on 241 points; markers: the grid's Monte Carlo mean ± SEM
     (absolute values; MECO's plug-in estimates only where χ²(p_θ‖q)/m < 1).
@@ -174,7 +175,8 @@ def _noise_mean(frac: float) -> str:
 
 
 def plot_error_vs_steps(ds: xr.Dataset) -> Figure:
-    """|θ_t − θ*| (mean over trials) vs steps; one panel per θ*.
+    r"""The error :math:`|\theta_t - \theta^*|` (mean over trials) vs steps; one
+    panel per θ*.
 
     Colour: method; line style: noise distribution q = N(ρθ*, s²).
     """

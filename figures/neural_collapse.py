@@ -406,7 +406,7 @@ def plot_ufm_lengths(
 
     Left: markers for every class of every saved profile at the last step (mean ±
     SEM over ``trial``), offset along :math:`n_k` by depth (factor
-    :data:`_DEPTH_OFFSET` per depth) and sized by depth so that none hide another;
+    ``_DEPTH_OFFSET`` per depth) and sized by depth so that none hide another;
     lines: :func:`theory.neural_collapse.deep_linear_class_a2` on a dense :math:`n`
     grid at each profile's :math:`N`, one colour per depth. Right (theory): the same
     curves at the largest imbalanced :math:`N` and a :math:`\lambda` picked by

@@ -39,6 +39,7 @@ from matplotlib.lines import Line2D
 
 from figures import _style
 from figures._grid import GridError
+from figures._grid import check_kind
 from figures._grid import open_grid
 from figures._rf_fitting_ratio import DATASETS
 from figures._rf_fitting_ratio import DEFAULT_NOISE_REL
@@ -89,15 +90,7 @@ _THEORY_RTOL = 1e-4  # recomputed vs saved theory; looser than float64 for float
 
 def check_grid(ds: xr.Dataset, source: str = "grid") -> None:
     """Raise :class:`GridError` unless ``ds`` has an rf_risk grid's dims/vars/attrs."""
-    missing = [d for d in _DIMS if d not in ds.dims]
-    if missing:
-        raise GridError(f"{source}: not an rf_risk grid: missing dims {missing}")
-    empty = [d for d in _DIMS if ds.sizes[d] == 0]
-    if empty:
-        raise GridError(f"{source}: empty dims {empty}")
-    missing = [v for v in _SIM_VARS if v not in ds.data_vars]
-    if missing:
-        raise GridError(f"{source}: not an rf_risk grid: missing variables {missing}")
+    check_kind(ds, "rf_risk", _DIMS, _SIM_VARS, source)
     for name in _SIM_VARS:
         absent = set(_DIMS) - set(ds[name].dims)
         if absent:
@@ -262,7 +255,7 @@ def plot_risk_vs(
     including them). A thin vertical line marks the interpolation peak ``k = n``.
 
     The y range covers the test risks and the train risks down to
-    :data:`_TRAIN_DECADES` decades below the least test risk; a note (gid
+    ``_TRAIN_DECADES`` decades below the least test risk; a note (gid
     ``clipped``) names the ridges whose train risk runs below it. The legend says
     when the SEM bars are shorter than the markers (measured on the final layout).
 
@@ -424,7 +417,7 @@ def plot_risk_vs(
 def _set_ylim(ax: Axes, shown: list, train_shown: list) -> float:
     """Log y range over the test risks and the train risks down to a floor.
 
-    Train risks more than :data:`_TRAIN_DECADES` decades below the least test risk
+    Train risks more than ``_TRAIN_DECADES`` decades below the least test risk
     (small ridge past the peak) would squash the test curves: the range stops there
     and :func:`_note_clipped` says what is cut off. Returns the lower limit.
     """
@@ -484,7 +477,7 @@ def write_figures(
     :func:`largest_k_grid`, ``rf_risk_vs_n`` from the first that sweeps ``n``, and
     ``rf_fitting_ratio`` is always drawn, with the measured points of ``real`` (by
     default the newest saved ``sims.rf_real`` fitting-ratio grid found by
-    :func:`_real_fitting_grid`; None or False for none), unless
+    ``_real_fitting_grid``; None or False for none), unless
     :mod:`theory.rf_powerlaw` is missing, which is reported in one line on stderr.
     """
     written: list[Path] = []

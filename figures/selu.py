@@ -464,7 +464,7 @@ def plot_training(ds: xr.Dataset) -> Figure:
 
     This is our small stand-in for the paper's Fig. 1, not its setup: scikit-learn's
     digits (1797 x 64, standardized), the steps, learning rate, batch size, width
-    and depths of the grid's config (:func:`_training_setup`), which the title, the
+    and depths of the grid's config (``_training_setup``), which the title, the
     panel titles and the step axis state. Thick line: mean over seeds; thin lines:
     each seed (NaN where a run diverged). Log-scaled loss. Gids:
     ``mean:<activation>:<depth>``, ``seed:<activation>:<depth>:<seed>``.
