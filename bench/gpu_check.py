@@ -25,6 +25,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from bench import _report
 from bench.sweep import kernel_flops
 from sims._backend import resolve_device
 from sims._registry import all_experiments
@@ -127,8 +128,7 @@ def main(argv=None) -> int:
         f"RF kernel (preset {args.preset}, one chunk, float64): {rate:.1f} GFLOP/s; "
         f"float64 matmul on {device}: {peak:.1f} GFLOP/s ({rate / peak:.0%}).",
     ]
-    RESULTS.parent.mkdir(parents=True, exist_ok=True)
-    RESULTS.write_text("\n".join(lines) + "\n")
+    _report.save(RESULTS, lines, echo=False)
     print("\n".join(lines[-2:]))
     return 0
 

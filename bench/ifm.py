@@ -22,8 +22,6 @@ from __future__ import annotations
 import argparse
 import itertools
 import os
-import platform
-import shlex
 import statistics
 import sys
 import time
@@ -31,6 +29,7 @@ from pathlib import Path
 
 import torch
 
+from bench import _report
 from tests.theory._ifm_reference import official_naive
 
 RESULTS = Path(__file__).resolve().parent / "results" / "ifm.md"
@@ -120,13 +119,11 @@ def main(argv=None) -> int:
     ]
     rows = [run_case(*case, args.repeats) for case in cases]
     load = os.getloadavg()
-    cmd = shlex.join(argv if argv is not None else sys.argv[1:])
     lines = [
         "# IFM benchmark: incremental vs full recomputation (official mode)",
         "",
-        f"Command: `python -m bench.ifm {cmd}`",
-        f"Machine: {platform.machine()}, {os.cpu_count()} CPUs, torch "
-        f"{torch.__version__}, {args.threads} intra-op thread(s); 1/5/15-min load "
+        f"Command: `{_report.command('ifm', argv)}`",
+        f"{_report.machine(torch)} {args.threads} intra-op thread(s); 1/5/15-min load "
         f"average at the end {'/'.join(f'{x:.2f}' for x in load)} (other jobs shared "
         "the machine).",
         f"Medians of {args.repeats} interleaved repeats after one shared warm-up; "
@@ -142,10 +139,7 @@ def main(argv=None) -> int:
             f"{r['ours']:.3f} | {r['base']:.2f} | {r['base'] / r['ours']:.1f}x | "
             f"{r['same']} |"
         )
-    text = "\n".join(lines) + "\n"
-    print(text)
-    RESULTS.parent.mkdir(parents=True, exist_ok=True)
-    RESULTS.write_text(text)
+    _report.save(RESULTS, lines)
     return 0 if all(r["same"] for r in rows) else 1
 
 

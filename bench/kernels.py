@@ -19,14 +19,13 @@ from __future__ import annotations
 import argparse
 import math
 import os
-import platform
-import shlex
 import sys
 import time
 from pathlib import Path
 
 import numpy as np
 
+from bench import _report
 from theory.kernels import neural_tangents_available
 from theory.kernels import relu_nngp_ntk
 from theory.kernels import relu_nngp_ntk_nt
@@ -120,20 +119,13 @@ def main(argv=None) -> int:
         )
     if not has_nt:
         lines += ["", "neural-tangents is not installed: its row is missing."]
-    threads = {
-        k: os.environ.get(k, "unset") for k in ("OMP_NUM_THREADS", "MKL_NUM_THREADS")
-    }
     lines += [
         "",
-        f"Machine: {platform.machine()}, {os.cpu_count()} CPUs, load average "
-        f"{os.getloadavg()[0]:.2f} at the end (other jobs were running), Python "
-        f"{platform.python_version()}, numpy {np.__version__}; threads: "
-        + ", ".join(f"{k}={v}" for k, v in threads.items())
-        + f". Command: `{shlex.join(['python', '-m', 'bench.kernels', *argv_])}`.",
+        f"{_report.machine(np)} 1-min load average {os.getloadavg()[0]:.2f} at the "
+        "end (other jobs were running). "
+        f"Command: `{_report.command('kernels', argv_)}`.",
     ]
-    RESULTS.parent.mkdir(parents=True, exist_ok=True)
-    RESULTS.write_text("\n".join(lines) + "\n")
-    print("\n".join(lines))
+    _report.save(RESULTS, lines)
     return 0
 
 

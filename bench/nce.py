@@ -21,8 +21,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import platform
-import shlex
 import statistics
 import sys
 import time
@@ -30,6 +28,7 @@ from pathlib import Path
 
 import torch
 
+from bench import _report
 from sims._sweep import Chunk
 from sims.nce import density
 from sims.nce._common import HALF_LOG_2PI
@@ -143,14 +142,10 @@ def main(argv=None) -> int:
         rows.append((method, mb, ml, ml / mb, diff))
     dens = {m: _density_step_time(m, (50, 150)) for m in ("meco", "nce")}
     load_after = os.getloadavg()
-    cmd = "python -m bench.nce " + shlex.join(
-        argv if argv is not None else sys.argv[1:]
-    )
     lines = [
         "# bench/nce.py: batched MECO/NCE steps vs a per-seed loop",
         "",
-        f"Command: `{cmd.strip()}`. Machine: {platform.machine()}, "
-        f"{os.cpu_count()} logical CPUs, torch {torch.__version__}, "
+        f"Command: `{_report.command('nce', argv)}`. {_report.machine(torch)} "
         f"{args.threads} intra-op thread(s), float64, CPU. Load average "
         f"(1 min) {load_before[0]:.1f} before and {load_after[0]:.1f} after "
         "(other jobs shared the machine).",
@@ -175,9 +170,7 @@ def main(argv=None) -> int:
         f"- NCE: {dens['nce'] * 1e3:.2f} ms/step",
         "",
     ]
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text("\n".join(lines))
-    print("\n".join(lines))
+    _report.save(args.out, lines)
     return 0
 
 

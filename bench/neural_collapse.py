@@ -23,8 +23,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import platform
-import shlex
 import sys
 import time
 from pathlib import Path
@@ -32,6 +30,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from bench import _report
 from sims import neural_collapse as snc
 from sims.neural_collapse.ufm import _ufm_init
 
@@ -153,9 +152,6 @@ def main(argv=None) -> int:
     ]
     for name, secs, ratio, diff in rows:
         lines.append(f"| {name} | {_fmt(secs)} | {_fmt(secs / C)} | {ratio} | {diff} |")
-    command = "python -m bench.neural_collapse " + shlex.join(
-        sys.argv[1:] if argv is None else argv
-    )
     setup = (
         f"Task: deep linear UFM with MSE, depth M = {args.depth}, width d = "
         f"{args.width}, classes {PROFILE} (N = 400), {C} configurations "
@@ -165,13 +161,8 @@ def main(argv=None) -> int:
         f"{args.threads} torch thread(s). All three runs start from the same "
         "initial values (the package's coordinate-seeded generators)."
     )
-    machine = (
-        f"Machine: {platform.processor() or platform.machine()}, {os.cpu_count()} "
-        f"CPUs (shared with other jobs while measured), Python "
-        f"{platform.python_version()}, torch {torch.__version__}. "
-        f"Command: `{command.strip()}`."
-    )
-    report = "\n".join(
+    _report.save(
+        args.out,
         [
             "# Deep linear UFM: batched GD vs one configuration at a time",
             "",
@@ -179,13 +170,11 @@ def main(argv=None) -> int:
             "",
             *lines,
             "",
-            machine,
-            "",
-        ]
+            f"Command: `{_report.command('neural_collapse', argv)}`. "
+            f"{_report.machine(torch)} 1-min load average at the end "
+            f"{os.getloadavg()[0]:.2f} (other jobs shared the machine).",
+        ],
     )
-    print(report)
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(report)
     return 0
 
 

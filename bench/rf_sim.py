@@ -19,8 +19,6 @@ from __future__ import annotations
 import argparse
 import math
 import os
-import platform
-import shlex
 import statistics
 import sys
 import time
@@ -30,6 +28,7 @@ import numpy as np
 import torch
 from threadpoolctl import threadpool_limits
 
+from bench import _report
 from sims._backend import cell_generator
 from sims.rf_risk import RFRiskSweep
 from sims.rf_risk import simulate
@@ -150,15 +149,9 @@ def main(argv=None) -> int:
         "",
         f"Largest relative difference over the three outputs: {rel:.1e}.",
         "",
-        f"Machine: {platform.machine()}, {os.cpu_count()} CPUs, Python "
-        f"{platform.python_version()}, numpy {np.__version__}, torch "
-        f"{torch.__version__}. Command: `python -m bench.rf_sim "
-        f"{shlex.join(argv if argv is not None else sys.argv[1:])}`.",
+        f"{_report.machine(np, torch)} Command: `{_report.command('rf_sim', argv)}`.",
     ]
-    text = "\n".join(lines)
-    print(text)
-    RESULTS.parent.mkdir(parents=True, exist_ok=True)
-    RESULTS.write_text(text + "\n")
+    _report.save(RESULTS, lines)
     return 0
 
 

@@ -46,8 +46,6 @@ from __future__ import annotations
 import argparse
 import contextlib
 import os
-import platform
-import shlex
 import subprocess
 import sys
 import time
@@ -60,6 +58,7 @@ from scipy.optimize import brentq
 
 import theory._rf_roots as rr
 import theory._rf_spectrum as rs
+from bench import _report
 from theory.rf_ridge import rf_ridge_risk
 
 EPS = np.finfo(np.float64).eps
@@ -407,6 +406,10 @@ def main(argv=None) -> int:
         msg = f"error: --cells must look like 31x31x11, got {args.cells!r}"
         print(msg, file=sys.stderr)
         return 2
+    if args.modes < 10_000:
+        # The baseline's inner solve needs n - delta/kappa < M for every n <= 1e4.
+        print(f"error: --modes must be >= 10000, got {args.modes}", file=sys.stderr)
+        return 2
 
     lam, v2 = power_law_task(args.modes)
     n, k, ridge = build_grid(*axes)
@@ -478,9 +481,6 @@ def main(argv=None) -> int:
     )
     lines = [header, "|" + "---|" * 8]
     lines += ["| " + " | ".join(r) + " |" for r in rows]
-    command = "python -m bench.rf_theory " + shlex.join(
-        sys.argv[1:] if argv is None else argv
-    )
     setup = (
         f"Task: M = {args.modes} modes, λ_i = v_i² = i^-1.5, σ² = {NOISE_VAR}; grid "
         f"{'×'.join(map(str, axes))} = {total} cells (n, k in int-logspace(10, 1e4), "
@@ -490,10 +490,7 @@ def main(argv=None) -> int:
         f"cells. Package max residual on the grid: {pkg.residual.max():.1e}."
     )
     machine = (
-        f"Machine: {platform.processor() or platform.machine()}, "
-        f"{os.cpu_count()} CPUs, Python {platform.python_version()}, "
-        f"numpy {np.__version__}, scipy {scipy.__version__}. "
-        f"Command: `{command.strip()}`."
+        f"Command: `{_report.command('rf_theory', argv)}`. {_report.machine(np, scipy)}"
     )
     load_before = os.getloadavg()[0]
     small = small_grid_rows(lam, v2, args.small_repeats, args.seed)
@@ -520,7 +517,6 @@ def main(argv=None) -> int:
         "call). Max rel. diff: largest |x − x_exact| / |x_exact| over test_risk, "
         "train_risk, κ, γ against the same solver with per-mode sums at every step "
         "(no table, no compression). "
-        f"OMP_NUM_THREADS={os.environ.get('OMP_NUM_THREADS', 'unset')}; "
         f"1-min load average {load_before:.1f} before, {load_after:.1f} after "
         f"({os.cpu_count()} CPUs).",
         "",
@@ -530,10 +526,10 @@ def main(argv=None) -> int:
         *("| " + " | ".join(r) + " |" for r in small),
         "",
     ]
-    title = "# RF ridge theory: vectorized vs per-cell root finding"
-    report = "\n".join(
+    _report.save(
+        args.out,
         [
-            title,
+            "# RF ridge theory: vectorized vs per-cell root finding",
             "",
             setup,
             "",
@@ -545,12 +541,8 @@ def main(argv=None) -> int:
             "",
             *small_lines,
             machine,
-            "",
-        ]
+        ],
     )
-    print(report)
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(report)
     return 0
 
 

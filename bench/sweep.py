@@ -18,7 +18,6 @@ from __future__ import annotations
 import argparse
 import math
 import os
-import platform
 import statistics
 import subprocess
 import sys
@@ -28,6 +27,7 @@ from pathlib import Path
 
 import torch
 
+from bench import _report
 from sims._io import read_netcdf
 from sims.rf_risk import PRESETS
 from sims.rf_risk import simulate
@@ -149,8 +149,7 @@ def main(argv=None) -> int:
         "# Main job: worker processes, and the RF kernel's FLOP rate",
         "",
         f"`python -m bench.sweep --repeats {args.repeats} --workers {args.workers} "
-        f"--preset {args.preset}`; {platform.processor() or platform.machine()}, "
-        f"{cores} usable cores, torch {torch.__version__}, "
+        f"--preset {args.preset}`; {_report.machine(torch)} {cores} usable cores, "
         f"load average before the kernel timing {os.getloadavg()[0]:.2f}. "
         "Whole-process wall times (import, sweep, theory, write), medians of "
         f"{args.repeats} interleaved repeats after one warm-up round.",
@@ -172,9 +171,7 @@ def main(argv=None) -> int:
         f"{kernel_rate:.2f} GFLOP/s; float64 2000x2000 matmul on one thread: "
         f"{matmul_rate:.2f} GFLOP/s; ratio {kernel_rate / matmul_rate:.0%}.",
     ]
-    RESULTS.parent.mkdir(parents=True, exist_ok=True)
-    RESULTS.write_text("\n".join(lines) + "\n")
-    print("\n".join(lines))
+    _report.save(RESULTS, lines)
     return 0 if identical and math.isfinite(kernel_rate) else 1
 
 
