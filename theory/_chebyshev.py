@@ -21,6 +21,8 @@ from collections.abc import Callable
 import numpy as np
 import scipy.fft
 
+from theory._args import plain
+
 __all__ = ["PiecewiseChebyshev", "log_gauss_rules"]
 
 
@@ -134,7 +136,7 @@ class PiecewiseChebyshev:
         outside = (t < self._left[j] - slack) | (t > self._right[j] + slack)
         if np.any(outside):
             raise ValueError(
-                f"point {t[outside][0]!r} outside the tabulated range "
+                f"point {plain(t[outside][0])!r} outside the tabulated range "
                 f"[{self.lo}, {self.hi}] (or in a gap between its segments)"
             )
         x = (t - self._mid[j]) / self._half[j]

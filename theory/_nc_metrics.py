@@ -25,6 +25,8 @@ from typing import NamedTuple
 import numpy as np
 from numpy.typing import ArrayLike
 
+from theory._args import floats
+
 __all__ = [
     "ClassMeans",
     "class_means",
@@ -68,7 +70,7 @@ def check_num_classes(K) -> int:
 
 def check_features(H: ArrayLike, name: str = "H") -> np.ndarray:
     """``H`` as a finite float64 ``(d, N)`` array."""
-    H = np.asarray(H, dtype=np.float64)
+    H = floats(name, H)
     if H.ndim != 2 or H.shape[1] == 0:
         raise ValueError(f"{name} must be a (d, N) matrix, got shape {H.shape}")
     if not np.all(np.isfinite(H)):

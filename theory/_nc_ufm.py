@@ -27,6 +27,8 @@ from typing import NamedTuple
 import numpy as np
 from numpy.typing import ArrayLike
 
+from theory._args import floats
+from theory._args import require
 from theory._nc_metrics import check_features
 from theory._nc_metrics import check_num_classes
 
@@ -43,20 +45,14 @@ __all__ = [
 
 
 def _positive(name: str, value, *, allow_zero: bool = False) -> np.ndarray:
-    v = np.asarray(value, dtype=np.float64)
+    v = floats(name, value)
     ok = np.isfinite(v) & ((v >= 0) if allow_zero else (v > 0))
-    if not np.all(ok):
-        bad = v[~ok].ravel()[0] if v.ndim else v
-        rel = ">= 0" if allow_zero else "> 0"
-        raise ValueError(f"{name} must be finite and {rel}, got {name}={bad!r}")
+    require(name, v, ok, f"finite and {'>=' if allow_zero else '>'} 0")
     return v
 
 
 def _scalar(name: str, value, *, allow_zero: bool = False) -> float:
-    try:
-        v = np.asarray(value, dtype=np.float64)
-    except (TypeError, ValueError):
-        raise ValueError(f"{name} must be a number, got {name}={value!r}") from None
+    v = floats(name, value)
     if v.ndim:
         raise ValueError(f"{name} must be a scalar, got shape {v.shape}")
     return float(_positive(name, v, allow_zero=allow_zero))

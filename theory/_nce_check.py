@@ -4,28 +4,22 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["_broadcast", "_finite", "_positive"]
+from theory._args import broadcast
+from theory._args import finite
+from theory._args import positive
+
+__all__ = ["_arrays"]
+
+#: Arguments that must be > 0 wherever they appear; every argument must be finite.
+_POSITIVE = frozenset({"noise_std", "nu"})
 
 
-def _finite(name: str, value) -> np.ndarray:
-    arr = np.asarray(value, dtype=np.float64)
-    bad = ~np.isfinite(arr)
-    if bad.any():
-        raise ValueError(f"{name} must be finite, got {name}={arr[bad].ravel()[0]!r}")
-    return arr
+def _arrays(**values) -> list[np.ndarray]:
+    """``values`` as float64 arrays broadcast together, each checked by its name.
 
-
-def _positive(name: str, value) -> np.ndarray:
-    arr = _finite(name, value)
-    bad = ~(arr > 0)
-    if bad.any():
-        raise ValueError(f"{name} must be > 0, got {name}={arr[bad].ravel()[0]!r}")
-    return arr
-
-
-def _broadcast(**arrays) -> list[np.ndarray]:
-    try:
-        return list(np.broadcast_arrays(*arrays.values()))
-    except ValueError:
-        shapes = ", ".join(f"{k}{np.shape(v)}" for k, v in arrays.items())
-        raise ValueError(f"shapes do not broadcast: {shapes}") from None
+    Raises ``ValueError`` naming the first bad value: not numeric, non-finite,
+    ``<= 0`` for a name in :data:`_POSITIVE`, or shapes that do not broadcast.
+    """
+    return broadcast(
+        **{k: (positive if k in _POSITIVE else finite)(k, v) for k, v in values.items()}
+    )

@@ -15,9 +15,9 @@ import numpy as np
 from numpy.typing import ArrayLike
 from scipy.special import logsumexp
 
-from theory._nce_check import _broadcast
-from theory._nce_check import _finite
-from theory._nce_check import _positive
+from theory._args import plain
+from theory._args import require
+from theory._nce_check import _arrays
 from theory._nce_gaussian import gaussian_chi2_log1p
 from theory._nce_quad import HALF_LOG_2PI
 from theory._nce_quad import Z_LOGW
@@ -133,18 +133,18 @@ def gaussian_mean_nll(
       >>> float(r.nll_grad), round(float(r.nll_compositional - r.nll), 12)
       (-3.0, 0.0)
     """
-    th, mu_d, m, s = _broadcast(
-        theta=_finite("theta", theta),
-        data_mean=_finite("data_mean", data_mean),
-        noise_mean=_finite("noise_mean", noise_mean),
-        noise_std=_positive("noise_std", noise_std),
+    th, mu_d, m, s = _arrays(
+        theta=theta,
+        data_mean=data_mean,
+        noise_mean=noise_mean,
+        noise_std=noise_std,
     )
     bad = (s > _MAX_NOISE_STD) | (np.abs(th - m) > 30.0 * s)
     if bad.any():
         raise ValueError(
             "need noise_std <= 25 and |theta - noise_mean| <= 30 noise_std for the "
-            f"quadrature under q, got theta={th[bad].ravel()[0]!r}, "
-            f"noise_std={s[bad].ravel()[0]!r}"
+            f"quadrature under q, got theta={plain(th[bad].ravel()[0])!r}, "
+            f"noise_std={plain(s[bad].ravel()[0])!r}"
         )
     nll = 0.5 * (th - mu_d) ** 2 + 0.5 * (1.0 + math.log(2.0 * math.pi))
     shape = th.shape
@@ -204,14 +204,13 @@ def importance_weight_moments(
       >>> float(r.log1p_chi2)
       16.0
     """
-    th, m, s, b = _broadcast(
-        theta=_finite("theta", theta),
-        noise_mean=_finite("noise_mean", noise_mean),
-        noise_std=_positive("noise_std", noise_std),
-        batch_size=_finite("batch_size", batch_size),
+    th, m, s, b = _arrays(
+        theta=theta,
+        noise_mean=noise_mean,
+        noise_std=noise_std,
+        batch_size=batch_size,
     )
-    if (b < 1).any():
-        raise ValueError(f"batch_size must be >= 1, got batch_size={b[b < 1][0]!r}")
+    require("batch_size", b, b >= 1, ">= 1")
     l1p = gaussian_chi2_log1p(th, m, s)
     with np.errstate(over="ignore"):
         chi2 = np.expm1(l1p)
@@ -276,13 +275,13 @@ def tracker_moments(
       >>> float(r.mean), float(r.variance), round(float(r.stationary_variance), 12)
       (2.0, 0.0, 0.052631578947)
     """
-    t, gamma, g, v, u0, v0 = _broadcast(
-        t=_finite("t", t),
-        gamma=_finite("gamma", gamma),
-        g=_finite("g", g),
-        var_ghat=_finite("var_ghat", var_ghat),
-        u0=_finite("u0", u0),
-        u0_var=_finite("u0_var", u0_var),
+    t, gamma, g, v, u0, v0 = _arrays(
+        t=t,
+        gamma=gamma,
+        g=g,
+        var_ghat=var_ghat,
+        u0=u0,
+        u0_var=u0_var,
     )
     for name, arr, ok in (
         ("t", t, t >= 0),
@@ -290,9 +289,7 @@ def tracker_moments(
         ("var_ghat", v, v >= 0),
         ("u0_var", v0, v0 >= 0),
     ):
-        if (~ok).any():
-            rng = "in (0, 1]" if name == "gamma" else ">= 0"
-            raise ValueError(f"{name} must be {rng}, got {name}={arr[~ok][0]!r}")
+        require(name, arr, ok, "in (0, 1]" if name == "gamma" else ">= 0")
     decay = np.where(gamma == 1.0, np.where(t == 0, 1.0, 0.0), (1.0 - gamma) ** t)
     stat = gamma / (2.0 - gamma) * v
     return TrackerMoments(

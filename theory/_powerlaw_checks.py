@@ -14,42 +14,27 @@ import math
 
 import numpy as np
 
+from theory._args import broadcast as _broadcast
+from theory._args import floats
+from theory._args import require
+
 
 def _as_float(name: str, value) -> np.ndarray:
-    try:
-        arr = np.asarray(value, dtype=np.float64)
-    except (TypeError, ValueError):
-        raise ValueError(f"{name} must be numeric, got {name}={value!r}") from None
-    if np.isnan(arr).any():
-        raise ValueError(f"{name} must not be NaN, got {name}={value!r}")
+    arr = floats(name, value)
+    require(name, arr, ~np.isnan(arr), "a number (not NaN)")
     return arr
-
-
-def _broadcast(**arrays: np.ndarray) -> list[np.ndarray]:
-    """The arrays broadcast together, or ValueError naming them and their shapes."""
-    try:
-        return list(np.broadcast_arrays(*arrays.values()))
-    except ValueError:
-        shapes = ", ".join(f"{k} {np.shape(a)}" for k, a in arrays.items())
-        raise ValueError(f"the shapes of {shapes} do not broadcast") from None
-
-
-def _first_bad(name: str, arr: np.ndarray, ok: np.ndarray, rule: str) -> None:
-    if not np.all(ok):
-        bad = np.broadcast_to(arr, np.shape(ok))[~ok].ravel()[0].item()
-        raise ValueError(f"{name} must be {rule}, got {name}={bad!r}")
 
 
 def _check_alpha(alpha) -> np.ndarray:
     a = _as_float("alpha", alpha)
-    _first_bad("alpha", a, (a > 1) & np.isfinite(a), "> 1 and finite")
+    require("alpha", a, (a > 1) & np.isfinite(a), "> 1 and finite")
     return a
 
 
 def _check_beta(beta, alpha: np.ndarray | None = None) -> np.ndarray:
     """beta > 1; with ``alpha`` also beta < 2 alpha + 1 (the continuum integrals)."""
     b = _as_float("beta", beta)
-    _first_bad("beta", b, (b > 1) & np.isfinite(b), "> 1 and finite")
+    require("beta", b, (b > 1) & np.isfinite(b), "> 1 and finite")
     if alpha is not None:
         _broadcast(alpha=alpha, beta=b)
         ok = b < 2 * alpha + 1
@@ -65,7 +50,7 @@ def _check_beta(beta, alpha: np.ndarray | None = None) -> np.ndarray:
 
 def _check_nonneg(name: str, value) -> np.ndarray:
     arr = _as_float(name, value)
-    _first_bad(name, arr, (arr >= 0) & np.isfinite(arr), ">= 0 and finite")
+    require(name, arr, (arr >= 0) & np.isfinite(arr), ">= 0 and finite")
     return arr
 
 

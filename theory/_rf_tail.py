@@ -19,13 +19,14 @@ import numpy as np
 from numpy.typing import ArrayLike
 from scipy import special
 
+from theory._args import broadcast as _broadcast
+from theory._args import plain
+from theory._args import require
 from theory._powerlaw_checks import _as_float
-from theory._powerlaw_checks import _broadcast
 from theory._powerlaw_checks import _check_alpha
 from theory._powerlaw_checks import _check_beta
 from theory._powerlaw_checks import _check_count
 from theory._powerlaw_checks import _check_scalar
-from theory._powerlaw_checks import _first_bad
 
 __all__ = ["PowerLawTail"]
 
@@ -225,7 +226,7 @@ class PowerLawTail:
         if a * math.log(X) > _MAX_LOG:
             raise ValueError(
                 f"alpha * log(num_modes + 1/2) must be <= {_MAX_LOG:g}: the tail "
-                f"eigenvalues i**-alpha underflow float64, got alpha={a!r}, "
+                f"eigenvalues i**-alpha underflow float64, got alpha={plain(a)!r}, "
                 f"num_modes={m!r}"
             )
         parts = tuple(  # L, L^2, (1-L)^2 v^2, L(1-L) v^2
@@ -245,7 +246,7 @@ class PowerLawTail:
 
     def _yeps(self, gamma) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         g = _as_float("gamma", gamma)
-        _first_bad("gamma", g, g >= 0, ">= 0")
+        require("gamma", g, g >= 0, ">= 0")
         with np.errstate(divide="ignore", over="ignore"):
             t = g * self._X**self.alpha
             y, eps = 1.0 / (1.0 + t), 1.0 / (1.0 + 1.0 / t)  # L(X) and 1 - L(X)
@@ -282,7 +283,7 @@ class PowerLawTail:
         """
         g, y, eps = self._yeps(gamma)
         d = _as_float("d", d)
-        _first_bad("d", d, np.isfinite(d), "finite")
+        require("d", d, np.isfinite(d), "finite")
         _broadcast(gamma=g, d=d)
         B2, B1 = (_eval_part(part, y, eps) for part in self._parts[2:])
         return np.where(g == 0, 0.0, B2 + (1 - d) * B1)

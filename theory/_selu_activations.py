@@ -12,11 +12,12 @@ import math
 import numpy as np
 from numpy.typing import ArrayLike
 
+from theory._args import finite
+from theory._args import plain
+from theory._args import require
 from theory._selu_gauss import ALPHA_01
 from theory._selu_gauss import LAMBDA_01
 from theory._selu_gauss import _broadcast
-from theory._selu_gauss import _finite
-from theory._selu_gauss import _in_range
 from theory._selu_gauss import _pre_activation
 from theory._selu_map import MomentMap
 from theory._selu_map import moment_map
@@ -111,7 +112,7 @@ def tanh_moment_map(
         i = int(np.argmax(sd))
         raise ValueError(
             f"tanh_moment_map needs {2 * half + 1} nodes per cell at nu * tau="
-            f"{v.ravel()[i]!r} with step={step!r}; the supported work is "
+            f"{plain(v.ravel()[i])!r} with step={step!r}; the supported work is "
             f"{_TANH_MAX_NODES:.0e} nodes in all (nu * tau up to about "
             f"{(_TANH_MAX_NODES * step / 12) ** 2:.1e} for one cell)"
         )
@@ -179,13 +180,13 @@ def population_moment_map(
         raise ValueError(
             f"activation must be one of {_ACTIVATIONS}, got activation={activation!r}"
         )
-    mu = _finite("mu", mu)
-    nu = _finite("nu", nu)
-    _in_range("nu", nu, nu >= 0, ">= 0")
+    mu = finite("mu", mu)
+    nu = finite("nu", nu)
+    require("nu", nu, nu >= 0, ">= 0")
     _broadcast(mu=mu, nu=nu)
     with np.errstate(over="ignore"):
         second = nu + mu * mu
-    _in_range("nu + mu**2", second, np.isfinite(second), "finite (<= 1.8e308)")
+    require("nu + mu**2", second, np.isfinite(second), "finite (<= 1.8e308)")
     if activation == "selu":
         return moment_map(0.0, second, alpha=alpha, lam=lam)
     if activation == "relu":

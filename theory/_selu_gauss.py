@@ -17,6 +17,11 @@ from numpy.typing import ArrayLike
 from scipy.special import erfc
 from scipy.special import erfcx
 
+from theory._args import broadcast_shape as _broadcast
+from theory._args import finite
+from theory._args import positive
+from theory._args import require
+
 _SQRT2 = math.sqrt(2.0)
 _SQRT2PI = math.sqrt(2.0 * math.pi)
 
@@ -63,36 +68,15 @@ LAMBDA_01: float = _LAMBDA_01
 # ======================================================================================
 
 
-def _in_range(name: str, value: np.ndarray, ok: np.ndarray, rule: str) -> None:
-    """ValueError naming ``name`` and its first value where ``ok`` is false."""
-    if not np.all(ok):
-        bad = np.broadcast_to(value, np.shape(ok))[~ok].ravel()[0]
-        raise ValueError(f"{name} must be {rule}, got {name}={bad!r}")
-
-
-def _finite(name: str, value: ArrayLike) -> np.ndarray:
-    arr = np.asarray(value, dtype=np.float64)
-    _in_range(name, arr, np.isfinite(arr), "finite")
-    return arr
-
-
-def _positive(name: str, value: ArrayLike) -> np.ndarray:
-    arr = _finite(name, value)
-    _in_range(name, arr, arr > 0, "> 0")
-    return arr
-
-
 def _keep_rate(q: ArrayLike) -> np.ndarray:
-    arr = _finite("q", q)
+    arr = finite("q", q)
     ok = (arr > 0) & (arr <= 1)
-    if not np.all(ok):
-        bad = arr[~ok] if arr.ndim else arr
-        raise ValueError(f"keep rate q must be in (0, 1], got q={bad.ravel()[0]!r}")
+    require("q", arr, ok, "a keep rate in (0, 1]")
     return arr
 
 
 def _selu_params(alpha: ArrayLike, lam: ArrayLike) -> tuple[np.ndarray, np.ndarray]:
-    return _finite("alpha", alpha), _positive("lam", lam)
+    return finite("alpha", alpha), positive("lam", lam)
 
 
 class _Pieces(NamedTuple):
@@ -200,25 +184,16 @@ def _selu_moments(p: _Pieces, alpha, lam) -> tuple[np.ndarray, np.ndarray]:
     return mean, np.maximum(var, 0.0)
 
 
-def _broadcast(**arrays) -> tuple[int, ...]:
-    """The broadcast shape of the named arrays, or ValueError naming them."""
-    try:
-        return np.broadcast_shapes(*(np.shape(a) for a in arrays.values()))
-    except ValueError:
-        shapes = ", ".join(f"{k} {np.shape(a)}" for k, a in arrays.items())
-        raise ValueError(f"the shapes of {shapes} do not broadcast") from None
-
-
 def _pre_activation(mu, nu, omega, tau) -> tuple[np.ndarray, np.ndarray]:
-    mu = _finite("mu", mu)
-    nu = _positive("nu", nu)
-    omega = _finite("omega", omega)
-    tau = _positive("tau", tau)
+    mu = finite("mu", mu)
+    nu = positive("nu", nu)
+    omega = finite("omega", omega)
+    tau = positive("tau", tau)
     _broadcast(mu=mu, nu=nu, omega=omega, tau=tau)
     with np.errstate(over="ignore", under="ignore"):
         m, v = mu * omega, nu * tau
-    _in_range("mu * omega", m, np.isfinite(m), "finite (|m| <= 1.8e308)")
-    _in_range("nu * tau", v, np.isfinite(v) & (v > 0), "in (0, 1.8e308]")
+    require("mu * omega", m, np.isfinite(m), "finite (|m| <= 1.8e308)")
+    require("nu * tau", v, np.isfinite(v) & (v > 0), "in (0, 1.8e308]")
     return m, v
 
 

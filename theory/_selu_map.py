@@ -10,14 +10,15 @@ from typing import NamedTuple
 import numpy as np
 from numpy.typing import ArrayLike
 
+from theory._args import finite
+from theory._args import floats
+from theory._args import positive
+from theory._args import require
 from theory._selu_gauss import ALPHA_01
 from theory._selu_gauss import LAMBDA_01
 from theory._selu_gauss import _broadcast
-from theory._selu_gauss import _finite
 from theory._selu_gauss import _finite_result
-from theory._selu_gauss import _in_range
 from theory._selu_gauss import _pieces
-from theory._selu_gauss import _positive
 from theory._selu_gauss import _pre_activation
 from theory._selu_gauss import _selu_moments
 from theory._selu_gauss import _selu_params
@@ -89,11 +90,8 @@ def selu(x: ArrayLike, *, alpha: ArrayLike = ALPHA_01, lam: ArrayLike = LAMBDA_0
       -1.75809934084738
     """
     alpha, lam = _selu_params(alpha, lam)
-    try:
-        x = np.asarray(x, dtype=np.float64)
-    except (TypeError, ValueError):
-        raise ValueError(f"x must be numeric, got x={x!r}") from None
-    _in_range("x", x, ~np.isnan(x), "a number (not NaN)")
+    x = floats("x", x)
+    require("x", x, ~np.isnan(x), "a number (not NaN)")
     _broadcast(x=x, alpha=alpha, lam=lam)
     with np.errstate(over="ignore", invalid="ignore"):
         out = lam * np.where(x > 0, x, alpha * np.expm1(np.minimum(x, 0.0)))
@@ -237,8 +235,8 @@ def moment_jacobian(
       0.7876733605
     """
     alpha, lam = _selu_params(alpha, lam)
-    omega_arr = _finite("omega", omega)
-    tau_arr = _positive("tau", tau)
+    omega_arr = finite("omega", omega)
+    tau_arr = positive("tau", tau)
     m, v = _pre_activation(mu, nu, omega_arr, tau_arr)
     _broadcast(m=m, alpha=alpha, lam=lam)
     with np.errstate(over="ignore", invalid="ignore", under="ignore"):

@@ -20,6 +20,8 @@ from typing import NamedTuple
 
 import numpy as np
 
+from theory._args import plain
+
 __all__ = ["FixedPointError", "SolveResult", "solve_bracketed"]
 
 
@@ -109,7 +111,7 @@ def solve_bracketed(
         i = int(np.flatnonzero(bad)[0])
         raise FixedPointError(
             f"bracket [{to_x(a[i])!r}, {to_x(b[i])!r}] of problem {i} has no sign "
-            f"change: f(lo)={fa[i]!r}, f(hi)={fb[i]!r}"
+            f"change: f(lo)={plain(fa[i])!r}, f(hi)={plain(fb[i])!r}"
         )
     sign_a = np.sign(fa)
     if x0 is None:

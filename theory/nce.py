@@ -33,9 +33,9 @@ from typing import NamedTuple
 import numpy as np
 from numpy.typing import ArrayLike
 
-from theory._nce_check import _broadcast
-from theory._nce_check import _finite
-from theory._nce_check import _positive
+from theory._args import plain
+from theory._args import require
+from theory._nce_check import _arrays
 from theory._nce_gaussian import nce_hessian_flat
 from theory._nce_gaussian import nce_terms_flat
 from theory._nce_mle import GaussianMeanNLL
@@ -169,7 +169,7 @@ def _check_nce_domain(theta, mu_d, m, s, nu) -> None:
     if bad.any():
         raise ValueError(
             f"noise_std must be in [{lo}, {hi}] for the NCE quadrature, got "
-            f"noise_std={s[bad].ravel()[0]!r}"
+            f"noise_std={plain(s[bad].ravel()[0])!r}"
         )
     for label, d in (
         ("|data_mean - noise_mean|", mu_d - m),
@@ -182,9 +182,7 @@ def _check_nce_domain(theta, mu_d, m, s, nu) -> None:
                 f"{label} must be <= {NCE_MAX_DISTANCE} for the NCE quadrature, got "
                 f"{float(np.abs(d[bad]).ravel()[0])!r}"
             )
-    bad = (nu < 1e-8) | (nu > 1e8)
-    if bad.any():
-        raise ValueError(f"nu must be in [1e-8, 1e8], got nu={nu[bad].ravel()[0]!r}")
+    require("nu", nu, (nu >= 1e-8) & (nu <= 1e8), "in [1e-8, 1e8]")
 
 
 # ======================================================================================
@@ -240,13 +238,13 @@ def nce_gaussian_mean(
       >>> round(float(r.loss), 12), round(float(r.grad_theta), 12)
       (1.38629436112, -2.0)
     """
-    th, c, mu_d, m, s, nu = _broadcast(
-        theta=_finite("theta", theta),
-        c=_finite("c", c),
-        data_mean=_finite("data_mean", data_mean),
-        noise_mean=_finite("noise_mean", noise_mean),
-        noise_std=_positive("noise_std", noise_std),
-        nu=_positive("nu", nu),
+    th, c, mu_d, m, s, nu = _arrays(
+        theta=theta,
+        c=c,
+        data_mean=data_mean,
+        noise_mean=noise_mean,
+        noise_std=noise_std,
+        nu=nu,
     )
     _check_nce_domain(th, mu_d, m, s, nu)
     shape = th.shape
@@ -292,12 +290,12 @@ def nce_optimal_offset(
       >>> float(nce_optimal_offset(2.0, data_mean=8.0))
       6.0
     """
-    th, mu_d, m, s, nu = _broadcast(
-        theta=_finite("theta", theta),
-        data_mean=_finite("data_mean", data_mean),
-        noise_mean=_finite("noise_mean", noise_mean),
-        noise_std=_positive("noise_std", noise_std),
-        nu=_positive("nu", nu),
+    th, mu_d, m, s, nu = _arrays(
+        theta=theta,
+        data_mean=data_mean,
+        noise_mean=noise_mean,
+        noise_std=noise_std,
+        nu=nu,
     )
     _check_nce_domain(th, mu_d, m, s, nu)
     shape = th.shape
@@ -338,11 +336,11 @@ def nce_hessian_at_optimum(
       >>> round(float(h.h_cc), 12), round(float(h.h_tt), 12)
       (0.5, 0.5)
     """
-    mu_d, m, s, nu = _broadcast(
-        data_mean=_finite("data_mean", data_mean),
-        noise_mean=_finite("noise_mean", noise_mean),
-        noise_std=_positive("noise_std", noise_std),
-        nu=_positive("nu", nu),
+    mu_d, m, s, nu = _arrays(
+        data_mean=data_mean,
+        noise_mean=noise_mean,
+        noise_std=noise_std,
+        nu=nu,
     )
     _check_nce_domain(mu_d, mu_d, m, s, nu)
     shape = mu_d.shape
@@ -404,12 +402,12 @@ def gaussian_mean_landscape(
       >>> float(r.nll_grad), float(r.c_opt_offset), f"{float(r.nce_profiled_grad):.4g}"
       (-6.0, 6.0, '-0.009712')
     """
-    th, mu_d, m, s, nu = _broadcast(
-        theta=_finite("theta", theta),
-        data_mean=_finite("data_mean", data_mean),
-        noise_mean=_finite("noise_mean", noise_mean),
-        noise_std=_positive("noise_std", noise_std),
-        nu=_positive("nu", nu),
+    th, mu_d, m, s, nu = _arrays(
+        theta=theta,
+        data_mean=data_mean,
+        noise_mean=noise_mean,
+        noise_std=noise_std,
+        nu=nu,
     )
     kw = dict(data_mean=mu_d, noise_mean=m, noise_std=s, nu=nu)
     fixed = nce_gaussian_mean(th, HALF_LOG_2PI, **kw)
@@ -459,10 +457,10 @@ def nce_flatness(
       >>> f"{float(nce_flatness(2.0, data_mean=8.0).profiled_grad):.4g}"
       '-0.009915'
     """
-    th, mu_d, m = _broadcast(
-        theta=_finite("theta", theta),
-        data_mean=_finite("data_mean", data_mean),
-        noise_mean=_finite("noise_mean", noise_mean),
+    th, mu_d, m = _arrays(
+        theta=theta,
+        data_mean=data_mean,
+        noise_mean=noise_mean,
     )
     a, r = th - m, mu_d - m
     with np.errstate(over="ignore"):  # far outside its range the asymptote is inf

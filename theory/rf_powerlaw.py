@@ -29,14 +29,14 @@ import numpy as np
 from numpy.typing import ArrayLike
 from scipy import special
 
+from theory._args import broadcast as _broadcast
+from theory._args import require
 from theory._powerlaw_checks import _as_float
-from theory._powerlaw_checks import _broadcast
 from theory._powerlaw_checks import _check_alpha
 from theory._powerlaw_checks import _check_beta
 from theory._powerlaw_checks import _check_count
 from theory._powerlaw_checks import _check_nonneg
 from theory._powerlaw_checks import _check_scalar
-from theory._powerlaw_checks import _first_bad
 from theory._rf_tail import PowerLawTail
 from theory._solve import solve_bracketed
 
@@ -263,11 +263,11 @@ def powerlaw_test_risk(
       1
     """
     R = _as_float("R", R)
-    _first_bad("R", R, (R >= 0) & (R < 1), "in [0, 1)")
+    require("R", R, (R >= 0) & (R < 1), "in [0, 1)")
     a = _check_alpha(alpha)
     b = _check_beta(beta, a)
     n = _as_float("n", n)
-    _first_bad("n", n, (n >= 1) & np.isfinite(n), ">= 1 and finite")
+    require("n", n, (n >= 1) & np.isfinite(n), ">= 1 and finite")
     noise = _check_nonneg("noise_rel", noise_rel)
     R, a, b, n, noise = _broadcast(R=R, alpha=a, beta=b, n=n, noise_rel=noise)
     s = np.sqrt(R)
@@ -279,7 +279,7 @@ def powerlaw_test_risk(
         log_num = np.logaddexp((1 - b) * np.log1p(-s), np.log(a) + np.log(noise))
         log_risk = np.log(C) + (1 - b) * np.log(n) + log_num - np.log1p((a - 1) * s)
         risk = np.where(np.isfinite(risk), risk, np.exp(log_risk))
-    _first_bad("powerlaw_test_risk", risk, np.isfinite(risk), "below 1.8e308 (float64)")
+    require("powerlaw_test_risk", risk, np.isfinite(risk), "below 1.8e308 (float64)")
     return risk
 
 

@@ -22,6 +22,9 @@ from typing import Protocol
 import numpy as np
 from numpy.typing import ArrayLike
 
+from theory._args import broadcast_shape
+from theory._args import floats
+from theory._args import require
 from theory._rf_roots import RIDGE
 from theory._rf_roots import RIDGELESS
 from theory._rf_roots import Problem
@@ -58,16 +61,9 @@ class RFRiskPrediction(NamedTuple):
     residual: np.ndarray
 
 
-def _as_float(name: str, value) -> np.ndarray:
-    try:
-        return np.asarray(value, dtype=np.float64)
-    except (TypeError, ValueError):
-        raise ValueError(f"{name} must be numeric, got {name}={value!r}") from None
-
-
 def _check_spectrum(eigvals: ArrayLike, target_power: ArrayLike):
-    lam = _as_float("eigvals", eigvals)
-    v2 = _as_float("target_power", target_power)
+    lam = floats("eigvals", eigvals)
+    v2 = floats("target_power", target_power)
     if lam.ndim != 1 or lam.size == 0:
         raise ValueError(f"eigvals must be a non-empty 1-D array, got {lam.shape}")
     if v2.shape != lam.shape:
@@ -87,22 +83,11 @@ def _check_spectrum(eigvals: ArrayLike, target_power: ArrayLike):
 
 
 def _check_param(name: str, value, low: float, *, strict=False, allow_inf=False):
-    arr = _as_float(name, value)
+    arr = floats(name, value)
     ok = (arr > low) if strict else (arr >= low)
     ok &= (arr <= np.inf) if allow_inf else (arr < np.inf)  # also False for NaN
-    if not ok.all():
-        bad = arr[~ok] if arr.ndim else arr
-        rel = ">" if strict else ">="
-        raise ValueError(f"{name} must be {rel} {low:g}, got {name}={bad.ravel()[0]!r}")
+    require(name, arr, ok, f"{'>' if strict else '>='} {low:g}")
     return arr
-
-
-def _broadcast_shape(**arrays: np.ndarray) -> tuple[int, ...]:
-    try:
-        return np.broadcast_shapes(*(a.shape for a in arrays.values()))
-    except ValueError:
-        shapes = ", ".join(f"{name} {a.shape}" for name, a in arrays.items())
-        raise ValueError(f"the shapes of {shapes} do not broadcast") from None
 
 
 def _pow2_exponent(x: float) -> int:
@@ -231,10 +216,10 @@ def rf_ridge_risk(
     k = _check_param("k", k, 1.0, allow_inf=True)
     ridge = _check_param("ridge", ridge, 0.0)
     noise_var = _check_param("noise_var", noise_var, 0.0)
-    shape = _broadcast_shape(n=n, k=k, ridge=ridge, noise_var=noise_var)
+    shape = broadcast_shape(n=n, k=k, ridge=ridge, noise_var=noise_var)
     cells = [a.ravel() for a in np.broadcast_arrays(n, k, ridge, noise_var)]
     if pool_size is not None:
-        pool = _as_float("pool_size", pool_size)
+        pool = floats("pool_size", pool_size)
         if pool.ndim:
             raise ValueError(f"pool_size must be a scalar, got shape {pool.shape}")
         _check_param("pool_size", pool, float(np.max(n, initial=1.0)), strict=True)

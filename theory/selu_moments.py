@@ -25,17 +25,18 @@ from typing import NamedTuple
 import numpy as np
 from numpy.typing import ArrayLike
 
+from theory._args import finite
+from theory._args import plain
+from theory._args import positive
+from theory._args import require
 from theory._selu_activations import population_moment_map
 from theory._selu_activations import relu_moment_map
 from theory._selu_activations import tanh_moment_map
 from theory._selu_gauss import ALPHA_01
 from theory._selu_gauss import LAMBDA_01
 from theory._selu_gauss import _broadcast
-from theory._selu_gauss import _finite
 from theory._selu_gauss import _finite_result
-from theory._selu_gauss import _in_range
 from theory._selu_gauss import _keep_rate
-from theory._selu_gauss import _positive
 from theory._selu_gauss import _selu_params
 from theory._selu_map import MomentJacobian
 from theory._selu_map import MomentMap
@@ -172,8 +173,8 @@ def iterate_map(
     """
     if not isinstance(steps, int | np.integer) or steps < 0:
         raise ValueError(f"steps must be an integer >= 0, got steps={steps!r}")
-    mu = _finite("mu0", mu0)
-    nu = _positive("nu0", nu0)
+    mu = finite("mu0", mu0)
+    nu = positive("nu0", nu0)
     shape = _broadcast(mu0=mu, nu0=nu, omega=omega, tau=tau, alpha=alpha, lam=lam)
     mus, nus = [np.broadcast_to(mu, shape)], [np.broadcast_to(nu, shape)]
     for _ in range(int(steps)):
@@ -227,11 +228,11 @@ def fixed_point(
         raise ValueError(f"xtol must be > 0, got xtol={xtol!r}")
     if not isinstance(maxiter, int | np.integer) or maxiter < 1:
         raise ValueError(f"maxiter must be an integer >= 1, got maxiter={maxiter!r}")
-    _finite("omega", omega)
-    _positive("tau", tau)
+    finite("omega", omega)
+    positive("tau", tau)
     _selu_params(alpha, lam)
-    mu = _finite("mu0", mu0)
-    nu = _positive("nu0", nu0)
+    mu = finite("mu0", mu0)
+    nu = positive("nu0", nu0)
     shape = _broadcast(mu0=mu, nu0=nu, omega=omega, tau=tau, alpha=alpha, lam=lam)
     mu, nu = np.broadcast_to(mu, shape).copy(), np.broadcast_to(nu, shape).copy()
     done = np.zeros(shape, dtype=bool)
@@ -250,7 +251,7 @@ def fixed_point(
         i = np.unravel_index(int(np.flatnonzero(~done.ravel())[0]), shape)
         raise FixedPointError(
             f"no fixed point within {maxiter} iterations of g at element {i} "
-            f"(last iterate mu={mu[i]!r}, nu={nu[i]!r})"
+            f"(last iterate mu={plain(mu[i])!r}, nu={plain(nu[i])!r})"
         )
     out = moment_map(mu, nu, omega=omega, tau=tau, alpha=alpha, lam=lam)
     residual = np.maximum(np.abs(out.mu_tilde - mu), np.abs(out.nu_tilde - nu))
@@ -302,10 +303,10 @@ def selu_parameters(
       >>> round(float(p.alpha), 8), round(float(p.lam), 8)
       (1.9769022, 1.07385124)
     """
-    mu_f = _finite("mu_f", mu_f)
-    nu_f = _positive("nu_f", nu_f)
-    omega = _finite("omega", omega)
-    tau = _positive("tau", tau)
+    mu_f = finite("mu_f", mu_f)
+    nu_f = positive("nu_f", nu_f)
+    omega = finite("omega", omega)
+    tau = positive("tau", tau)
     if not (math.isfinite(alpha_max) and alpha_max > 0):
         raise ValueError(f"alpha_max must be > 0, got alpha_max={alpha_max!r}")
     shape = _broadcast(mu_f=mu_f, nu_f=nu_f, omega=omega, tau=tau)
@@ -325,8 +326,9 @@ def selu_parameters(
     if not np.all(change.any(axis=0)):
         i = int(np.flatnonzero(~change.any(axis=0))[0])
         raise ValueError(
-            f"no alpha in [0, {alpha_max:g}] makes (mu_f, nu_f)=({mu_c[i]!r}, "
-            f"{nu_c[i]!r}) a fixed point (omega={om_c[i]!r}, tau={ta_c[i]!r})"
+            f"no alpha in [0, {alpha_max:g}] makes (mu_f, nu_f)="
+            f"({plain(mu_c[i])!r}, {plain(nu_c[i])!r}) a fixed point "
+            f"(omega={plain(om_c[i])!r}, tau={plain(ta_c[i])!r})"
         )
     first = change.argmax(axis=0)
     res = solve_bracketed(residual, grid[first], grid[first + 1], log=False, xtol=1e-15)
@@ -386,8 +388,8 @@ def alpha_dropout_affine(
       (0.9212845161, 0.1619709701)
     """
     q = _keep_rate(q)
-    mu_f = _finite("mu_f", mu_f)
-    nu_f = _positive("nu_f", nu_f)
+    mu_f = finite("mu_f", mu_f)
+    nu_f = positive("nu_f", nu_f)
     alpha_arr, lam_arr = _selu_params(alpha, lam)
     if alpha_arr.ndim or lam_arr.ndim:
         raise ValueError(
@@ -404,7 +406,7 @@ def alpha_dropout_affine(
         b = mu_f - a * (q * mu_f + (1.0 - q) * alpha_prime)
     out = AlphaDropout(a, b, alpha_prime)
     for name, value in [("a", a), ("b", b), ("alpha_prime", alpha_prime)]:
-        _in_range(
+        require(
             f"alpha-dropout {name}",
             np.asarray(value),
             np.isfinite(value),
@@ -448,8 +450,8 @@ def alpha_dropout_moments(
       >>> abs(float(out.mu_tilde)) < 1e-15, round(float(out.nu_tilde), 14)
       (True, 1.0)
     """
-    mu = _finite("mu", mu)
-    nu = _positive("nu", nu)
+    mu = finite("mu", mu)
+    nu = positive("nu", nu)
     d = alpha_dropout_affine(q, mu_f=mu_f, nu_f=nu_f, alpha=alpha, lam=lam)
     q = np.asarray(q, dtype=np.float64)
     _broadcast(mu=mu, nu=nu, q=q, mu_f=mu_f, nu_f=nu_f)

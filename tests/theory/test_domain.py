@@ -10,7 +10,8 @@ Each function has a small table ``argument -> strategy of valid values`` whose
 ranges reach the ends of float64 (1e-300 .. 1e300). Two generic tests run over the
 tables: one draws extreme valid arguments and checks "finite or ValueError"; one
 replaces one argument by an invalid value (NaN, inf, out of range, wrong shape,
-empty, not a number) and checks ``ValueError``. The tables are in
+empty, not a number) and checks a ``ValueError`` that names the argument and shows
+the value as a user writes it (``nan``, not ``np.float64(nan)``). The tables are in
 ``_domain_table.py``. Correctness at the extremes is checked separately, in
 ``test_domain_specific.py``, against identities: the joint scale invariance of the
 RF theory, the saturated limits of the SELU moments, the stationarity of the deep
@@ -66,12 +67,16 @@ _INVALID = [
     _INVALID,
     ids=[f"{n}-{a}-{i}" for i, (n, a, _) in enumerate(_INVALID)],
 )
-def test_invalid_input_raises_value_error(name, arg, bad):
+def test_invalid_input_raises_value_error_naming_it(name, arg, bad):
     fun, valid, _ = TABLE[name]
     kwargs = {k: _typical(name, k) for k in valid}
     kwargs[arg.strip()] = bad
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError) as err:
         fun(**kwargs)
+    message = str(err.value)
+    assert arg.strip() in message, f"the error does not name {arg.strip()}: {message}"
+    # Values as a user writes them (nan, -1.0), not numpy reprs (np.float64(nan)).
+    assert "np." not in message and "array(" not in message, message
 
 
 # Two arguments given arrays of lengths 2 and 3: every function must name them.

@@ -16,6 +16,7 @@ r"""Tests of :mod:`theory.nce` (MECO vs NCE, arXiv:2306.07485).
 
 from __future__ import annotations
 
+import inspect
 import math
 
 import numpy as np
@@ -457,6 +458,44 @@ def test_bad_tracker_and_weights_raise():
         nce_gaussian_mean(np.inf, 0.0, data_mean=1.0)
     with pytest.raises(ValueError, match="noise_std"):
         gaussian_mean_nll(20.0, data_mean=1.0, noise_std=0.5)
+
+
+# Valid arguments for every public function; each one in turn is made bad below.
+_VALID = {
+    nce_gaussian_mean: dict(theta=1.0, c=0.9, data_mean=2.0),
+    nce_optimal_offset: dict(theta=1.0, data_mean=2.0),
+    nce_hessian_at_optimum: dict(data_mean=2.0),
+    gaussian_mean_landscape: dict(theta=1.0, data_mean=2.0),
+    nce_flatness: dict(theta=1.0, data_mean=2.0),
+    gaussian_mean_nll: dict(theta=1.0, data_mean=2.0),
+    importance_weight_moments: dict(theta=1.0),
+    tracker_moments: dict(t=3, gamma=0.5, g=1.0, var_ghat=1.0, u0=1.0),
+}
+_EVERY_ARG = [
+    (fn, name)
+    for fn, valid in _VALID.items()
+    for name in inspect.signature(fn).parameters
+    if name in valid or name in ("noise_mean", "noise_std", "nu", "u0_var")
+]
+
+
+@pytest.mark.parametrize(
+    ("fn", "name"), _EVERY_ARG, ids=lambda x: getattr(x, "__name__", x)
+)
+@pytest.mark.parametrize("bad", [np.nan, np.inf, -np.inf])
+def test_every_argument_rejects_non_finite_by_name(fn, name, bad):
+    args = _VALID[fn] | {name: np.array([0.5, bad])}
+    with pytest.raises(ValueError, match=f"^{name} must be finite, got {name}="):
+        fn(**args)
+
+
+@pytest.mark.parametrize(
+    ("fn", "name"), [a for a in _EVERY_ARG if a[1] in ("noise_std", "nu")]
+)
+@pytest.mark.parametrize("bad", [0.0, -1.0])
+def test_noise_std_and_nu_reject_non_positive_by_name(fn, name, bad):
+    with pytest.raises(ValueError, match=f"^{name} must be > 0, got {name}={bad}"):
+        fn(**_VALID[fn], **{name: bad})
 
 
 def test_extremes_are_finite_or_inf_never_nan():

@@ -1,0 +1,61 @@
+"""Argument checks shared by every theory module.
+
+Each check raises ``ValueError`` naming the argument and its first bad value, written
+as a user writes it (``nu=nan``, ``beta=-1.0``; never ``np.float64(nan)``).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+
+def plain(value):
+    """``value`` as a Python scalar or list where it is a numpy one, for messages."""
+    return value.tolist() if isinstance(value, np.ndarray | np.generic) else value
+
+
+def floats(name: str, value) -> np.ndarray:
+    """``value`` as a float64 array, or ValueError if it is not numeric."""
+    try:
+        return np.asarray(value, dtype=np.float64)
+    except (TypeError, ValueError):
+        raise ValueError(f"{name} must be numeric, got {name}={value!r}") from None
+
+
+def require(name: str, value: np.ndarray, ok, rule: str) -> None:
+    """ValueError ``"{name} must be {rule}, got {name}=<first value where not ok>"``."""
+    if not np.all(ok):
+        bad = np.broadcast_to(value, np.shape(ok))[~np.asarray(ok)].ravel()[0]
+        raise ValueError(f"{name} must be {rule}, got {name}={plain(bad)!r}")
+
+
+def finite(name: str, value) -> np.ndarray:
+    """``value`` as a float64 array of finite numbers."""
+    arr = floats(name, value)
+    require(name, arr, np.isfinite(arr), "finite")
+    return arr
+
+
+def positive(name: str, value) -> np.ndarray:
+    """``value`` as a float64 array of finite numbers > 0."""
+    arr = finite(name, value)
+    require(name, arr, arr > 0, "> 0")
+    return arr
+
+
+def broadcast(**arrays) -> list[np.ndarray]:
+    """The arrays broadcast together, or ValueError naming them and their shapes."""
+    try:
+        return list(np.broadcast_arrays(*arrays.values()))
+    except ValueError:
+        shapes = ", ".join(f"{k}{np.shape(a)}" for k, a in arrays.items())
+        raise ValueError(f"shapes do not broadcast: {shapes}") from None
+
+
+def broadcast_shape(**arrays) -> tuple[int, ...]:
+    """The broadcast shape of the arrays, or ValueError naming them and their shapes."""
+    try:
+        return np.broadcast_shapes(*(np.shape(a) for a in arrays.values()))
+    except ValueError:
+        shapes = ", ".join(f"{k}{np.shape(a)}" for k, a in arrays.items())
+        raise ValueError(f"shapes do not broadcast: {shapes}") from None
