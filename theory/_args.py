@@ -9,14 +9,52 @@ from __future__ import annotations
 import numpy as np
 
 
+class _Shape:
+    """Stands for a large array in a message: ``array of shape (1000, 3)``."""
+
+    def __init__(self, shape: tuple[int, ...]):
+        self.shape = shape
+
+    def __repr__(self) -> str:
+        return f"array of shape {self.shape}"
+
+
 def plain(value):
-    """``value`` as a Python scalar or list where it is a numpy one, for messages."""
+    """``value`` for a message: numpy scalars and small arrays as Python ones."""
+    if isinstance(value, np.ndarray) and value.size > 8:
+        return _Shape(value.shape)
     return value.tolist() if isinstance(value, np.ndarray | np.generic) else value
 
 
+def integer(name: str, value, low: int) -> int:
+    """``value`` as an int >= ``low``: a Python or numpy integer (not a bool/float)."""
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, int | np.integer)
+        or value < low
+    ):
+        raise ValueError(
+            f"{name} must be an integer >= {low}, got {name}={plain(value)!r}"
+        )
+    return int(value)
+
+
+def real(name: str, value) -> float:
+    """``value`` as a float: a real number (Python, numpy scalar or 0-d array)."""
+    arr = floats(name, value)
+    if arr.ndim:
+        raise ValueError(f"{name} must be a real number, got shape {arr.shape}")
+    return float(arr)
+
+
 def floats(name: str, value) -> np.ndarray:
-    """``value`` as a float64 array, or ValueError if it is not numeric."""
+    """``value`` as a float64 array, or ValueError if it is not numeric.
+
+    ``None`` is refused here: numpy would turn it into NaN.
+    """
     try:
+        if value is None:
+            raise TypeError
         return np.asarray(value, dtype=np.float64)
     except (TypeError, ValueError):
         raise ValueError(f"{name} must be numeric, got {name}={value!r}") from None

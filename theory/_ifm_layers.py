@@ -7,6 +7,8 @@ from typing import NamedTuple
 
 import torch
 
+from theory._args import real
+
 __all__ = ["BatchNorm", "Chain", "ConvLayer", "check_scalar", "from_chain", "to_chain"]
 
 
@@ -40,19 +42,14 @@ class Chain(NamedTuple):
 
 
 def check_scalar(name, value, *, low, high=None, low_open=False):
-    try:
-        v = float(value)
-    except (TypeError, ValueError):
-        raise ValueError(
-            f"{name} must be a real number, got {name}={value!r}"
-        ) from None
+    v = real(name, value)
     ok = math.isfinite(v) and (v > low if low_open else v >= low)
     if high is not None:
         ok = ok and v <= high
     if not ok:
         lo = f"{'>' if low_open else '>='} {low:g}"
         hi = "" if high is None else f" and <= {high:g}"
-        raise ValueError(f"{name} must be finite, {lo}{hi}, got {name}={value!r}")
+        raise ValueError(f"{name} must be finite, {lo}{hi}, got {name}={v!r}")
     return v
 
 

@@ -26,6 +26,11 @@ from typing import NamedTuple
 import numpy as np
 from numpy.typing import ArrayLike
 
+from theory._args import floats
+from theory._args import plain
+from theory._args import real
+from theory._args import require
+
 __all__ = [
     "ExponentFit",
     "alpha_proxy",
@@ -69,7 +74,7 @@ class ExponentFit(NamedTuple):
 
 
 def _check_sizes(sizes: ArrayLike, limit: int | None = None) -> np.ndarray:
-    n = np.asarray(sizes)
+    n = floats("sizes", sizes)
     if n.ndim != 1 or n.size == 0:
         raise ValueError(f"sizes must be a non-empty 1-D sequence, got shape {n.shape}")
     if not np.all(np.isfinite(n.astype(float))) or np.any(n != np.round(n)):
@@ -95,14 +100,13 @@ def _pinv_solve(K: np.ndarray, Y: np.ndarray, rcond: float):
 
 
 def _check_rcond(rcond) -> float:
-    r = float(rcond)
-    if not (math.isfinite(r) and 0 < r < 1):
-        raise ValueError(f"rcond must be in (0, 1), got rcond={rcond!r}")
+    r = real("rcond", rcond)
+    require("rcond", r, 0 < r < 1, "in (0, 1)")
     return r
 
 
 def _check_square(name: str, kernel) -> np.ndarray:
-    K = np.asarray(kernel, dtype=np.float64)
+    K = floats(name, kernel)
     if K.ndim != 2 or K.shape[0] != K.shape[1] or K.shape[0] == 0:
         raise ValueError(f"{name} must be a non-empty square matrix, got {K.shape}")
     if not np.all(np.isfinite(K)):
@@ -189,9 +193,9 @@ def ridgeless_test_mse(
       [0.0, 0.0]
     """
     K = _check_square("kernel_train", kernel_train)
-    Kt = np.asarray(kernel_test, dtype=np.float64)
-    Y = np.asarray(targets_train, dtype=np.float64)
-    Yt = np.asarray(targets_test, dtype=np.float64)
+    Kt = floats("kernel_test", kernel_test)
+    Y = floats("targets_train", targets_train)
+    Yt = floats("targets_test", targets_test)
     Y = Y[:, None] if Y.ndim == 1 else Y
     Yt = Yt[:, None] if Yt.ndim == 1 else Yt
     N = K.shape[0]
@@ -248,19 +252,24 @@ def fit_power_law(
       >>> round(slope, 12), round(float(np.exp(logc)), 12), m
       (-1.5, 3.0, 3)
     """
-    n = np.asarray(sizes, dtype=np.float64)
-    y = np.asarray(values, dtype=np.float64)
+    return _fit(sizes, values, window, "values")
+
+
+def _fit(sizes, values, window, name: str) -> tuple[np.ndarray, float, float, int]:
+    """:func:`fit_power_law`, naming ``values`` as ``name`` in its errors."""
+    n = floats("sizes", sizes)
+    y = floats(name, values)
     y = y[None, :] if y.ndim == 1 else y
     if n.ndim != 1 or y.ndim != 2 or y.shape[1] != n.size:
         raise ValueError(
-            f"values must have shape ({n.size},) or (B, {n.size}) to match sizes, "
+            f"{name} must have shape ({n.size},) or (B, {n.size}) to match sizes, "
             f"got {np.shape(values)}"
         )
     try:
         lo, hi = (float(w) for w in window)
     except (TypeError, ValueError):
         raise ValueError(
-            f"window must be a pair (n_lo, n_hi), got {window!r}"
+            f"window must be a pair (n_lo, n_hi), got {plain(window)!r}"
         ) from None
     inside = (n >= lo) & (n <= hi)
     if inside.sum() < 2:
@@ -270,7 +279,7 @@ def fit_power_law(
         )
     sel = y[:, inside]
     if not np.all(np.isfinite(sel) & (sel > 0)) or np.any(n[inside] <= 0):
-        raise ValueError("values and sizes in the window must be positive and finite")
+        raise ValueError(f"{name} and sizes in the window must be positive and finite")
     X = np.stack([np.ones(int(inside.sum())), np.log(n[inside])], axis=1)
     logy = np.log(sel)
     coef = np.linalg.lstsq(X, logy.T, rcond=None)[0]  # (2, B)
@@ -278,8 +287,8 @@ def fit_power_law(
     return coef[1], float(mean_coef[1]), float(mean_coef[0]), int(inside.sum())
 
 
-def _exponent_fit(sizes, values, window, offset) -> ExponentFit:
-    draw_slopes, slope, logc, m = fit_power_law(sizes, values, window=window)
+def _exponent_fit(sizes, values, window, offset, name: str) -> ExponentFit:
+    draw_slopes, slope, logc, m = _fit(sizes, values, window, name)
     draws = offset - draw_slopes
     b = draws.size
     spread = float(np.std(draws, ddof=1)) if b > 1 else 0.0
@@ -318,7 +327,7 @@ def alpha_proxy(
       >>> round(alpha_proxy(n, n**-1.3, window=(100, 400)).exponent, 12)
       1.3
     """
-    return _exponent_fit(sizes, trace_scales, window, 0.0)
+    return _exponent_fit(sizes, trace_scales, window, 0.0, "trace_scales")
 
 
 def beta_proxy(
@@ -343,4 +352,4 @@ def beta_proxy(
       >>> round(beta_proxy(n, 2 * n**-0.25, window=(100, 400)).exponent, 12)
       1.25
     """
-    return _exponent_fit(sizes, test_mse, window, 1.0)
+    return _exponent_fit(sizes, test_mse, window, 1.0, "test_mse")

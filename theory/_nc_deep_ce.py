@@ -19,6 +19,7 @@ from typing import NamedTuple
 import numpy as np
 from numpy.typing import ArrayLike
 
+from theory._args import integer
 from theory._nc_deep_linear import _XTOL
 from theory._nc_deep_linear import DeepLinearPoint
 from theory._nc_deep_linear import _depth
@@ -109,10 +110,7 @@ def deep_linear_ce_etf(
       >>> round(e.objective, 6)
       0.160882
     """
-    if isinstance(K, bool) or not isinstance(K, int | np.integer) or K < 2:
-        raise ValueError(f"K (number of classes) must be an integer >= 2, got K={K!r}")
-    if isinstance(n, bool) or not isinstance(n, int | np.integer) or n < 1:
-        raise ValueError(f"class size n must be an integer >= 1, got n={n!r}")
+    K, n = integer("K", K, 2), integer("n", n, 1)
     M = _depth(depth)
     lw = _layer_lams(lam_w, M)
     lh = _lam("lam_h", lam_h)

@@ -29,6 +29,10 @@ from typing import NamedTuple
 import numpy as np
 from numpy.typing import ArrayLike
 
+from theory._args import floats
+from theory._args import integer
+from theory._args import real
+from theory._args import require
 from theory._solve import solve_bracketed
 
 __all__ = [
@@ -66,16 +70,11 @@ def _class_sizes(class_sizes) -> np.ndarray:
 
 
 def _depth(depth) -> int:
-    if isinstance(depth, bool) or not isinstance(depth, int | np.integer) or depth < 1:
-        raise ValueError(f"depth must be an integer >= 1, got depth={depth!r}")
-    return int(depth)
+    return integer("depth", depth, 1)
 
 
 def _layer_lams(lam_w, depth: int) -> np.ndarray:
-    try:
-        lw = np.asarray(lam_w, dtype=np.float64)
-    except (TypeError, ValueError):
-        raise ValueError(f"lam_w must be numeric, got lam_w={lam_w!r}") from None
+    lw = floats("lam_w", lam_w)
     if lw.ndim == 0:
         lw = np.full(depth, float(lw))
     if lw.shape != (depth,):
@@ -89,12 +88,8 @@ def _layer_lams(lam_w, depth: int) -> np.ndarray:
 
 
 def _lam(name: str, value) -> float:
-    try:
-        v = float(np.asarray(value, dtype=np.float64).item())
-    except (TypeError, ValueError):
-        raise ValueError(f"{name} must be a number, got {name}={value!r}") from None
-    if not (np.isfinite(v) and v > 0):
-        raise ValueError(f"{name} must be finite and > 0, got {name}={value!r}")
+    v = real(name, value)
+    require(name, v, np.isfinite(v) and v > 0, "finite and > 0")
     return v
 
 
@@ -485,8 +480,7 @@ def _point(
     """
     n = _class_sizes(class_sizes)
     K = n.size
-    if isinstance(width, bool) or not isinstance(width, int | np.integer) or width < K:
-        raise ValueError(f"width must be an integer >= K={K}, got width={width!r}")
+    integer("width", width, K)
     if frame == "of":
         Q = np.eye(K)
     elif frame == "etf":

@@ -17,6 +17,7 @@ from collections.abc import Sequence
 import numpy as np
 from numpy.typing import ArrayLike
 
+from theory._args import plain
 from theory._nc_deep_linear import _lam
 from theory._nc_deep_linear import _layer_lams
 
@@ -35,9 +36,12 @@ __all__ = [
 def _model_args(weights, H, labels, lam_w, lam_h, b):
     H = check_features(H)
     y, K = check_labels(labels, H.shape[1])
+    if isinstance(weights, str) or not hasattr(weights, "__len__") or not len(weights):
+        raise ValueError(
+            f"weights must be a non-empty list [W_1, ..., W_M] of matrices, got "
+            f"weights={plain(weights)!r}"
+        )
     Ws = [check_features(w, f"weights[{i}]") for i, w in enumerate(weights)]
-    if not Ws:
-        raise ValueError("weights must hold at least one layer")
     M = len(Ws)
     lw = _layer_lams(lam_w, M)
     lh = _lam("lam_h", lam_h)

@@ -26,6 +26,10 @@ import numpy as np
 from numpy.typing import ArrayLike
 
 from theory._args import floats
+from theory._args import integer
+from theory._args import plain
+from theory._args import real
+from theory._args import require
 
 __all__ = [
     "ClassMeans",
@@ -63,9 +67,7 @@ class ClassMeans(NamedTuple):
 
 def check_num_classes(K) -> int:
     """``K`` as an int >= 2, else ``ValueError`` naming it."""
-    if isinstance(K, bool) or not isinstance(K, int | np.integer) or K < 2:
-        raise ValueError(f"K (number of classes) must be an integer >= 2, got K={K!r}")
-    return int(K)
+    return integer("K", K, 2)
 
 
 def check_features(H: ArrayLike, name: str = "H") -> np.ndarray:
@@ -118,12 +120,8 @@ def _normalized(X: np.ndarray) -> np.ndarray:
 
 
 def _check_rcond(rcond) -> float:
-    try:
-        r = float(rcond)
-    except (TypeError, ValueError):
-        raise ValueError(f"rcond must be in (0, 1), got rcond={rcond!r}") from None
-    if not 0 < r < 1:
-        raise ValueError(f"rcond must be in (0, 1), got rcond={rcond!r}")
+    r = real("rcond", rcond)
+    require("rcond", r, 0 < r < 1, "in (0, 1)")
     return r
 
 
@@ -166,9 +164,13 @@ def class_means(
       >>> cm.means.tolist(), float(np.trace(cm.sigma_w))
       ([[2.0, -1.0], [0.0, 3.0]], 1.0)
     """
-    if global_mean not in ("weighted", "unweighted"):
+    if not isinstance(global_mean, str) or global_mean not in (
+        "weighted",
+        "unweighted",
+    ):
         raise ValueError(
-            f"global_mean must be 'weighted' or 'unweighted', got {global_mean!r}"
+            "global_mean must be 'weighted' or 'unweighted', got "
+            f"global_mean={plain(global_mean)!r}"
         )
     H = check_features(H)
     y, K = check_labels(labels, H.shape[1])
@@ -319,9 +321,7 @@ def simplex_etf(K: int, d: int | None = None, *, rotation: ArrayLike | None = No
     """
     K = check_num_classes(K)
     d = K if d is None else d
-    if isinstance(d, bool) or not isinstance(d, int | np.integer):
-        raise ValueError(f"d must be an integer, got d={d!r}")
-    _check_width(int(d), K)
+    _check_width(integer("d", d, K), K)
     if d * K > 10**9:
         raise ValueError(f"d*K must be <= 1e9 (an 8 GB frame), got d={d}, K={K}")
     if rotation is None:
@@ -495,9 +495,9 @@ def nc4(
     with np.errstate(over="ignore", invalid="ignore"):
         logits = W @ H
     if b is not None:
-        b = np.asarray(b, dtype=np.float64)
+        b = floats("b", b)
         if b.shape != (K,) or not np.all(np.isfinite(b)):
-            raise ValueError(f"b must be ({K},) finite values, got {b}")
+            raise ValueError(f"b must be ({K},) finite values, got b={plain(b)!r}")
         logits = logits + b[:, None]
     if not np.all(np.isfinite(logits)):
         raise ValueError("nc4: the logits W @ H + b exceed the float64 range")

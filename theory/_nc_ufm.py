@@ -28,6 +28,7 @@ import numpy as np
 from numpy.typing import ArrayLike
 
 from theory._args import floats
+from theory._args import integer
 from theory._args import require
 from theory._nc_metrics import check_features
 from theory._nc_metrics import check_num_classes
@@ -68,21 +69,11 @@ def _finite_out(name: str, *arrays) -> None:
             )
 
 
-def _count(name: str, value, low: int) -> int:
-    if (
-        isinstance(value, bool)
-        or not isinstance(value, int | np.integer)
-        or value < low
-    ):
-        raise ValueError(f"{name} must be an integer >= {low}, got {name}={value!r}")
-    return int(value)
-
-
 def _ufm_sizes(K, n, d) -> tuple[int, int, int]:
     """K classes (>= 2), n >= 1 samples per class and feature dimension d >= K."""
     K = check_num_classes(K)
-    n = _count("n", n, 1)
-    d = _count("d", d, 1)
+    n = integer("n", n, 1)
+    d = integer("d", d, 1)
     if d < K:
         raise ValueError(f"feature dimension d={d} must be >= K={K}")
     return K, n, d

@@ -12,6 +12,7 @@ from typing import NamedTuple
 
 import numpy as np
 
+from theory._args import plain
 from theory._selu_gauss import ALPHA_01
 from theory._selu_gauss import LAMBDA_01
 from theory._selu_map import moment_jacobian
@@ -96,7 +97,9 @@ def _grid(domain: Domain, points: tuple[int, int, int, int]):
         or len(points) != 4
         or any(not isinstance(p, int | np.integer) or p < 2 for p in points)
     ):
-        raise ValueError(f"points must be four integers >= 2, got points={points!r}")
+        raise ValueError(
+            f"points must be four integers >= 2, got points={plain(points)!r}"
+        )
     for name, (lo, hi) in domain._asdict().items():
         ok = all(
             isinstance(x, float | int) and not isinstance(x, bool) for x in (lo, hi)

@@ -32,6 +32,10 @@ from typing import NamedTuple
 import numpy as np
 from numpy.typing import ArrayLike
 
+from theory._args import floats
+from theory._args import integer
+from theory._args import real
+from theory._args import require
 from theory._kernel_exponents import ExponentFit
 from theory._kernel_exponents import alpha_proxy
 from theory._kernel_exponents import beta_proxy
@@ -100,14 +104,14 @@ class EigenData(NamedTuple):
 
 
 def _check_inputs(x1: ArrayLike, x2: ArrayLike | None, ndim: int, what: str):
-    a = np.asarray(x1, dtype=np.float64)
+    a = floats("x1", x1)
     if a.ndim != ndim or a.shape[0] == 0 or 0 in a.shape:
         raise ValueError(f"x1 must be a non-empty {what}, got shape {a.shape}")
     if not np.all(np.isfinite(a)):
         raise ValueError("x1 must be finite, got a NaN or inf entry")
     if x2 is None:
         return a, None
-    b = np.asarray(x2, dtype=np.float64)
+    b = floats("x2", x2)
     if b.ndim != ndim or b.shape[0] == 0 or 0 in b.shape:
         raise ValueError(f"x2 must be a non-empty {what}, got shape {b.shape}")
     if b.shape[1:] != a.shape[1:]:
@@ -121,26 +125,12 @@ def _check_inputs(x1: ArrayLike, x2: ArrayLike | None, ndim: int, what: str):
 
 
 def _check_hyper(depth, weight_var, bias_var) -> tuple[int, float, float]:
-    if isinstance(depth, bool) or not isinstance(depth, int | np.integer):
-        raise ValueError(f"depth must be an integer >= 1, got depth={depth!r}")
-    if not 1 <= depth <= _MAX_DEPTH:
-        raise ValueError(f"depth must be in [1, {_MAX_DEPTH}], got depth={depth!r}")
-    w, b = float(weight_var), float(bias_var)
-    if not (math.isfinite(w) and w > 0):
-        raise ValueError(f"weight_var must be > 0 and finite, got weight_var={w!r}")
-    if not (math.isfinite(b) and b >= 0):
-        raise ValueError(f"bias_var must be >= 0 and finite, got bias_var={b!r}")
-    return int(depth), w, b
-
-
-def _check_batch(batch_size) -> int | None:
-    if batch_size is None:
-        return None
-    if isinstance(batch_size, bool) or not isinstance(batch_size, int | np.integer):
-        raise ValueError(f"batch_size must be an integer >= 1, got {batch_size!r}")
-    if batch_size < 1:
-        raise ValueError(f"batch_size must be >= 1, got batch_size={batch_size!r}")
-    return int(batch_size)
+    depth = integer("depth", depth, 1)
+    require("depth", depth, depth <= _MAX_DEPTH, f"in [1, {_MAX_DEPTH}]")
+    w, b = real("weight_var", weight_var), real("bias_var", bias_var)
+    require("weight_var", w, math.isfinite(w) and w > 0, "> 0 and finite")
+    require("bias_var", b, math.isfinite(b) and b >= 0, ">= 0 and finite")
+    return depth, w, b
 
 
 # ---------------------------------------------------------------- closed-form kernels
@@ -242,7 +232,7 @@ def relu_nngp_ntk(
     """
     a, b = _check_inputs(x1, x2, 2, "2-D array (n, d)")
     depth, w, bv = _check_hyper(depth, weight_var, bias_var)
-    batch = _check_batch(batch_size)
+    batch = None if batch_size is None else integer("batch_size", batch_size, 1)
     d = a.shape[1]
     sym = b is None
     b = a if sym else b
@@ -372,7 +362,7 @@ def relu_nngp_ntk_nt(
     """
     a, b = _check_inputs(x1, x2, 2, "2-D array (n, d)")
     depth, w, bv = _check_hyper(depth, weight_var, bias_var)
-    batch = _check_batch(batch_size)
+    batch = integer("batch_size", batch_size, 1)
     jax, stax = _stax()
     ws, bs = math.sqrt(w), math.sqrt(bv)
     layers = [stax.Dense(1, W_std=ws, b_std=bs), stax.Relu()] * depth
@@ -453,7 +443,7 @@ def myrtle_ntk(
             f"{a.shape}"
         )
     blocks = _check_layers(layers)
-    batch = _check_batch(batch_size)
+    batch = integer("batch_size", batch_size, 1)
     jax, _ = _stax()
     kernel_fn = _myrtle_kernel_fn(blocks, side)
     return _nt_kernel(kernel_fn, a, b, ("ntk",), batch, jax)["ntk"]
@@ -491,7 +481,7 @@ def kernel_eigendata(kernel: ArrayLike, targets: ArrayLike) -> EigenData:
       >>> e.eigvals.tolist(), e.target_power.round(12).tolist()
       ([2.0, 1.0], [0.5, 4.5])
     """
-    K = np.asarray(kernel, dtype=np.float64)
+    K = floats("kernel", kernel)
     if K.ndim != 2 or K.shape[0] != K.shape[1] or K.shape[0] == 0:
         raise ValueError(f"kernel must be a non-empty square matrix, got {K.shape}")
     if not np.all(np.isfinite(K)):
@@ -499,7 +489,7 @@ def kernel_eigendata(kernel: ArrayLike, targets: ArrayLike) -> EigenData:
     scale = max(float(np.abs(K).max()), np.finfo(float).tiny)
     if np.abs(K - K.T).max() > 1e-8 * scale:
         raise ValueError("kernel must be symmetric, got |K - K.T| > 1e-8 max|K|")
-    Y = np.asarray(targets, dtype=np.float64)
+    Y = floats("targets", targets)
     Y = Y[:, None] if Y.ndim == 1 else Y
     if Y.ndim != 2 or Y.shape[0] != K.shape[0]:
         raise ValueError(

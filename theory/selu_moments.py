@@ -26,6 +26,7 @@ import numpy as np
 from numpy.typing import ArrayLike
 
 from theory._args import finite
+from theory._args import integer
 from theory._args import plain
 from theory._args import positive
 from theory._args import require
@@ -171,8 +172,7 @@ def iterate_map(
       >>> [round(float(x), 5) for x in traj.nu_tilde]
       [1.5, 1.48157, 1.46592]
     """
-    if not isinstance(steps, int | np.integer) or steps < 0:
-        raise ValueError(f"steps must be an integer >= 0, got steps={steps!r}")
+    integer("steps", steps, 0)
     mu = finite("mu0", mu0)
     nu = positive("nu0", nu0)
     shape = _broadcast(mu0=mu, nu0=nu, omega=omega, tau=tau, alpha=alpha, lam=lam)
@@ -226,8 +226,7 @@ def fixed_point(
     """
     if not (math.isfinite(xtol) and xtol > 0):
         raise ValueError(f"xtol must be > 0, got xtol={xtol!r}")
-    if not isinstance(maxiter, int | np.integer) or maxiter < 1:
-        raise ValueError(f"maxiter must be an integer >= 1, got maxiter={maxiter!r}")
+    integer("maxiter", maxiter, 1)
     finite("omega", omega)
     positive("tau", tau)
     _selu_params(alpha, lam)

@@ -15,6 +15,4 @@ from sims.rf_real import spectra
 
 EXPERIMENTS = (spectra.EXPERIMENT, rf.EXPERIMENT, fitting_ratio.EXPERIMENT)
 
-from sims.rf_real.__main__ import main  # noqa: E402
-
-__all__ = ["EXPERIMENTS", "main"]
+__all__ = ["EXPERIMENTS"]

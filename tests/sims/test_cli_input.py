@@ -11,6 +11,10 @@ import contextlib
 import dataclasses
 import importlib
 import io
+import os
+import subprocess
+import sys
+from pathlib import Path
 
 import pytest
 from hypothesis import given
@@ -19,6 +23,8 @@ from hypothesis import strategies as st
 
 from sims._config import _metadata
 from sims._registry import all_experiments
+
+REPO = Path(__file__).resolve().parents[2]
 
 CASES = [
     (module, experiment, field.name)
@@ -101,6 +107,26 @@ def test_help_lists_every_field_with_default_constraint_and_meaning(
         assert line is not None, f"{key}: field {field.name} missing from --help"
     for preset in experiment.presets:
         assert any(ln.split()[:1] == [preset] for ln in text.splitlines()), preset
+
+
+def test_python_m_help_writes_nothing_to_stderr():
+    """``python -m sims.X --help`` as a user runs it: no warning from the import
+    (runpy warns when a package imports its own ``__main__``)."""
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    runs = {
+        module: subprocess.Popen(
+            [sys.executable, "-m", module, "--help"],
+            cwd=REPO,
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for module in all_experiments()
+    }
+    for module, run in runs.items():
+        _, err = run.communicate(timeout=120)
+        assert run.returncode == 0 and err == "", f"{module}: {err}"
 
 
 def test_seed_beyond_64_bits_is_refused_before_work(tmp_path, capsys):
