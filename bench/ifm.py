@@ -124,8 +124,7 @@ def main(argv=None) -> int:
         "",
         f"Command: `{_report.command('ifm', argv)}`",
         f"{_report.machine(torch)} {args.threads} intra-op thread(s); 1/5/15-min load "
-        f"average at the end {'/'.join(f'{x:.2f}' for x in load)} (other jobs shared "
-        "the machine).",
+        f"average at the end {'/'.join(f'{x:.2f}' for x in load)}.",
         f"Medians of {args.repeats} interleaved repeats after one shared warm-up; "
         "float64.",
         "",

@@ -122,7 +122,7 @@ def main(argv=None) -> int:
     lines += [
         "",
         f"{_report.machine(np)} 1-min load average {os.getloadavg()[0]:.2f} at the "
-        "end (other jobs were running). "
+        "end. "
         f"Command: `{_report.command('kernels', argv_)}`.",
     ]
     _report.save(RESULTS, lines)

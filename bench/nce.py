@@ -147,8 +147,7 @@ def main(argv=None) -> int:
         "",
         f"Command: `{_report.command('nce', argv)}`. {_report.machine(torch)} "
         f"{args.threads} intra-op thread(s), float64, CPU. Load average "
-        f"(1 min) {load_before[0]:.1f} before and {load_after[0]:.1f} after "
-        "(other jobs shared the machine).",
+        f"(1 min) {load_before[0]:.1f} before and {load_after[0]:.1f} after.",
         "",
         f"1-D Gaussian mean, θ* = {THETA_STAR}, q = N(0, {NOISE_STD}²), B = m = {B}, "
         f"{args.seeds} seeds x {args.steps} steps, the same pre-drawn normals for "

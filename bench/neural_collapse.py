@@ -172,7 +172,7 @@ def main(argv=None) -> int:
             "",
             f"Command: `{_report.command('neural_collapse', argv)}`. "
             f"{_report.machine(torch)} 1-min load average at the end "
-            f"{os.getloadavg()[0]:.2f} (other jobs shared the machine).",
+            f"{os.getloadavg()[0]:.2f}.",
         ],
     )
     return 0

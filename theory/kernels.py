@@ -62,7 +62,6 @@ __all__ = [
 # Rows of x1 per block: keeps the (block, n2) temporaries near 8 MB each.
 _BLOCK_ELEMENTS = 1 << 20
 _MAX_DEPTH = 1000
-_SNAP = 16 * np.finfo(np.float64).eps  # sin^2(theta) below this counts as zero
 _NT_HINT = (
     "needs jax and neural-tangents (the `kernels` extra): "
     "pip install 'learning-dynamics[kernels]' && "
@@ -136,37 +135,65 @@ def _check_hyper(depth, weight_var, bias_var) -> tuple[int, float, float]:
 # ---------------------------------------------------------------- closed-form kernels
 
 
-def _relu_step(cov12, prod, ntk):
-    r"""One ReLU layer on the covariance: arc-cosine kernels of degree 1 and 0.
+def _relu_layer(cov, det, v1, v2, ntk, w, b):
+    r"""One ReLU layer and the Dense layer after it (docs/derivations/kernels.md §4).
 
-    With :math:`\cos\theta = \Sigma_{12}/\sqrt{\Sigma_{11}\Sigma_{22}}`, taken as
-    ``arctan2`` of :math:`\sqrt{\Sigma_{11}\Sigma_{22}-\Sigma_{12}^2}` and
-    :math:`\Sigma_{12}` (accurate at every angle; :math:`\theta = \pi/2` where both
-    vanish; :math:`\sin^2\theta` below 16 eps snaps to 0):
-    :math:`E[\phi(u)\phi(v)] = (\sqrt{\Sigma_{11}\Sigma_{22}-\Sigma_{12}^2}
-    + (\pi-\theta)\Sigma_{12})/2\pi`, :math:`E[\phi'(u)\phi'(v)] = (\pi-\theta)/2\pi`.
+    ``det`` is :math:`D = \Sigma_{11}\Sigma_{22} - \Sigma_{12}^2`, carried through the
+    layers without cancellation: with :math:`\theta = \operatorname{atan2}(\sqrt D,
+    \Sigma_{12})` and :math:`s = \sqrt{\Sigma_{11}\Sigma_{22}}`,
+    :math:`E = E[\phi(u)\phi(v)] = (\sqrt D + (\pi-\theta)\Sigma_{12})/2\pi`,
+    :math:`E[\phi'(u)\phi'(v)] = (\pi-\theta)/2\pi`, and with
+    :math:`sg = \pi(s - \Sigma_{12}) - (\sqrt D - \theta\Sigma_{12}) \ge 0`
+    (:math:`s - \Sigma_{12} = D/(s + \Sigma_{12})` where :math:`\Sigma_{12} > 0`) the
+    next determinant is :math:`w^2 (sg/2\pi)(s/2 + E) + w b ((\sqrt{\Sigma_{11}} -
+    \sqrt{\Sigma_{22}})^2/2 + sg/\pi)`. Forming :math:`\Sigma'_{11}\Sigma'_{22} -
+    \Sigma'^2_{12}` instead puts an error of ~eps/theta in the next angle.
     """
-    sin2 = prod - cov12 * cov12
-    # |cos theta| within rounding of 1 (equal, parallel or opposite inputs): snap to
-    # theta = 0 or pi. Rounding in prod - cov^2 would otherwise give an angle of
-    # order sqrt(eps) and an NTK off by ~1e-9 relative (e.g. K(x, x.copy())).
-    root = np.sqrt(np.where(sin2 <= _SNAP * prod, 0.0, sin2))
-    zero = (root == 0) & (cov12 == 0)
-    theta = np.where(zero, np.pi / 2, np.arctan2(root, cov12))
+    root = np.sqrt(det)
+    # pi/2 where both vanish (a zero-variance input), as neural-tangents
+    theta = np.where((root == 0) & (cov == 0), np.pi / 2, np.arctan2(root, cov))
     dot = 0.5 - theta / (2 * np.pi)
-    return root / (2 * np.pi) + dot * cov12, ntk * dot
+    relu = root / (2 * np.pi) + dot * cov
+    s1, s2 = np.sqrt(v1)[:, None], np.sqrt(v2)[None, :]
+    s = s1 * s2
+    gap = np.where(cov > 0, det / np.where(cov > 0, s + cov, 1.0), s - cov)
+    sg = np.maximum(np.pi * gap - (root - theta * cov), 0.0)
+    det = w * w * (sg / (2 * np.pi)) * (s / 2 + relu) + w * b * (
+        (s1 - s2) ** 2 / 2 + sg / np.pi
+    )
+    cov = w * relu + b
+    return cov, det, w * (v1 / 2) + b, w * (v2 / 2) + b, cov + w * ntk * dot
 
 
-def _closed_form_block(g12, d1, d2, depth, w, b):
-    """NNGP and NTK of one block from the input Gram g12 and the diagonals d1, d2."""
-    cov = w * g12 + b  # first Dense layer
+def _input_det(a, b, g12, d1, d2, w, bias):
+    r"""Covariance and :math:`D` of the first Dense layer, :math:`D = w^2(d_1 d_2 -
+    g_{12}^2) + w b |x - y|^2/d`, with both parts formed from the vectors where the
+    difference form gives :math:`\sin^2\theta < 10^{-4}` (it cancels there):
+    :math:`d_1 d_2 \sin^2\theta` with :math:`\sin\theta = |\hat x - \hat y|\,
+    |\hat x + \hat y|/2` (Kahan's angle formula) and the squared distance itself."""
+    cov = w * g12 + bias
+    prod = (w * d1[:, None] + bias) * (w * d2[None, :] + bias)
+    det = prod - cov * cov
+    i, j = np.nonzero(det < 1e-4 * prod)
+    if i.size:
+        x, y, d = a[i], b[j], a.shape[1]
+        nx = np.linalg.norm(x, axis=1, keepdims=True)
+        ny = np.linalg.norm(y, axis=1, keepdims=True)
+        xh = np.divide(x, nx, out=np.zeros_like(x), where=nx > 0)
+        yh = np.divide(y, ny, out=np.zeros_like(y), where=ny > 0)
+        sin = np.linalg.norm(xh - yh, axis=1) * np.linalg.norm(xh + yh, axis=1) / 2
+        gram = d1[i] * d2[j] * sin * sin
+        det[i, j] = w * w * gram + w * bias * np.sum((x - y) ** 2, axis=1) / d
+    return cov, np.maximum(det, 0.0)
+
+
+def _closed_form_block(a, b, g12, d1, d2, depth, w, bias):
+    """NNGP and NTK of one block from the inputs, their Gram g12 and diagonals."""
+    cov, det = _input_det(a, b, g12, d1, d2, w, bias)
     ntk = cov.copy()
-    v1, v2 = w * d1 + b, w * d2 + b
+    v1, v2 = w * d1 + bias, w * d2 + bias
     for _ in range(depth):
-        relu_cov, relu_ntk = _relu_step(cov, v1[:, None] * v2[None, :], ntk)
-        cov = w * relu_cov + b
-        ntk = cov + w * relu_ntk
-        v1, v2 = w * (v1 / 2) + b, w * (v2 / 2) + b  # E[relu(u)^2] = var/2
+        cov, det, v1, v2, ntk = _relu_layer(cov, det, v1, v2, ntk, w, bias)
     return cov, ntk
 
 
@@ -244,10 +271,12 @@ def relu_nngp_ntk(
     for start in range(0, n1, rows):
         part = slice(start, start + rows)
         g12 = a[part] @ b.T / d
-        if sym:  # the diagonal of the Gram is d1 exactly: prod - cov^2 = 0 there
+        if sym:  # the diagonal of the Gram is d1 exactly (exact kernels there)
             idx = np.arange(part.start, min(part.stop, n1))
             g12[idx - start, idx] = d1[idx]
-        nngp[part], ntk[part] = _closed_form_block(g12, d1[part], d2, depth, w, bv)
+        nngp[part], ntk[part] = _closed_form_block(
+            a[part], b, g12, d1[part], d2, depth, w, bv
+        )
     if sym:  # exact symmetry (a@b.T blocks may round the two triangles differently)
         nngp = (nngp + nngp.T) / 2
         ntk = (ntk + ntk.T) / 2

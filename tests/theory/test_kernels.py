@@ -18,13 +18,16 @@ Groups:
 
 from __future__ import annotations
 
+import mpmath as mp
 import numpy as np
 import pytest
+from hypothesis import example
 from hypothesis import given
 from hypothesis import settings
 from hypothesis import strategies as st
 
 from tests._tolerances import F64_RTOL
+from tests._tolerances import KERNEL_ANGLE_ATOL as ANGLE_ATOL
 from tests._tolerances import KERNEL_EXPONENT_ALLOWANCE as EXPONENT_ALLOWANCE
 from tests._tolerances import KERNEL_NT_DIAG_RTOL as NT_DIAG_RTOL
 from tests._tolerances import KERNEL_NT_RTOL as NT_RTOL
@@ -159,6 +162,9 @@ inputs = st.integers(0, 2**32 - 1).map(np.random.default_rng)
     b=st.floats(0.0, 1.0),
 )
 @settings(max_examples=20)
+# d = 1 makes every pair parallel or opposite; a bias of 4e-16 gives them true
+# angles ~1e-7, which the recursion used to get wrong by ~1e-9 (eigenvalue -4e-11).
+@example(rng=np.random.default_rng(242), depth=1, w=1.0, b=3.630545607435763e-16)
 def test_symmetric_psd_batch_invariant(rng, depth, w, b):
     n, d = int(rng.integers(2, 40)), int(rng.integers(1, 9))
     x = rng.normal(size=(n, d)) * rng.uniform(0.1, 5.0, size=(n, 1))
@@ -175,6 +181,47 @@ def test_symmetric_psd_batch_invariant(rng, depth, w, b):
         assert _relmax(getattr(small, name), K) <= F64_RTOL
         assert _relmax(getattr(cross, name), K) <= F64_RTOL
         assert _relmax(getattr(permuted, name), K[np.ix_(perm, perm)]) <= F64_RTOL
+
+
+def _kernels_mp(x, y, depth, w, b):
+    """(NNGP, NTK) of the pair by the recursion of docs/derivations/kernels.md §2-3,
+    in 50-digit arithmetic with arccos (exact enough at 50 digits)."""
+    mp.mp.dps = 50
+    x, y = [mp.mpf(float(t)) for t in x], [mp.mpf(float(t)) for t in y]
+    w, b, d = mp.mpf(w), mp.mpf(b), len(x)
+    cov = w * mp.fsum(p * q for p, q in zip(x, y, strict=True)) / d + b
+    v1 = w * mp.fsum(p * p for p in x) / d + b
+    v2 = w * mp.fsum(q * q for q in y) / d + b
+    ntk = cov
+    for _ in range(depth):
+        s = mp.sqrt(v1 * v2)
+        theta = mp.acos(max(min(cov / s, 1), -1))
+        relu = s * (mp.sin(theta) + (mp.pi - theta) * mp.cos(theta)) / (2 * mp.pi)
+        cov = w * relu + b
+        ntk = cov + w * ntk * (mp.pi - theta) / (2 * mp.pi)
+        v1, v2 = w * v1 / 2 + b, w * v2 / 2 + b
+    return float(cov), float(ntk)
+
+
+@given(
+    rng=inputs,
+    d=st.integers(1, 8),
+    depth=st.integers(1, 6),
+    w=st.floats(0.3, 3.0),
+    b=st.sampled_from([0.0, 1e-16, 1e-9, 0.1]),
+    sign=st.sampled_from([1.0, -1.0]),
+    noise=st.sampled_from([0.0, 1e-14, 1e-10, 1e-6, 1e-2]),
+)
+@settings(max_examples=40)
+def test_nearly_parallel_or_opposite_inputs_match_mpmath(
+    rng, d, depth, w, b, sign, noise
+):
+    x = rng.normal(size=d)
+    y = sign * rng.uniform(0.1, 5.0) * x + noise * rng.normal(size=d)
+    k = relu_nngp_ntk(np.stack([x, y]), depth=depth, weight_var=w, bias_var=b)
+    for K, exact in zip((k.nngp, k.ntk), _kernels_mp(x, y, depth, w, b), strict=True):
+        scale = np.sqrt(K[0, 0] * K[1, 1])  # |K_12| <= scale (Cauchy-Schwarz)
+        assert abs(K[0, 1] - exact) <= ANGLE_ATOL * scale
 
 
 def test_diagonal_at_critical_weight_var():
