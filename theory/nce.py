@@ -195,6 +195,19 @@ def _check_nce_domain(theta, mu_d, m, s, nu) -> None:
 # ======================================================================================
 
 
+def _nce_inputs(theta, data_mean, noise_mean, noise_std, nu) -> list[np.ndarray]:
+    """The arguments checked by name and against the quadrature's domain, broadcast."""
+    args = _arrays(
+        theta=theta,
+        data_mean=data_mean,
+        noise_mean=noise_mean,
+        noise_std=noise_std,
+        nu=nu,
+    )
+    _check_nce_domain(*args)
+    return args
+
+
 def nce_gaussian_mean(
     theta: ArrayLike,
     c: ArrayLike,
@@ -290,14 +303,7 @@ def nce_optimal_offset(
       >>> float(nce_optimal_offset(2.0, data_mean=8.0))
       6.0
     """
-    th, mu_d, m, s, nu = _arrays(
-        theta=theta,
-        data_mean=data_mean,
-        noise_mean=noise_mean,
-        noise_std=noise_std,
-        nu=nu,
-    )
-    _check_nce_domain(th, mu_d, m, s, nu)
+    th, mu_d, m, s, nu = _nce_inputs(theta, data_mean, noise_mean, noise_std, nu)
     shape = th.shape
     th, mu_d, m, s, nu = (a.ravel() for a in (th, mu_d, m, s, nu))
     out = 0.5 * (th - m) * (mu_d - th)
@@ -402,13 +408,7 @@ def gaussian_mean_landscape(
       >>> float(r.nll_grad), float(r.c_opt_offset), f"{float(r.nce_profiled_grad):.4g}"
       (-6.0, 6.0, '-0.009712')
     """
-    th, mu_d, m, s, nu = _arrays(
-        theta=theta,
-        data_mean=data_mean,
-        noise_mean=noise_mean,
-        noise_std=noise_std,
-        nu=nu,
-    )
+    th, mu_d, m, s, nu = _nce_inputs(theta, data_mean, noise_mean, noise_std, nu)
     kw = dict(data_mean=mu_d, noise_mean=m, noise_std=s, nu=nu)
     fixed = nce_gaussian_mean(th, HALF_LOG_2PI, **kw)
     offset = nce_optimal_offset(th, **kw)
