@@ -60,7 +60,8 @@ def open_grid(
     """
     path = Path(path)
     if not path.is_file():
-        raise GridError(f"{path}: no such file")
+        what = "a directory, not a grid file" if path.is_dir() else "no such file"
+        raise GridError(f"{path}: {what}")
     try:
         with xr.open_dataset(path) as opened:
             ds = opened.load()

@@ -162,6 +162,8 @@ def test_bad_grids_are_refused(tmp_path, grids, capsys):
     missing = tmp_path / "missing.nc"
     with pytest.raises(fig_nc.GridError, match="no such file"):
         fig_nc.load_grid(missing)
+    with pytest.raises(fig_nc.GridError, match="a directory, not a grid file"):
+        fig_nc.load_grid(tmp_path)
     other = tmp_path / "other.nc"
     xr.Dataset({"x": ("a", [1.0])}).to_netcdf(other, engine="h5netcdf")
     with pytest.raises(fig_nc.GridError, match="not a neural_collapse grid"):
