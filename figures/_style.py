@@ -167,6 +167,31 @@ def mean_sem(da: xr.DataArray, dim: str = "trial") -> tuple[xr.DataArray, xr.Dat
     return mean, sem
 
 
+#: Marker sizes (points) of simulated test and (faint) train risks.
+TEST_MS, TRAIN_MS = 4.0, 3.0
+
+
+def risk_points(ax, x, da: xr.DataArray, colour, *, faint: bool, gid: str):
+    """Trial mean ± SEM of ``da`` (dims ``(x, trial)``) as markers with error bars:
+    solid for a test risk, faint and smaller for a train risk, under the theory
+    lines (zorder 2-3). Returns ``(mean, sem)``."""
+    mean, sem = mean_sem(da)
+    bars = ax.errorbar(
+        x,
+        mean.values,
+        yerr=sem.values,
+        fmt="o",
+        color=colour,
+        alpha=0.35 if faint else 1.0,
+        markersize=TRAIN_MS if faint else TEST_MS,
+        markeredgewidth=0.0,
+        elinewidth=0.8,
+        zorder=2 if faint else 3,
+    )
+    bars.lines[0].set_gid(gid)
+    return mean, sem
+
+
 def bars_within_marker(ax, x, mean, sem, markersize: float) -> np.ndarray:
     """Whether each error bar ``mean ± sem`` at ``x`` ends inside its marker.
 

@@ -241,27 +241,16 @@ def plot_risk_vs_k(
         for j, r in enumerate(ridges.tolist()):
             colour = _style.ridge_colour(r, norm)
             for name, faint in (("train_risk", True), ("test_risk", False)):
-                mean, sem = _style.mean_sem(
-                    sub[name].sel(ridge=r).transpose("k", "trial")
-                )
-                bars = ax.errorbar(
-                    k,
-                    mean.values,
-                    yerr=sem.values,
-                    fmt="o",
-                    color=colour,
-                    alpha=0.35 if faint else 1.0,
-                    ms=3.0 if faint else 4.0,
-                    markeredgewidth=0.0,
-                    elinewidth=0.8,
-                )
-                bars.lines[0].set_gid(f"sim:{name}:{r!r}")
+                da = sub[name].sel(ridge=r).transpose("k", "trial")
+                gid = f"sim:{name}:{r!r}"
+                _style.risk_points(ax, k, da, colour, faint=faint, gid=gid)
             ax.plot(
                 k_dense,
                 test_th[j],
                 "-",
                 color=colour,
                 lw=1.2,
+                zorder=4,
                 gid=f"theory:test_risk:{r!r}",
             )
             ax.plot(
@@ -270,6 +259,7 @@ def plot_risk_vs_k(
                 ":",
                 color=colour,
                 lw=1.2,
+                zorder=4,
                 gid=f"theory:train_risk:{r!r}",
             )
         if k.min() < n < k.max():

@@ -83,7 +83,6 @@ _COORD_ATTRS = {
 _ENVELOPE_RIDGES = (
     41  # log-spaced ridges over the saved range for the optimal-ridge line
 )
-_TEST_MS, _TRAIN_MS = 4.0, 3.0  # marker sizes (points) of test and train risks
 _TRAIN_DECADES = 2.0  # how far below the least test risk the y range may reach
 _THEORY_RTOL = 1e-4  # recomputed vs saved theory; looser than float64 for float32 grids
 
@@ -321,20 +320,8 @@ def plot_risk_vs(
             colour = _style.ridge_colour(r, norm)
             for name, faint in (("train_risk", True), ("test_risk", False)):
                 da = sub[name].sel(ridge=r).transpose(dim, "trial")
-                mean, sem = _style.mean_sem(da)
-                bars = ax.errorbar(
-                    x,
-                    mean.values,
-                    yerr=sem.values,
-                    fmt="o",
-                    color=colour,
-                    alpha=0.35 if faint else 1.0,
-                    markersize=_TRAIN_MS if faint else _TEST_MS,
-                    markeredgewidth=0.0,
-                    elinewidth=0.8,
-                    zorder=2 if faint else 3,
-                )
-                bars.lines[0].set_gid(f"sim:{name}:{r!r}")
+                gid = f"sim:{name}:{r!r}"
+                mean, sem = _style.risk_points(ax, x, da, colour, faint=faint, gid=gid)
                 (train_shown if faint else shown).append(mean.values)
                 if not faint:
                     test_bars.append((mean.values, sem.values))
@@ -370,8 +357,16 @@ def plot_risk_vs(
         )
         grey = "0.3"
         handles = [
-            Line2D([], [], marker="o", ls="none", color=grey, ms=_TEST_MS),
-            Line2D([], [], marker="o", ls="none", color=grey, ms=_TRAIN_MS, alpha=0.35),
+            Line2D([], [], marker="o", ls="none", color=grey, ms=_style.TEST_MS),
+            Line2D(
+                [],
+                [],
+                marker="o",
+                ls="none",
+                color=grey,
+                ms=_style.TRAIN_MS,
+                alpha=0.35,
+            ),
             Line2D([], [], ls="-", color=grey),
             Line2D([], [], ls=":", color=grey),
             Line2D([], [], ls="--", color="0.1"),
@@ -400,7 +395,10 @@ def plot_risk_vs(
         # Say when the SEM bars hide inside the markers (measured on the final layout).
         fig.draw_without_rendering()
         inside = np.concatenate(
-            [_style.bars_within_marker(ax, x, m, e, _TEST_MS) for m, e in test_bars]
+            [
+                _style.bars_within_marker(ax, x, m, e, _style.TEST_MS)
+                for m, e in test_bars
+            ]
         )
         total = int(sum(np.isfinite(e).sum() for _, e in test_bars))
         if total and inside.sum() == total:

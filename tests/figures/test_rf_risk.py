@@ -164,7 +164,7 @@ def test_labels_come_from_attrs(k_sweep):
 def _hidden_bars(fig):
     """How many test-risk SEM bars end inside the marker radius, from the artists."""
     ax = fig.axes[0]
-    radius_px = 0.5 * rf_risk._TEST_MS * fig.dpi / 72
+    radius_px = 0.5 * _style.TEST_MS * fig.dpi / 72
     hidden = total = 0
     for ridge in _by_gid(ax, "theory:test_risk"):
         bars = _errorbar(ax, f"sim:test_risk:{ridge!r}")
