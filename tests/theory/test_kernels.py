@@ -224,6 +224,36 @@ def test_nearly_parallel_or_opposite_inputs_match_mpmath(
         assert abs(K[0, 1] - exact) <= ANGLE_ATOL * scale
 
 
+@given(rng=inputs, depth=st.integers(1, 4), exponent=st.integers(-210, 210))
+@settings(max_examples=20)
+def test_zero_bias_kernels_scale_exactly_by_powers_of_two(rng, depth, exponent):
+    """With b = 0 both kernels are homogeneous of degree 2 in the inputs; scaling by
+    2^e keeps every variance within 2^+-450 for |e| <= 210, and the recursion is
+    scale-free (angles from ratios, roots of squares): equal to rounding."""
+    x = rng.normal(size=(int(rng.integers(2, 12)), int(rng.integers(1, 6))))
+    k = relu_nngp_ntk(x, depth=depth)
+    scaled = relu_nngp_ntk(np.ldexp(x, exponent), depth=depth)
+    for name in ("nngp", "ntk"):
+        back = np.ldexp(getattr(scaled, name), -2 * exponent)
+        assert _relmax(back, getattr(k, name)) <= F64_RTOL
+
+
+@pytest.mark.parametrize(
+    "kwargs",
+    [
+        dict(x1=np.ones((3, 2)) * 1e-100),  # |x|^2/d underflows in products
+        dict(x1=np.ones((3, 2)) * 1e100),  # and overflows
+        dict(x1=np.full((3, 2), 1e-200)),  # |x|^2/d is 0 although x is not
+        dict(x1=np.ones((3, 2)), weight_var=1e300),
+        dict(x1=np.ones((3, 2)), weight_var=0.3, depth=1000),  # decays below 2^-450
+        dict(x1=np.vstack([np.ones(2), np.zeros(2)]), bias_var=1e-300),
+    ],
+)
+def test_variances_outside_float64_range_raise(kwargs):
+    with pytest.raises(ValueError, match=r"outside \[2\^-450, 2\^450\]"):
+        relu_nngp_ntk(**kwargs)
+
+
 def test_diagonal_at_critical_weight_var():
     # Theta^(l+1) = Sigma^(l+1) + w (pi - theta)/(2 pi) Theta^(l): on the diagonal
     # (theta = 0) with b = 0, w = 2 every layer keeps Sigma = |x|^2/d * 2 and adds it
