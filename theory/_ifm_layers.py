@@ -41,6 +41,10 @@ class Chain(NamedTuple):
     conv: bool  # whether the layers were given as ConvLayer
 
 
+# Largest |entry| of a layer's weights and bias (0, an all-zero layer, is allowed).
+_MIN_SCALE, _MAX_SCALE = 2.0**-200, 2.0**200
+
+
 def check_scalar(name, value, *, low, high=None, low_open=False):
     v = real(name, value)
     ok = math.isfinite(v) and (v > low if low_open else v >= low)
@@ -156,6 +160,14 @@ def to_chain(layers, dtype=torch.float64) -> Chain:
         W.append(w3.contiguous())
         b.append(bias)
         bns.append(bn)
+    for i, (w, bias) in enumerate(zip(W, b, strict=True)):
+        top = float(max(w.abs().max(), bias.abs().max()))
+        if top and not _MIN_SCALE <= top <= _MAX_SCALE:
+            raise ValueError(
+                f"layers[{i}]: its largest |weight| or |bias| is {top:g}, outside "
+                "[2^-200, 2^200] (about 6e-61 to 2e60), where IFM's squared "
+                "distances would overflow or underflow float64; rescale the layer"
+            )
     return Chain(W, b, bns, shapes, conv)
 
 

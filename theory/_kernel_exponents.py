@@ -224,6 +224,11 @@ def ridgeless_test_mse(
         coef, _ = _pinv_solve(K[:m, :m], Y[:m], r)
         resid = Kt[:, :m] @ coef - Yt
         out[j] = np.mean(np.einsum("tc,tc->t", resid, resid))
+    if not np.all(np.isfinite(out)):
+        raise ValueError(
+            "the test MSE exceeds float64 (about 1.8e308): kernel_test or the targets "
+            "are too large, or kernel_train too small; rescale them"
+        )
     return out
 
 

@@ -30,6 +30,7 @@ from numpy.typing import ArrayLike
 from theory._args import floats
 from theory._args import integer
 from theory._args import require
+from theory._nc_metrics import _normalized
 from theory._nc_metrics import check_features
 from theory._nc_metrics import check_num_classes
 
@@ -498,4 +499,6 @@ def central_path_flow(
         out[i] = H
     _finite_out("central_path_flow", out)
     tr = np.array([_traces(X, K, n) for X in out])
-    return CentralPath(times, out, tr[:, 0] / tr[:, 1], tr[:, 0], tr[:, 1])
+    # The ratio from power-of-two normalized H: the traces may underflow (H ~ 1e-300)
+    unit = np.array([_traces(_normalized(X), K, n) for X in out])
+    return CentralPath(times, out, unit[:, 0] / unit[:, 1], tr[:, 0], tr[:, 1])

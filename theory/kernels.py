@@ -498,7 +498,8 @@ def myrtle_ntk(
 
     Raises:
       ValueError: images not 4-D, not square, side not a power of two >= 4,
-        non-finite, or different shapes; bad ``layers`` or ``batch_size``.
+        non-finite, or different shapes; bad ``layers`` or ``batch_size``; an
+        image's mean square or a layer variance outside [2^-450, 2^450].
       ImportError: jax or neural-tangents missing (with the install command).
     """
     a, b = _check_inputs(x1, x2, 4, "4-D array (n, H, W, C)")
@@ -510,6 +511,9 @@ def myrtle_ntk(
         )
     blocks = _check_layers(layers)
     batch = integer("batch_size", batch_size, 1)
+    # W_std = 1, b_std = 0: each ReLU layer halves the variance, as w = 1 here
+    images = a if b is None else np.concatenate([a, b])
+    _check_scale(images.reshape(images.shape[0], -1), sum(blocks), 1.0, 0.0)
     jax, _ = _stax()
     kernel_fn = _myrtle_kernel_fn(blocks, side)
     return _nt_kernel(kernel_fn, a, b, ("ntk",), batch, jax)["ntk"]
@@ -569,4 +573,10 @@ def kernel_eigendata(kernel: ArrayLike, targets: ArrayLike) -> EigenData:
     order = np.argsort(mu)[::-1]
     mu, U = mu[order], U[:, order]
     coeffs = U.T @ Y / math.sqrt(n)
-    return EigenData(mu / n, coeffs, np.einsum("ic,ic->i", coeffs, coeffs))
+    power = np.einsum("ic,ic->i", coeffs, coeffs)
+    if not np.all(np.isfinite(power)):
+        raise ValueError(
+            f"targets up to {np.abs(Y).max():g} give squared coefficients beyond "
+            "float64 (about 1.8e308): rescale the targets"
+        )
+    return EigenData(mu / n, coeffs, power)

@@ -9,6 +9,9 @@ the argument and shows values as a user writes them (``nan``, not
 ``np.float64(nan)``), or, where the value is valid for that argument (-1 as a
 coordinate, 0 as a bias variance), a result without NaN. Never another exception
 type, never a NaN result, and never NaN, inf or a non-number taken silently.
+
+Then each float argument is scaled by 1e-300 .. 1e300: the result must be finite
+(or raise a ``ValueError`` naming the supported range), never NaN or inf.
 """
 
 from __future__ import annotations
@@ -178,3 +181,35 @@ def test_bad_argument_raises_value_error_naming_it(name, arg, label):
         return
     assert label in SOMETIMES, f"{name}({arg}={label}) was accepted"
     assert not any(np.isnan(a).any() for a in _result(name, out)), f"{name}: NaN"
+
+
+def _scaled(value, s):
+    """``value`` scaled by ``s`` if it is a float array, a non-zero float or a list
+    of IFM (weight, bias) layers; else None."""
+    if isinstance(value, list) and value and isinstance(value[0], tuple):
+        return [(w * s, b * s) for w, b in value]
+    if isinstance(value, np.ndarray) and value.dtype.kind == "f":
+        return value * s
+    if isinstance(value, float) and value != 0:
+        return value * s
+    return None
+
+
+SCALED = [
+    (name, arg, s)
+    for name, (_, valid) in VALID.items()
+    for arg, value in valid.items()
+    for s in (1e-300, 1e-150, 1e150, 1e300)
+    if _scaled(value, s) is not None
+]
+
+
+@pytest.mark.parametrize(("name", "arg", "scale"), SCALED)
+def test_extreme_scale_gives_finite_result_or_value_error(name, arg, scale):
+    fn, valid = VALID[name]
+    try:
+        out = fn(**(valid | {arg: _scaled(valid[arg], scale)}))
+    except ValueError as err:
+        assert str(err), "a ValueError must say what is wrong"
+        return
+    assert all(np.all(np.isfinite(a)) for a in _result(name, out)), name
