@@ -348,7 +348,10 @@ def _coerce(cls, name: str, value):
     args = typing.get_args(tp)
     if origin is tuple:
         items = value if isinstance(value, list | tuple) else [value]
-        return tuple(_scalar(args[0], v, name) for v in items)
+        try:
+            return tuple(_scalar(args[0], v, name) for v in items)
+        except ValueError as err:
+            raise ValueError(f"{err}; a list is written {name}=1,2,3") from None
     if origin in (typing.Union, types.UnionType):  # e.g. int | None
         inner = next(a for a in args if a is not type(None))
         if isinstance(value, list):

@@ -129,6 +129,15 @@ def test_python_m_help_writes_nothing_to_stderr():
         assert run.returncode == 0 and err == "", f"{module}: {err}"
 
 
+def test_a_list_in_parentheses_gets_the_list_syntax(tmp_path, capsys):
+    out = tmp_path / "g.nc"
+    argv = ["--sweep", "--experiment", "layer", "--set", "mu=(1,1)", "--out", str(out)]
+    assert _exit("sims.selu", argv) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "a list is written mu=1,2,3" in err
+    assert not out.exists()
+
+
 def test_seed_beyond_64_bits_is_refused_before_work(tmp_path, capsys):
     out = tmp_path / "g.nc"
     argv = ["--sweep", "--smoke", "--seed", str(2**64), "--out", str(out)]
