@@ -183,17 +183,23 @@ def _relu_layer(cov, det, v1, v2, ntk, w, b):
     \Sigma'^2_{12}` instead puts an error of ~eps/theta in the next angle.
     """
     root = np.sqrt(det)
+    theta = np.arctan2(root, cov)
     # pi/2 where both vanish (a zero-variance input), as neural-tangents
-    theta = np.where((root == 0) & (cov == 0), np.pi / 2, np.arctan2(root, cov))
+    theta[(root == 0) & (cov == 0)] = np.pi / 2
     dot = 0.5 - theta / (2 * np.pi)
     relu = root / (2 * np.pi) + dot * cov
     s1, s2 = np.sqrt(v1)[:, None], np.sqrt(v2)[None, :]
     s = s1 * s2
-    gap = np.where(cov > 0, det / np.where(cov > 0, s + cov, 1.0), s - cov)
-    sg = np.maximum(np.pi * gap - (root - theta * cov), 0.0)
-    det = w * w * (sg / (2 * np.pi)) * (s / 2 + relu) + w * b * (
-        (s1 - s2) ** 2 / 2 + sg / np.pi
-    )
+    sg = s - cov  # then D/(s + cov) where cov > 0, free of cancellation
+    np.divide(det, s + cov, out=sg, where=cov > 0)
+    sg *= np.pi
+    sg -= root - theta * cov
+    np.maximum(sg, 0.0, out=sg)
+    det = s / 2 + relu
+    det *= sg
+    det *= w * w / (2 * np.pi)
+    if b:
+        det += w * b * ((s1 - s2) ** 2 / 2 + sg / np.pi)
     cov = w * relu + b
     return cov, det, w * (v1 / 2) + b, w * (v2 / 2) + b, cov + w * ntk * dot
 
