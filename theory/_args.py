@@ -26,38 +26,15 @@ def plain(value):
     return value.tolist() if isinstance(value, np.ndarray | np.generic) else value
 
 
-def integer(name: str, value, low: int) -> int:
-    """``value`` as an int >= ``low``: a Python or numpy integer (not a bool/float)."""
-    if (
-        isinstance(value, bool)
-        or not isinstance(value, int | np.integer)
-        or value < low
-    ):
-        raise ValueError(
-            f"{name} must be an integer >= {low}, got {name}={plain(value)!r}"
-        )
-    return int(value)
-
-
-def real(name: str, value) -> float:
-    """``value`` as a float: a real number (Python, numpy scalar or 0-d array)."""
-    arr = floats(name, value)
-    if arr.ndim:
-        raise ValueError(f"{name} must be a real number, got shape {arr.shape}")
-    return float(arr)
-
-
 def floats(name: str, value) -> np.ndarray:
-    """``value`` as a float64 array, or ValueError if it is not numeric.
-
-    ``None`` is refused here: numpy would turn it into NaN.
-    """
+    """``value`` as a float64 array, or ValueError if it is not numeric (``None``
+    included, which numpy would turn into NaN)."""
     try:
-        if value is None:
-            raise TypeError
-        return np.asarray(value, dtype=np.float64)
+        if value is not None:
+            return np.asarray(value, dtype=np.float64)
     except (TypeError, ValueError):
-        raise ValueError(f"{name} must be numeric, got {name}={value!r}") from None
+        pass
+    raise ValueError(f"{name} must be numeric, got {name}={plain(value)!r}")
 
 
 def require(name: str, value: np.ndarray, ok, rule: str) -> None:
@@ -79,6 +56,27 @@ def positive(name: str, value) -> np.ndarray:
     arr = finite(name, value)
     require(name, arr, arr > 0, "> 0")
     return arr
+
+
+def real(name: str, value) -> float:
+    """``value`` as a float: a real number (Python, numpy scalar or 0-d array)."""
+    arr = floats(name, value)
+    if arr.ndim:
+        raise ValueError(f"{name} must be a real number, got shape {arr.shape}")
+    return float(arr)
+
+
+def integer(name: str, value, low: int) -> int:
+    """``value`` as an int >= ``low``: a Python or numpy integer (not a bool/float)."""
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, int | np.integer)
+        or value < low
+    ):
+        raise ValueError(
+            f"{name} must be an integer >= {low}, got {name}={plain(value)!r}"
+        )
+    return int(value)
 
 
 def broadcast(**arrays) -> list[np.ndarray]:
