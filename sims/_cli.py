@@ -19,6 +19,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from sims._config import describe_fields
+from sims._config import show_value
 from sims._experiment import Experiment
 from sims._report import format_gaps
 from sims._report import theory_gaps
@@ -33,19 +34,11 @@ class _Parser(argparse.ArgumentParser):
 
 def _preset_line(name: str, config, default) -> str:
     changed = [
-        f"{k}={_short(v)}"
+        f"{k}={show_value(v)}"
         for k, v in vars(config).items()
         if getattr(default, k) != v and k != "device"
     ]
     return f"    {name:<10} " + (", ".join(changed) or "(the defaults)")
-
-
-def _short(value) -> str:
-    if isinstance(value, tuple):
-        if len(value) > 4:
-            return f"{value[0]}..{value[-1]} ({len(value)} values)"
-        return ",".join(map(str, value))
-    return str(value)
 
 
 def _fields_help(experiments: Sequence[Experiment]) -> str:
@@ -54,8 +47,11 @@ def _fields_help(experiments: Sequence[Experiment]) -> str:
     for e in experiments:
         head = f"experiment {e.key!r}" if len(experiments) > 1 else "config"
         lines = [f"{head}: {e.summary}".rstrip(": "), "  fields (--set KEY=V1,V2):"]
-        for name, default, constraint, meaning in describe_fields(e.config):
-            lines.append(f"    {name:<14} {default:<22} {constraint:<24} {meaning}")
+        rows = describe_fields(e.config)
+        w = [max(len(row[i]) for row in rows) for i in range(3)]
+        for name, default, constraint, meaning in rows:
+            cols = f"{name:<{w[0]}}  {default:<{w[1]}}  {constraint:<{w[2]}}"
+            lines.append(f"    {cols}  {meaning}")
         lines.append("  presets (--preset NAME):")
         base = e.config()
         lines += [_preset_line(n, c, base) for n, c in e.presets.items()]

@@ -18,6 +18,7 @@ __all__ = [
     "int_logspace",
     "log_steps",
     "param",
+    "show_value",
 ]
 
 
@@ -153,13 +154,7 @@ def describe_fields(cls) -> list[tuple[str, str, str, str]]:
     for f in _fields(cls):
         meta = _metadata(cls, f.name)
         check = meta.get("check")
-        default = f.default
-        if isinstance(default, tuple) and len(default) > 6:
-            shown = ",".join(map(str, default[:3])) + f",... ({len(default)} values)"
-        elif isinstance(default, tuple):
-            shown = ",".join(map(str, default))
-        else:
-            shown = str(default)
+        shown = show_value(f.default)
         kind = _field_type(cls, f.name)
         constraint = check.describe() if check else ""
         if typing.get_origin(kind) is tuple:
@@ -167,6 +162,22 @@ def describe_fields(cls) -> list[tuple[str, str, str, str]]:
             constraint = f"{prefix}, " + (constraint or "any")
         rows.append((f.name, shown, constraint, meta.get("help", "")))
     return rows
+
+
+def show_value(value) -> str:
+    """A field value for ``--help``: floats to 4 significant digits when their repr
+    is longer than 8 characters, and a tuple of more than 4 as ``first..last (N
+    values)``."""
+
+    def one(x) -> str:
+        text = str(x)
+        return f"{x:.4g}" if isinstance(x, float) and len(text) > 8 else text
+
+    if not isinstance(value, tuple):
+        return one(value)
+    if len(value) > 4:
+        return f"{one(value[0])}..{one(value[-1])} ({len(value)} values)"
+    return ",".join(map(one, value))
 
 
 def _metadata(cls, name: str) -> typing.Mapping:

@@ -68,27 +68,18 @@ def theory_gaps(
 
 
 def format_gaps(rows: list[GapRow]) -> str:
-    """A plain-text table of :func:`theory_gaps` rows."""
-    head = (
-        "variable",
-        "cells",
-        "subset",
-        "median rel gap",
-        "worst rel gap",
-        "worst |z|",
-    )
+    """A plain-text table of :func:`theory_gaps` rows, columns as wide as their
+    longest entry."""
+    wv = max([len("variable"), *(len(r.variable) for r in rows)])
+    ws = max([len("subset"), *(len(r.subset) for r in rows)])
     lines = [
-        f"{head[0]:<20} {head[2]:<16} {head[1]:>6} {head[3]:>15} {head[4]:>14} "
-        f"{head[5]:>10}"
+        f"{'variable':<{wv}} {'subset':<{ws}} {'cells':>6} {'median rel gap':>15} "
+        f"{'worst rel gap':>14} {'worst |z|':>10}"
     ]
     for r in rows:
+        z = "n/a" if np.isnan(r.worst_abs_z) else f"{r.worst_abs_z:.2f}"
         lines.append(
-            f"{r.variable:<20} {r.subset:<16} {r.cells:>6} {r.median_rel_gap:>15.2%} "
-            f"{r.worst_rel_gap:>14.2%} "
-            + (
-                f"{r.worst_abs_z:>10.2f}"
-                if r.worst_abs_z == r.worst_abs_z
-                else "       n/a"
-            )
+            f"{r.variable:<{wv}} {r.subset:<{ws}} {r.cells:>6} "
+            f"{r.median_rel_gap:>15.2%} {r.worst_rel_gap:>14.2%} {z:>10}"
         )
     return "\n".join(lines)

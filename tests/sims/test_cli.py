@@ -42,6 +42,12 @@ def test_smoke_sweep_writes_the_grid_and_prints_the_gap_table(tmp_path, capsys):
     assert {"test_risk", "train_risk"} <= set(rows)
     # the away-from-peak subset of rf_risk is reported
     assert any("k not in" in line for line in lines[header + 1 :])
+    # the columns line up: every row ends where the header does, and the cell
+    # count ends under "cells" even after the long away-from-peak label
+    table = lines[header : header + 1 + len(rows)]
+    assert {len(line) for line in table} == {len(lines[header])}
+    cells_end = lines[header].index("cells") + len("cells")
+    assert all(line[cells_end - 1].isdigit() for line in table[1:])
     # the command line is kept as provenance
     assert ds.attrs["command"].startswith("python -m sims.rf_risk --sweep --smoke")
 

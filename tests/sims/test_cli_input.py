@@ -22,6 +22,7 @@ from hypothesis import settings
 from hypothesis import strategies as st
 
 from sims._config import _metadata
+from sims._config import describe_fields
 from sims._registry import all_experiments
 
 REPO = Path(__file__).resolve().parents[2]
@@ -105,6 +106,17 @@ def test_help_lists_every_field_with_default_constraint_and_meaning(
             (ln for ln in text.splitlines() if ln.split()[:1] == [field.name]), None
         )
         assert line is not None, f"{key}: field {field.name} missing from --help"
+    # one column per kind: each field's meaning starts at the same place
+    rows = describe_fields(experiment.config)
+    block = text[text.index(f"{experiment.summary}\n") :]
+    starts = {
+        next(ln for ln in block.splitlines() if ln.split()[:1] == [name]).rindex(
+            meaning
+        )
+        for name, _, _, meaning in rows
+        if meaning
+    }
+    assert len(starts) == 1, starts
     for preset in experiment.presets:
         assert any(ln.split()[:1] == [preset] for ln in text.splitlines()), preset
 

@@ -17,6 +17,7 @@ from pathlib import Path
 import pytest
 
 from sims._config import int_logspace
+from sims._config import show_value
 from sims.rf_risk import PRESETS
 from sims.rf_risk import RFRiskSweep
 
@@ -257,3 +258,20 @@ def test_int_logspace_drops_duplicates():
     grid = int_logspace(1, 10, 31)  # floor collapses many points
     assert list(grid) == sorted(set(grid))
     assert grid[0] == 1 and grid[-1] == 10
+
+
+@pytest.mark.parametrize(
+    ("value", "shown"),
+    [
+        (0.5, "0.5"),
+        (1e-06, "1e-06"),
+        (0.006812920690579608, "0.006813"),
+        (2000, "2000"),
+        ("mse", "mse"),
+        ((1.0, 2.5), "1.0,2.5"),
+        (tuple(range(10, 60, 10)), "10..50 (5 values)"),
+        ((1 / 3, 0.5, 2 / 3, 0.75, 1.0), "0.3333..1.0 (5 values)"),
+    ],
+)
+def test_help_shows_values_short(value, shown):
+    assert show_value(value) == shown
