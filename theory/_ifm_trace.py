@@ -10,6 +10,10 @@ from typing import NamedTuple
 
 import torch
 
+from theory._args import positive
+from theory._args import real
+from theory._ifm_layers import _tensor
+
 __all__ = [
     "ErrorTrace",
     "ScaleStep",
@@ -46,6 +50,12 @@ class ErrorTrace(NamedTuple):
     bound: torch.Tensor
     total_deviation: torch.Tensor
     total_bound: torch.Tensor
+
+
+def _count(name: str, n) -> float:
+    if isinstance(n, torch.Tensor) and n.numel() == 1:
+        n = n.item()
+    return float(positive(name, real(name, n)))
 
 
 def mlp_forward(layers, x: torch.Tensor) -> torch.Tensor:
@@ -91,9 +101,10 @@ def merge_error_bound(a_i, a_j, u_i, u_j, n_i, n_j):
       a_i, a_j: ``(B,)`` mean pre-activations :math:`\bar a_i, \bar a_j` per input.
       u_i, u_j: ``(m,)`` mean outgoing columns.
       n_i, n_j: counts (> 0).
+      (Tensors or array-likes; computed in float64 on ``a_i``'s device.)
 
     Returns:
-      ``(B,)`` tensor.
+      ``(B,)`` float64 tensor.
 
     Example:
       >>> import torch
@@ -101,15 +112,29 @@ def merge_error_bound(a_i, a_j, u_i, u_j, n_i, n_j):
       ...                   torch.tensor([1.0]), torch.tensor([-1.0]), 1, 1).tolist()
       [2.0]
     """
-    n_i, n_j = float(n_i), float(n_j)
-    if not (n_i > 0 and n_j > 0):
-        raise ValueError(f"counts must be > 0, got n_i={n_i}, n_j={n_j}")
+    device = a_i.device if isinstance(a_i, torch.Tensor) else torch.device("cpu")
+    a_i, a_j, u_i, u_j = (
+        _tensor(name, v, torch.float64, device)
+        for name, v in (("a_i", a_i), ("a_j", a_j), ("u_i", u_i), ("u_j", u_j))
+    )
+    n_i, n_j = (_count(name, n) for name, n in (("n_i", n_i), ("n_j", n_j)))
     if u_i.shape != u_j.shape:
         raise ValueError(f"u_i {tuple(u_i.shape)} and u_j {tuple(u_j.shape)} differ")
     if a_i.shape != a_j.shape:
         raise ValueError(f"a_i {tuple(a_i.shape)} and a_j {tuple(a_j.shape)} differ")
-    coef = n_i * n_j / (n_i + n_j) * (torch.linalg.norm(u_i) + torch.linalg.norm(u_j))
-    return coef * (a_i - a_j).abs()
+    coef = n_i / (n_i + n_j) * n_j * (_norm(u_i) + _norm(u_j))
+    bound = coef * (a_i - a_j).abs()
+    if not torch.isfinite(bound).all():
+        raise ValueError("the bound exceeds the float64 range (inputs too large)")
+    return bound
+
+
+def _norm(u: torch.Tensor) -> torch.Tensor:
+    """Euclidean norm without overflow or underflow of the squares."""
+    if u.numel() == 0:
+        return u.new_zeros(())
+    m = u.abs().max()
+    return m * torch.linalg.norm(u / m) if m > 0 else m
 
 
 def ifm_error_trace(result, x: torch.Tensor) -> ErrorTrace:

@@ -172,7 +172,7 @@ def _largest_root(log_phi: np.ndarray, M: int) -> tuple[np.ndarray, np.ndarray]:
     res = np.zeros(log_phi.shape)
     if M == 1:
         ok = log_phi < 0
-        with np.errstate(over="ignore"):
+        with np.errstate(over="ignore", divide="ignore"):
             phi = np.exp(log_phi[ok])
             # 1/sqrt(phi) where phi is a normal float (as rounded before), else logs
             direct = 1 / np.sqrt(phi) - 1
@@ -252,7 +252,7 @@ def deep_linear_class_a2(
     if branch not in ("global", "largest_root"):
         raise ValueError(f"branch must be 'global' or 'largest_root', got {branch!r}")
     t, _ = _per_class(n.ravel(), N, M, lw, lh, branch)
-    with np.errstate(over="ignore"):
+    with np.errstate(over="ignore", invalid="ignore"):
         a2 = (t**M).reshape(n.shape)
     _check_a2(a2)
     return a2
@@ -266,6 +266,7 @@ def _check_a2(a2: np.ndarray) -> None:
         )
 
 
+@np.errstate(over="ignore", invalid="ignore", divide="ignore")  # callers check t^M
 def _per_class(sizes, N, M, lw, lh, branch):
     """Per-layer value t_k (a_k^2 = t_k^M) and the root residual, per class.
 
@@ -288,7 +289,8 @@ def _per_class(sizes, N, M, lw, lh, branch):
     res = np.where(found, res, 0.0)
     scale = (N * lh) ** (1 / M)
     if not (np.isfinite(scale) and scale > 0):
-        scale = np.exp(np.log(N) / M + np.log(lh) / M)
+        with np.errstate(over="ignore"):  # inf: _check_a2 raises
+            scale = np.exp(np.log(N) / M + np.log(lh) / M)
     t = scale * x
     if branch == "global":
         # g_k / n_k at t relative to zero: 1/(2N) against
@@ -381,21 +383,31 @@ def deep_linear_mse_minimizer(
     # K-1 directions are the balanced problem; the last direction is kept at zero.
     sizes = n.astype(np.float64)
     t, res = _per_class(sizes, N, M, lw, lh, branch)
-    x = t / (N * lh) ** (1 / M)
-
-    def g(tt):
-        return sizes * lh / (2 * (tt**M + N * lh)) + 0.5 * M * lbar * tt
-
     if bias:
-        t[-1], x[-1], res[-1] = 0.0, 0.0, 0.0
-    nonzero = t > 0
-    with np.errstate(over="ignore"):
+        t[-1], res[-1] = 0.0, 0.0
+    with np.errstate(over="ignore", invalid="ignore"):
         s2 = t**M  # squared singular value of W along each class direction
     _check_a2(s2)
-    gk = g(t)
-    # (sqrt(s2)/(s2 + N lh))^2: (s2 + N lh)^2 itself underflows for lam_h ~ 1e-300
-    eta2 = (np.sqrt(s2) / (s2 + N * lh)) ** 2
-    wh_s = s2 / (s2 + N * lh)
+    x = t / (N * lh) ** (1 / M)
+    if bias:
+        x[-1] = 0.0
+
+    nonzero = t > 0
+    # In terms of u = s2 / (N lh), since s2 + N lh (and N lh) can leave float64
+    # although every result is representable:
+    #   W Hbar along k        s2 / (s2 + N lh)    = 1 / (1 + 1/u)
+    #   |hbar_k|^2            s2 / (s2 + N lh)^2  = wh_s^2 / s2 (u >= 1),
+    #                                               wh_s / (1 + u) / (N lh) (u < 1)
+    #   g_k (derivations §3)  n_k lh / (2 (s2 + N lh)) + M lbar t / 2
+    #                         = n_k / (2 N (1 + u)) + M lbar t / 2
+    with np.errstate(over="ignore", under="ignore", divide="ignore", invalid="ignore"):
+        Nl = N * lh
+        u = s2 / Nl
+        if not (np.isfinite(Nl) and Nl >= np.finfo(np.float64).tiny):
+            u = np.exp(np.log(s2) - np.log(N) - np.log(lh))
+        wh_s = 1 / (1 + 1 / u)
+        eta2 = np.where(u >= 1, wh_s**2 / s2, wh_s / (1 + u) / Nl)
+    gk = sizes / (2 * N * (1 + u)) + 0.5 * M * lbar * t
     layer = lbar * t[None, :] / lw[:, None]
     if bias:
         P = np.eye(K) - np.full((K, K), 1.0 / K)

@@ -24,6 +24,7 @@ from typing import NamedTuple
 import numpy as np
 from numpy.typing import ArrayLike
 
+from theory._args import plain
 from theory._nc_metrics import check_features
 from theory._nc_metrics import check_num_classes
 from theory._nc_ufm import _balanced
@@ -67,6 +68,7 @@ class FlowRates(NamedTuple):
     d_tr_sigma_b: float
 
 
+@np.errstate(over="ignore", invalid="ignore")  # checked by _finite_out
 def central_path_rates(
     H: ArrayLike, *, K: int, lam_w: float, lam_h: float
 ) -> FlowRates:
@@ -123,12 +125,16 @@ def central_path_rates(
     Vw, Vb = split(V)
     sw, sb = np.sum(Hw**2) / N, np.sum(Hb**2) / K
     if not sb > 0:
+        if np.any(Hb):
+            raise ValueError("Tr Sigma_B underflows float64: H is too small")
         raise ValueError("the class means of H coincide: Tr Sigma_B = 0")
     dsw, dsb = 2 * np.sum(Hw * Vw) / N, 2 * np.sum(Hb * Vb) / K
-    _finite_out("central_path_rates", V, sw, sb, dsw, dsb, dsw / sb - sw * dsb / sb**2)
+    ratio = sw / sb
+    d_ratio = (dsw - ratio * dsb) / sb  # = dsw/sb - sw dsb/sb^2, no sb^2 underflow
+    _finite_out("central_path_rates", V, sw, sb, dsw, dsb, ratio, d_ratio)
     return FlowRates(
-        float(sw / sb),
-        float(dsw / sb - sw * dsb / sb**2),
+        float(ratio),
+        float(d_ratio),
         float(sw),
         float(dsw),
         float(sb),
@@ -372,21 +378,28 @@ def near_collapse_spectrum(
             f"the shapes of beta {b.shape}, lam_w {lw.shape}, lam_h {lh.shape} do not "
             f"broadcast"
         ) from None
-    c = np.sqrt(lh * lw)
+    c = np.sqrt(lh) * np.sqrt(lw)
     if np.any(c >= 1):
+        i = np.flatnonzero(c >= 1)[0]
         raise ValueError(
             f"lam_h * lam_w must be < 1 (collapse to zero otherwise), got "
-            f"{float((lh * lw)[c >= 1].ravel()[0])!r}"
+            f"lam_h={plain(lh.flat[i])!r}, lam_w={plain(lw.flat[i])!r}"
         )
-    kappa = np.stack(
-        [np.zeros_like(lh), lh, np.sqrt(lh / lw), 2 * lh * (1 - c), 4 * lh * (1 - c)],
-        axis=-1,
-    )
     mult = np.array([d - K, (d - K) * (n - 1), K * (n - 1), K - 1, 1])
-    levels = np.repeat(kappa, mult, axis=-1)
-    sv = 1 - np.sort(levels, axis=-1) / b[..., None]
-    present = kappa[..., mult > 0]
-    with np.errstate(over="ignore", invalid="ignore"):
+    with np.errstate(over="ignore", invalid="ignore"):  # checked below
+        kappa = np.stack(
+            [
+                np.zeros_like(lh),
+                lh,
+                np.sqrt(lh / lw),
+                2 * lh * (1 - c),
+                4 * lh * (1 - c),
+            ],
+            axis=-1,
+        )
+        levels = np.repeat(kappa, mult, axis=-1)
+        sv = 1 - np.sort(levels, axis=-1) / b[..., None]
+        present = kappa[..., mult > 0]
         out = NearCollapseSpectrum(
             kappa,
             mult,

@@ -200,6 +200,7 @@ def _check_h0(H0, shape) -> np.ndarray:
     return H0
 
 
+@np.errstate(over="ignore", invalid="ignore")  # checked by _finite_out
 def ufm_objective(
     W: ArrayLike,
     H: ArrayLike,
@@ -262,6 +263,7 @@ def _ufm_args(W, H, K, lam_w, lam_h, beta, H0, need_h0=True):
     return W, H, H0, K, n, lw, lh, b
 
 
+@np.errstate(over="ignore", invalid="ignore")  # checked by _finite_out
 def ufm_gradient(
     W: ArrayLike,
     H: ArrayLike,
@@ -305,6 +307,7 @@ def ufm_gradient(
     return gW, gH / N
 
 
+@np.errstate(over="ignore", invalid="ignore")  # checked by _finite_out
 def optimal_classifier(H: ArrayLike, *, K: int, lam_w: float) -> np.ndarray:
     r"""The minimizing classifier for fixed features, :math:`W^*(H)`.
 
@@ -341,6 +344,7 @@ def _optimal_classifier(H, K, n, lw):
     return np.linalg.solve(A, H @ _labels_matrix(K, n).T).T
 
 
+@np.errstate(over="ignore", invalid="ignore")  # checked by _finite_out
 def central_path_velocity(
     H: ArrayLike, *, K: int, lam_w: float, lam_h: float
 ) -> np.ndarray:
@@ -410,6 +414,7 @@ class CentralPath(NamedTuple):
     tr_sigma_b: np.ndarray
 
 
+@np.errstate(over="ignore", invalid="ignore")  # checked by _finite_out
 def central_path_flow(
     H0: ArrayLike,
     *,
@@ -499,6 +504,7 @@ def central_path_flow(
         out[i] = H
     _finite_out("central_path_flow", out)
     tr = np.array([_traces(X, K, n) for X in out])
+    _finite_out("central_path_flow", tr)
     # The ratio from power-of-two normalized H: the traces may underflow (H ~ 1e-300)
     unit = np.array([_traces(_normalized(X), K, n) for X in out])
     return CentralPath(times, out, unit[:, 0] / unit[:, 1], tr[:, 0], tr[:, 1])

@@ -319,7 +319,8 @@ def zero_ridge_optimal(
     noise = _check_nonneg("noise_rel", noise_rel)
     a, b, noise = _broadcast(alpha=a, beta=b, noise_rel=noise)
     # noise <= (b - a) / (a (a - 1)), without overflowing a (a - 1) for a ~ 1e300
-    return np.asarray(noise * a <= (b - a) / (a - 1))
+    with np.errstate(over="ignore"):  # noise * a = inf compares correctly
+        return np.asarray(noise * a <= (b - a) / (a - 1))
 
 
 def _root_in_log_s(B, C0, C1, C2) -> np.ndarray:

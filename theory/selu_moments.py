@@ -317,7 +317,8 @@ def selu_parameters(
         out = moment_map(
             mu_c[idx], nu_c[idx], omega=om_c[idx], tau=ta_c[idx], alpha=alpha, lam=1.0
         )
-        return out.mu_tilde * np.sqrt(nu_c[idx]) - mu_c[idx] * np.sqrt(out.nu_tilde)
+        with np.errstate(over="ignore", invalid="ignore"):  # +-inf keep their sign
+            return out.mu_tilde * np.sqrt(nu_c[idx]) - mu_c[idx] * np.sqrt(out.nu_tilde)
 
     grid = np.linspace(0.0, alpha_max, 501)
     scan = residual(grid[:, None])  # (G, C), one vectorized call
@@ -333,7 +334,15 @@ def selu_parameters(
     res = solve_bracketed(residual, grid[first], grid[first + 1], log=False, xtol=1e-15)
     alpha = res.root
     out = moment_map(mu_c, nu_c, omega=om_c, tau=ta_c, alpha=alpha, lam=1.0)
-    lam = np.sqrt(nu_c / out.nu_tilde)
+    with np.errstate(over="ignore", divide="ignore"):
+        lam = np.sqrt(nu_c / out.nu_tilde)
+    if not np.all(np.isfinite(lam)):
+        i = int(np.flatnonzero(~np.isfinite(lam))[0])
+        raise ValueError(
+            f"lambda exceeds the float64 range for (mu_f, nu_f)="
+            f"({plain(mu_c[i])!r}, {plain(nu_c[i])!r}) (omega={plain(om_c[i])!r}, "
+            f"tau={plain(ta_c[i])!r})"
+        )
     check = moment_map(mu_c, nu_c, omega=om_c, tau=ta_c, alpha=alpha, lam=lam)
     resid = np.maximum(np.abs(check.mu_tilde - mu_c), np.abs(check.nu_tilde - nu_c))
     return SeluParameters(

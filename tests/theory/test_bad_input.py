@@ -1,6 +1,6 @@
 """Bad input to the public theory functions that the domain table does not cover
 (kernels and exponent proxies, NC metrics and flows, deep linear points and
-objectives, IFM), one argument at a time.
+objectives, IFM and its merge bound), one argument at a time.
 
 For each function a valid call is fixed; each argument in turn is replaced by a bad
 value (NaN, inf, a non-number, None, an empty list, an array where a scalar goes,
@@ -112,6 +112,17 @@ VALID = {
     ),
     "functional_classes": (T.functional_classes, dict(layers=_LAYERS, tol=1e-12)),
     "theorem2_extreme": (T.theorem2_extreme, dict(points=(3, 3, 3, 3))),
+    "merge_error_bound": (
+        T.merge_error_bound,
+        dict(
+            a_i=np.array([3.0, 0.5]),
+            a_j=np.array([1.0, 2.0]),
+            u_i=np.array([1.0, -2.0]),
+            u_j=np.array([0.5, 1.0]),
+            n_i=1.0,
+            n_j=2.0,
+        ),
+    ),
 }
 if neural_tangents_available():
     VALID["myrtle_ntk"] = (
@@ -205,6 +216,7 @@ SCALED = [
 
 
 @pytest.mark.parametrize(("name", "arg", "scale"), SCALED)
+@pytest.mark.filterwarnings("error::RuntimeWarning")  # no overflow noise either
 def test_extreme_scale_gives_finite_result_or_value_error(name, arg, scale):
     fn, valid = VALID[name]
     try:

@@ -35,6 +35,7 @@ from tests.theory._domain_table import _assert_finite
 
 
 @pytest.mark.parametrize("name", sorted(TABLE))
+@pytest.mark.filterwarnings("error::RuntimeWarning")  # no overflow noise either
 @settings(max_examples=12)
 @given(data=st.data())
 def test_extreme_valid_inputs_are_finite_or_value_error(name, data):

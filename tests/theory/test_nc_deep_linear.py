@@ -423,3 +423,36 @@ def test_16_ce_etf_point_is_stationary_beyond_depth_one(M):
     # asserted (lower-rank solutions can be better).
     p = nc.deep_linear_ce_point(4, 20, depth=M, lam_w=5e-3, lam_h=5e-3, width=8)
     assert _deep_grad_norm(p, 5e-3, 5e-3, "ce") < STATIONARY_ATOL
+
+
+@pytest.mark.parametrize(
+    ("sizes", "depth", "lam_w", "lam_h"),
+    [
+        # s2 + N lam_h overflowed: g_k lost its first term (old value 3.0e-4, 33 %
+        # low), with no warning left in the result.
+        ((1, 26953), 2, 10**-157.5, 1e300),
+        ((3, 5, 7), 1, 1e-300, 1e-300),
+        ((5, 9), 1, 1e-200, 1e250),
+        ((10, 20), 2, 1e-3, 1e-3),
+    ],
+)
+def test_class_quantities_at_extreme_decays_match_mpmath(sizes, depth, lam_w, lam_h):
+    """W Hbar, |hbar_k|^2 and g_k from a_k^2 (derivations §3) in 50-digit
+    arithmetic: s2/(s2 + N lh), s2/(s2 + N lh)^2, n_k lh/(2(s2 + N lh)) + M lbar t/2."""
+    mpmath = pytest.importorskip("mpmath")
+    mp = mpmath.mp.clone()
+    mp.dps = 50
+    r = nc.deep_linear_mse_minimizer(sizes, depth=depth, lam_w=lam_w, lam_h=lam_h)
+    Nl = mp.mpf(sum(sizes)) * mp.mpf(lam_h)
+    for k, n_k in enumerate(sizes):
+        s2 = mp.mpf(float(r.a2[k]))
+        t = s2 ** (mp.mpf(1) / depth)
+        want = (
+            s2 / (s2 + Nl),
+            s2 / (s2 + Nl) ** 2,
+            n_k * mp.mpf(lam_h) / (2 * (s2 + Nl)) + depth * mp.mpf(lam_w) * t / 2,
+        )
+        got = (r.wh[k], r.mean_norm2[k], r.class_objective[k])
+        for g, w in zip(got, want, strict=True):
+            # lbar = exp(mean log lam_W) carries |log lam_W| eps <= 1.6e-13.
+            assert abs(mp.mpf(float(g)) - w) <= 1e-12 * abs(w), (k, float(g), float(w))
