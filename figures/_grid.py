@@ -62,12 +62,12 @@ def open_grid(
     if not path.is_file():
         what = "a directory, not a grid file" if path.is_dir() else "no such file"
         raise GridError(f"{path}: {what}")
-    try:
-        with xr.open_dataset(path) as opened:
+    try:  # the sims write netCDF4 (HDF5) with h5netcdf
+        with xr.open_dataset(path, engine="h5netcdf") as opened:
             ds = opened.load()
     except Exception as err:  # any failure to read is "not a netCDF grid"
         reason = str(err).splitlines()[0] if str(err) else type(err).__name__
-        raise GridError(f"{path}: cannot read as netCDF ({reason})") from None
+        raise GridError(f"{path}: not a netCDF4 grid ({reason})") from None
     check(ds, str(path))
     return ds
 
@@ -101,7 +101,7 @@ def figure_main(
         try:
             grids = [load(path) for path in args.grids]
         except GridError as err:
-            print(f"error: {err}", file=sys.stderr)
+            print(f"{parser.prog}: error: {err}", file=sys.stderr)
             return 2
         for path in write(grids, args.out):
             print(path)

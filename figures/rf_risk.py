@@ -534,7 +534,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         ds = load_grid(args.grid)
     except GridError as err:
-        print(f"error: {err}", file=sys.stderr)
+        print(f"{parser.prog}: error: {err}", file=sys.stderr)
         return 2
     swept = swept_dims(ds)
     if not swept:

@@ -23,6 +23,7 @@ from sims._config import show_value
 from sims._experiment import Experiment
 from sims._report import format_gaps
 from sims._report import theory_gaps
+from sims._sweep import result_path
 
 __all__ = ["module_main", "run_cli"]
 
@@ -152,14 +153,15 @@ def run_cli(
                 f"(dry run: add --sweep to run this {preset!r} config)", file=sys.stderr
             )
         return 0
+    # Progress from our own loggers; libraries (jax, dask) only from WARNING on.
     logging.basicConfig(
-        level=logging.WARNING if args.quiet else logging.INFO,
-        format=f"{prog}: %(message)s",
-        stream=sys.stderr,
+        level=logging.WARNING, format=f"{prog}: %(message)s", stream=sys.stderr
     )
+    logging.getLogger("sims").setLevel(logging.WARNING if args.quiet else logging.INFO)
     command = " ".join(
         [prog, *(shlex.quote(a) for a in (sys.argv[1:] if argv is None else argv))]
     )
+    before = _identity(args.out or result_path(experiment.name, config))
     try:
         ds, path = experiment.run(
             config,
@@ -181,7 +183,8 @@ def run_cli(
         )
         return 130
     dims = ", ".join(f"{d}={n}" for d, n in ds.sizes.items())
-    print(f"wrote {path} ({dims})")
+    reused = before is not None and before == _identity(path)
+    print(f"{'reused' if reused else 'wrote'} {path} ({dims})")
     subsets = experiment.subsets(ds) if experiment.subsets else None
     rows = theory_gaps(ds, subsets)
     if rows:
@@ -194,6 +197,15 @@ def run_cli(
             file=sys.stderr,
         )
     return 0
+
+
+def _identity(path) -> tuple[int, int] | None:
+    """``(inode, mtime)`` of a file, ``None`` if there is none: a rewrite changes it."""
+    try:
+        st = Path(path).stat()
+    except OSError:
+        return None
+    return st.st_ino, st.st_mtime_ns
 
 
 def module_main(package: str, description: str) -> Callable[..., int]:

@@ -136,9 +136,9 @@ class Experiment:
       subsets: optional ``subsets(ds) -> {label: mask}`` for the closing table.
       summary: one line for ``--help``.
       batch_dim: the dim chunked in runs of ``trial_batch`` (``None``: none).
-      not_applicable: variables whose NaN means "not defined for this cell" (say
-        so in their description); any other non-finite value is flagged (see
-        :func:`flag_nonfinite`).
+      not_applicable: variables whose NaN means "not defined for this cell" (their
+        description says so; the engine adds it where it does not); any other
+        non-finite value is flagged (see :func:`flag_nonfinite`).
       memory: optional ``memory(config) -> bytes``, the peak memory of one chunk;
         a sweep whose parallel chunks cannot fit is refused before any work.
       threads: intra-op CPU threads per kernel call (results are computed with
@@ -231,6 +231,11 @@ class Experiment:
             attrs = self._labels(str(name))
             if attrs and not ds[name].attrs:
                 ds[name].attrs = attrs
+        for name in set(self.not_applicable) & set(ds.data_vars):  # no silent NaN
+            text = ds[name].attrs.get("description", "")
+            if "NaN" not in text:
+                note = "NaN where not defined for the cell"
+                ds[name].attrs["description"] = f"{text}; {note}" if text else note
         ds.attrs.update(self._grid_attrs(config))
         return flag_nonfinite(ds, self.not_applicable)
 
@@ -249,6 +254,7 @@ class Experiment:
     def _grid_attrs(self, config: SweepConfig) -> dict[str, object]:
         attrs = {"title": self.title, "references": self.references}
         attrs = {key: text for key, text in attrs.items() if text}
+        attrs["experiment"] = self.key
         attrs.update(self.grid_attrs)
         for field in self.config_attrs:
             value = getattr(config, field)

@@ -6,9 +6,9 @@ import datetime as _dt
 import functools
 import hashlib
 import os
+import secrets
 import subprocess
 import sys
-import tempfile
 from importlib import metadata
 from pathlib import Path
 
@@ -93,8 +93,13 @@ def write_netcdf_atomic(ds: xr.Dataset, path: Path) -> Path:
     """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    os.close(fd)
+    while True:  # like mkstemp, but with the user's umask (mkstemp makes 0600 files)
+        tmp = path.parent / f".{path.name}.{secrets.token_hex(6)}.tmp"
+        try:
+            os.close(os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666))
+            break
+        except FileExistsError:
+            continue
     try:
         ds.to_netcdf(tmp, engine="h5netcdf")
         os.replace(tmp, path)

@@ -292,7 +292,12 @@ def _exclusive(out: Path, wait: bool):
     """Hold ``<out>.lock`` (fcntl) so only one run writes ``out`` and its parts."""
     path = out.with_name(f".{out.name}.lock")
     while True:
-        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+        except OSError as err:
+            raise ValueError(
+                f"--out {out}: cannot create {path}: {err.strerror}"
+            ) from None
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | (0 if wait else fcntl.LOCK_NB))
         except BlockingIOError:

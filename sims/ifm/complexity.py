@@ -237,7 +237,6 @@ EXPERIMENT = Experiment(
     },
     title="Feature complexity of MLPs during training on digits",
     references=REFERENCES,
-    grid_attrs={"experiment": "complexity"},
     config_attrs=("lr",),
     not_applicable=("complexity", "distinct", "distinct_official"),
     summary="feature complexity during training; replicated initialisation (P16)",

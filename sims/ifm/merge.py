@@ -213,7 +213,6 @@ EXPERIMENT = Experiment(
     coords=COORDS,
     title="Iterative Feature Merging of trained nets on digits",
     references=REFERENCES,
-    grid_attrs={"experiment": "merge"},
     config_attrs=("steps", "max_ratio"),
     not_applicable=("width_after", "error_bound", "bound_violations"),
     summary="IFM on trained MLPs and a CNN: width, parameters, accuracy, error bound",

@@ -342,7 +342,6 @@ CENTRAL_PATH = Experiment(
     },
     title="Central-path flow and proximal minimizers from random H0",
     references=REFS_A,
-    grid_attrs={"experiment": "central_path"},
     config_attrs=("classes", "n", "width", "dt"),
     memory=_memory,
     summary="central-path flow and proximal minimizers (Thm 3.1, Cor 3.2)",

@@ -200,7 +200,6 @@ DIGITS = Experiment(
     title="Layer-wise trained MLP on digits: NC1 of the deepest features",
     references=f"{REFS_A} (Fig. 2 idea, on digits instead of CIFAR-10)",
     grid_attrs={
-        "experiment": "digits",
         "dataset": "sklearn.datasets.load_digits (1797 x 64, 10 classes)",
     },
     config_attrs=("width", "steps", "lr", "weight_decay"),

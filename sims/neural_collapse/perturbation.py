@@ -364,7 +364,6 @@ PERTURBATION = Experiment(
     ),
     title="Perturbation of the UFM minimizer near collapse: FD vs theory",
     references=REFS_A,
-    grid_attrs={"experiment": "perturbation"},
     config_attrs=("classes", "n", "width", "eps"),
     subsets=_subsets,
     batch_dim=None,

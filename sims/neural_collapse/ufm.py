@@ -525,7 +525,6 @@ UFM = Experiment(
     ),
     title="Deep linear unconstrained-features model: GD vs closed form",
     references=f"{REFS_B}; metrics: {REFS_P}",
-    grid_attrs={"experiment": "ufm"},
     config_attrs=("width", "steps", "lr", "momentum", "init_std"),
     subsets=_subsets,
     # NaN where no closed form applies (CE loss, biases, depth > 1 for some) and

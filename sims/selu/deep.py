@@ -343,7 +343,6 @@ DEEP = Experiment(
     ),
     title="Deep LeCun-normal nets: per-layer moments vs theory iterates",
     references=REFERENCE,
-    grid_attrs={"experiment": "deep"},
     config_attrs=("depth", "batch", "keep_rate"),
     subsets=_subsets,
     memory=_memory,

@@ -240,7 +240,6 @@ LAYER = Experiment(
     theory=(Theory(fn="theory.selu_moments.moment_map"),),
     title="One SELU layer: Monte Carlo vs the moment map",
     references=REFERENCE,
-    grid_attrs={"experiment": "layer"},
     config_attrs=("fan_in", "units", "samples", "inputs", "alpha", "lam"),
     memory=_memory,
     summary="one SELU layer, Monte Carlo output moments vs the moment map",

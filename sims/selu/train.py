@@ -273,7 +273,6 @@ TRAIN = Experiment(
     title="Training loss on digits: SELU (LeCun init) vs ReLU + BatchNorm",
     references=REFERENCE,
     grid_attrs={
-        "experiment": "train",
         "dataset": "sklearn.datasets.load_digits, StandardScaler",
         "optimizer": "plain SGD",
     },

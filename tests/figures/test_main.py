@@ -3,6 +3,9 @@ grid (and says so on stderr), and only of those."""
 
 from __future__ import annotations
 
+import re
+from pathlib import Path
+
 import xarray as xr
 
 import figures.__main__ as figmain
@@ -56,3 +59,20 @@ def test_no_run_draws_only_saved_grids(monkeypatch, tmp_path):
         == 0
     )
     assert ran == []
+
+
+def test_figure_commands_in_the_docs_read_the_folders_the_sims_write():
+    """``python -m figures.X results/<dir>/...`` in README.md and docs/*.md: ``<dir>``
+    is where ``python -m sims.X --sweep`` writes (``results/<experiment name>/``)."""
+    root = Path(__file__).resolve().parents[2]
+    pages = [root / "README.md", *sorted((root / "docs").glob("*.md"))]
+    command = re.compile(r"python -m figures\.(\w+) results/([^/\s]+)/")
+    found = [
+        (page.name, module, folder)
+        for page in pages
+        for module, folder in command.findall(page.read_text())
+    ]
+    assert len(found) >= 5, found
+    for page, module, folder in found:
+        names = {e.name for e in all_experiments()[f"sims.{module}"]}
+        assert folder in names, f"{page}: results/{folder}/ is not one of {names}"

@@ -170,7 +170,7 @@ def test_bad_grids_are_refused(tmp_path, grids, capsys):
         fig_nc.load_grid(other)
     text = tmp_path / "text.nc"
     text.write_text("not netcdf")
-    with pytest.raises(fig_nc.GridError, match="cannot read"):
+    with pytest.raises(fig_nc.GridError, match="not a netCDF4 grid"):
         fig_nc.load_grid(text)
     broken = xr.open_dataset(grids["digits"]).load().drop_vars("nc1_tilde")
     with pytest.raises(fig_nc.GridError, match="lacks variables"):

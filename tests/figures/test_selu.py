@@ -346,3 +346,6 @@ def test_main_exits_2_with_one_line(tmp_path, capsys, case):
     assert fig_selu.main([str(path), "--out", str(tmp_path / "o")]) == 2
     err = capsys.readouterr().err.strip()
     assert len(err.splitlines()) == 1 and str(path) in err
+    assert err.startswith("python -m figures.selu: error: ")
+    if case == "garbage":  # the reason, not a truncated list of xarray engines
+        assert "signature not found" in err and not err.endswith(":)")

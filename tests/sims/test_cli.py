@@ -8,6 +8,10 @@ clear line on bad input.
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
+from pathlib import Path
 
 import pytest
 
@@ -50,6 +54,12 @@ def test_smoke_sweep_writes_the_grid_and_prints_the_gap_table(tmp_path, capsys):
     assert all(line[cells_end - 1].isdigit() for line in table[1:])
     # the command line is kept as provenance
     assert ds.attrs["command"].startswith("python -m sims.rf_risk --sweep --smoke")
+    # the same command again reuses the file, and says so
+    mtime = out.stat().st_mtime_ns
+    assert rf_risk.main(["--sweep", "--smoke", "--out", str(out), "-q"]) == 0
+    again = capsys.readouterr().out
+    assert f"reused {out}" in again and "wrote" not in again
+    assert out.stat().st_mtime_ns == mtime
 
 
 def test_set_changes_the_grid(tmp_path, capsys):
@@ -122,3 +132,34 @@ def test_without_sweep_nothing_is_run(tmp_path, capsys, monkeypatch):
     assert rf_risk.RFRiskSweep.from_json(captured.out.strip()) == SMOKE
     assert "--sweep" in captured.err
     assert not (tmp_path / "x.nc").exists()
+
+
+def test_progress_shows_our_info_lines_and_only_warnings_of_libraries(tmp_path):
+    """jax logs INFO lines on import through its own handler; with the root logger at
+    INFO each showed twice. Ours show once, with the program's prefix."""
+    code = """
+import logging, sys
+from sims import rf_risk
+from sims._experiment import Experiment
+run = Experiment.run
+def noisy(self, *args, **kwargs):
+    logging.getLogger("somelib").info("LIBRARY INFO")
+    logging.getLogger("somelib").warning("LIBRARY WARNING")
+    logging.getLogger("sims.x").info("OUR INFO")
+    return run(self, *args, **kwargs)
+Experiment.run = noisy
+sys.exit(rf_risk.main(["--sweep", "--smoke", "--out", sys.argv[1]]))
+"""
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[2])}
+    done = subprocess.run(
+        [sys.executable, "-c", code, str(tmp_path / "g.nc")],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert done.returncode == 0, done.stderr
+    lines = done.stderr.splitlines()
+    assert lines.count("python -m sims.rf_risk: OUR INFO") == 1, lines
+    assert "LIBRARY INFO" not in done.stderr
+    assert sum("LIBRARY WARNING" in line for line in lines) == 1

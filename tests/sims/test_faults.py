@@ -21,9 +21,11 @@ import time
 from pathlib import Path
 
 import pytest
+import xarray as xr
 
 from sims import rf_risk
 from sims._io import read_netcdf
+from sims._io import write_netcdf_atomic
 from tests.sims._patch import use_kernel
 from tests.sims.test_sweep import BASE
 from tests.sims.test_sweep import Crash
@@ -209,6 +211,36 @@ def test_an_unwritable_out_is_refused_before_any_work(tmp_path, monkeypatch, cas
     with pytest.raises(ValueError, match=pattern):
         rf_risk.sweep(BASE, out=out)
     assert never.calls == []
+
+
+def test_a_lock_file_that_cannot_be_made_is_one_line(tmp_path, monkeypatch):
+    """As root, ``os.access`` says yes to folders like /proc where nothing can be
+    created; the lock file is then the first thing that fails."""
+    real_open = os.open
+
+    def refuse_lock(path, *args):
+        if str(path).endswith(".lock"):
+            raise FileNotFoundError(2, "No such file or directory")
+        return real_open(path, *args)
+
+    monkeypatch.setattr(os, "open", refuse_lock)
+    with pytest.raises(ValueError, match=r"cannot create .*\.lock: No such file"):
+        rf_risk.sweep(BASE, out=tmp_path / "grid.nc")
+
+
+@pytest.mark.parametrize("umask", [0o022, 0o077])
+def test_result_files_follow_the_umask(tmp_path, umask):
+    """Files are readable by others exactly when the umask allows it (a mkstemp
+    temporary made every grid 0600)."""
+    old = os.umask(umask)
+    try:
+        path = write_netcdf_atomic(
+            xr.Dataset({"a": ("x", [1.0, 2.0])}), tmp_path / "g.nc"
+        )
+    finally:
+        os.umask(old)
+    assert path.stat().st_mode & 0o777 == 0o666 & ~umask
+    assert [p.name for p in tmp_path.iterdir()] == ["g.nc"]
 
 
 @pytest.mark.skipif(os.geteuid() == 0, reason="root writes to read-only folders")

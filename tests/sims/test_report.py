@@ -6,6 +6,7 @@ from __future__ import annotations
 import pytest
 
 import sims.report._tolerances as report_tol
+from sims._io import read_netcdf
 from sims._registry import MODULES
 from sims.report import _claims
 from sims.report.__main__ import main
@@ -79,3 +80,15 @@ def test_smoke_report_runs_writes_the_table_and_passes(tmp_path):
     assert len(rows) >= 6
     assert "**FAIL**" not in text
     assert "## Numbers the papers report" in text
+    # Every grid it wrote names its experiment, and no NaN in it is silent: a
+    # variable with NaN is flagged in `diverged` or says in its description what
+    # its NaN means.
+    grids = sorted(tmp_path.rglob("*.nc"))
+    assert len(grids) >= 6, grids
+    for path in grids:
+        ds = read_netcdf(path)
+        assert ds.attrs.get("experiment"), path
+        for name, var in ds.data_vars.items():
+            if var.dtype.kind == "f" and bool(var.isnull().any()):
+                flagged = "diverged" in ds and bool(ds["diverged"].any())
+                assert flagged or "NaN" in var.attrs["description"], (path, name)
