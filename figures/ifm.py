@@ -278,7 +278,9 @@ def plot_complexity_training(ds: xr.Dataset, width: int | None = None) -> Figure
                 steps, np.full_like(steps, k), color="C3", lw=1.2,
                 gid=f"theory:{c}", label="width / copies",
             )  # fmt: skip
-            ax.set_title(f"{arch}, width {w}, {c} initial copies")
+            ax.set_title(
+                f"{arch}, width {w}, {c} initial cop{'y' if c == 1 else 'ies'}"
+            )
             ax.set_xlabel(_style.label(ds["step"]))
         axes[0][0].set_ylabel("feature complexity, hidden layer 0")
         axes[0][-1].legend(fontsize=6)

@@ -154,7 +154,8 @@ def plot_landscapes(
         bottom.set_ylabel("|dL/dθ|")
         bottom.set_xlabel("model mean θ")
         bottom.axvline(r, color="0.6", lw=0.8, ls=":")
-    axes[0, 0].legend(fontsize="small")
+    fig.legend(*axes[0, 0].get_legend_handles_labels(), loc="outside lower center",
+               ncols=3, fontsize="small")  # fmt: skip
     return fig
 
 
@@ -204,7 +205,7 @@ def plot_error_vs_steps(ds: xr.Dataset) -> Figure:
         ax.set_yscale("log")
         ax.set_title(f"θ* = {star:g}")
         ax.set_xlabel("step t")
-        ax.set_ylabel("|θ_t − θ*|")
+        ax.set_ylabel(r"$|\theta_t - \theta^*|$")
     fig.legend(*axes[0, 0].get_legend_handles_labels(), loc="outside right upper",
                fontsize="x-small")  # fmt: skip
     return fig

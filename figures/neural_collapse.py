@@ -159,18 +159,10 @@ def plot_perturbation_spectrum(
         ax.set_xlabel(_style.label(ds["lam_h"]))
         ax.set_ylabel(f"singular values {_style.symbol(ds['sv_intra'])}")
         ax.set_title(rf"$\beta={b:g}$, $\lambda_W={lw:g}$, K={K}, n={n}, d={d}")
-        ax.text(
-            0.98,
-            0.02,
-            r"lines: $\sigma = 1 - \kappa/\beta$ (Theorem 4.2)",
-            transform=ax.transAxes,
-            ha="right",
-            va="bottom",
-            fontsize=7,
-            gid="sigma_formula",
-        )
         ax.legend(
-            loc="lower left", title=r"$\sigma = 1-\kappa/\beta$ with", fontsize=6.5
+            loc="lower left",
+            title=r"Theorem 4.2, $\sigma = 1-\kappa/\beta$ with",
+            fontsize=6.5,
         )
         _plot_theorem_errors(ax2, ds, lw)
         fig.tight_layout()
@@ -230,7 +222,7 @@ def _plot_theorem_errors(ax, ds, lw):
     ax.set_yscale("log")
     ax.set_xlabel(_style.label(ds["beta"]))
     ax.set_ylabel(r"$\beta\,|\sigma - \sigma_{\mathrm{Thm\,4.2}}|$")
-    ax.set_title("Theorem 4.2: error x beta")
+    ax.set_title("Theorem 4.2: error × β")
 
 
 # --- central path ---------------------------------------------------------------------

@@ -303,7 +303,7 @@ def plot_fitting_ratio(ds: xr.Dataset) -> Figure:
     noise = ds["noise_rel"].values.astype(float)
     colours = _colours(len(noise))
     with _style.style():
-        fig = Figure(figsize=(5.6, 4.0), layout="constrained")
+        fig = Figure(figsize=(6.6, 4.0), layout="constrained")
         ax = fig.add_subplot()
         for s, colour in zip(noise.tolist(), colours, strict=False):
             sub = ds.sel(noise_rel=s)
@@ -358,7 +358,7 @@ def plot_fitting_ratio(ds: xr.Dataset) -> Figure:
             Line2D([], [], marker="*", ls="none", color="0.3", mec="k", ms=9),
         ]
         labels += ["theory $R^*$", "measured optimum"]
-        ax.legend(handles, labels, fontsize=7, loc="best")
+        fig.legend(handles, labels, fontsize=7, loc="outside right center")
     return fig
 
 

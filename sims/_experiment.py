@@ -117,7 +117,9 @@ class Experiment:
       axes: ``axes(config) -> {dim: values}``, the dims the engine chunks over (often
         :class:`Axes`); the ``batch_dim`` is split into runs of ``config.trial_batch``,
         every other dim into single values. The merged chunks reach ``finish`` in
-        the order of these values.
+        the order of these values. Every variable's dims come in one order: these
+        axes, then the other swept config fields, then the trial dim, then the
+        kernel's own dims.
       kernel: ``kernel(config, chunk) -> xr.Dataset`` carrying the chunk's coords;
         module-level (it is pickled to worker processes), seeded only from the
         chunk's coordinate values.
@@ -224,9 +226,11 @@ class Experiment:
         )
 
     def _finish(self, config: SweepConfig, ds: xr.Dataset) -> xr.Dataset:
-        ds = ds.reindex({dim: list(v) for dim, v in self.axes(config).items()})
+        axes = self.axes(config)
+        ds = ds.reindex({dim: list(v) for dim, v in axes.items()})
         if self.finish is not None:
             ds = self.finish(config, ds)
+        ds = ds.transpose(*self._dim_order(config, axes, ds), ...)
         for name in ds.variables:
             attrs = self._labels(str(name))
             if attrs and not ds[name].attrs:
@@ -238,6 +242,13 @@ class Experiment:
                 ds[name].attrs["description"] = f"{text}; {note}" if text else note
         ds.attrs.update(self._grid_attrs(config))
         return flag_nonfinite(ds, self.not_applicable)
+
+    def _dim_order(self, config: SweepConfig, axes, ds: xr.Dataset) -> list[str]:
+        fields = {f.name for f in dataclasses.fields(config)}
+        trial = self.batch_dim or getattr(self.axes, "trial", None)
+        swept = [d for d in axes if d != trial]
+        swept += [d for d in ds.dims if d in fields and d not in (*swept, trial)]
+        return [d for d in (*swept, trial) if d in ds.dims]
 
     def _labels(self, name: str) -> dict[str, str]:
         """The declared attrs of variable or coordinate ``name`` (empty: none)."""

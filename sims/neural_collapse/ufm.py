@@ -386,7 +386,7 @@ ATTRS = {
         "class size", description="samples in class k", symbol="n_k"
     ),
     "rel_err": VarAttrs(
-        "relative error of diag(WW^T)",
+        "relative error of diag(WWᵀ)",
         description="max over classes; zero-branch classes relative to max_j a_j^2",
         symbol=r"\max_k |\|w_k\|^2 - a_k^2| / a_k^2",
     ),

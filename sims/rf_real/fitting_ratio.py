@@ -192,7 +192,7 @@ ATTRS = {
         "fitting ratio", description="train MSE / test MSE", symbol="R_{tr/te}"
     ),
     "base_mse": VarAttrs("ridgeless noiseless test MSE", description="noise unit"),
-    "trace_scale": VarAttrs("1/Tr(K_n^-1)", symbol=r"\tilde\kappa"),
+    "trace_scale": VarAttrs("1/Tr(Kₙ⁻¹)", symbol=r"\tilde\kappa"),
     "ridgeless_mse": VarAttrs("ridgeless test MSE (proxy)", symbol="E_{te}"),
     "optimal_ratio": VarAttrs(
         "optimal fitting ratio",
@@ -210,7 +210,7 @@ ATTRS = {
     "beta_spread": VarAttrs("beta spread", description="std over orderings"),
     "alpha_draw": VarAttrs("alpha of one ordering", symbol=r"\alpha"),
     "beta_draw": VarAttrs("beta of one ordering", symbol=r"\beta"),
-    "trace_scale_fit": VarAttrs("1/Tr(K_n^-1), power-law fit"),
+    "trace_scale_fit": VarAttrs("1/Tr(Kₙ⁻¹), power-law fit"),
     "ridgeless_mse_fit": VarAttrs("ridgeless test MSE, power-law fit"),
     "theory_in_domain": VarAttrs(
         "exponents in the closed form's domain",

@@ -202,12 +202,12 @@ def fit_exponents(
 
 ATTRS = {
     "trace_scale": VarAttrs(
-        "1/Tr(K_n^-1)",
+        "1/Tr(Kₙ⁻¹)",
         description="inverse trace of the pseudo-inverse of the n x n kernel matrix",
         symbol=r"\tilde\kappa",
     ),
     "trace_scale_fit": VarAttrs(
-        "1/Tr(K_n^-1), power-law fit", description="c n^-alpha over alpha_window"
+        "1/Tr(Kₙ⁻¹), power-law fit", description="c n^-alpha over alpha_window"
     ),
     "test_mse": VarAttrs(
         "ridgeless test MSE",
@@ -218,7 +218,7 @@ ATTRS = {
         "ridgeless test MSE, power-law fit", description="c n^(1-beta), beta_window"
     ),
     "eigval": VarAttrs(
-        "eigenvalue of K_n/n",
+        "eigenvalue of Kₙ/n",
         description="descending; NaN beyond mode n (no such mode)",
         symbol=r"\lambda_i",
     ),
@@ -228,7 +228,7 @@ ATTRS = {
         symbol="v_i^2",
     ),
     "alpha": VarAttrs(
-        "alpha", description="-slope of log 1/Tr(K_n^-1) vs log n", symbol=r"\alpha"
+        "alpha", description="-slope of log 1/Tr(Kₙ⁻¹) vs log n", symbol=r"\alpha"
     ),
     "alpha_spread": VarAttrs(
         "alpha spread", description="std over orderings (ddof 1) of alpha_draw"

@@ -49,8 +49,8 @@ def test_accuracy_vs_params_draws_trial_means(grids):
         for mode in ds["mode"].values:
             line = line_by_gid(fig, f"acc:mlp2:{int(w)}:{mode}")
             cell = ds.sel(arch="mlp2", width=w, mode=mode)
-            x = cell["param_ratio"].values.mean(axis=0)  # dims (trial, beta)
-            y = cell["acc_after"].values.mean(axis=0)
+            x = cell["param_ratio"].mean("trial").values
+            y = cell["acc_after"].mean("trial").values
             np.testing.assert_allclose(line.get_xdata(), x, rtol=F64_RTOL)
             np.testing.assert_allclose(line.get_ydata(), y, rtol=F64_RTOL)
 

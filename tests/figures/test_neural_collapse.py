@@ -205,8 +205,8 @@ def test_lengths_threshold_panel_marks_where_the_minority_class_collapses(grids)
 
 def test_labels_say_what_is_drawn(grids):
     ax = fig_nc.plot_perturbation_spectrum(fig_nc.load_grid(grids["perturbation"]))
-    texts = [t.get_text() for t in ax.axes[0].texts]
-    assert any(r"\sigma = 1 - \kappa/\beta" in t for t in texts)
+    title = ax.axes[0].get_legend().get_title().get_text()
+    assert "Theorem 4.2" in title and r"\sigma = 1-\kappa/\beta" in title
     flow = fig_nc.plot_central_path(fig_nc.load_grid(grids["central_path"]))
     legends = [
         t.get_text()

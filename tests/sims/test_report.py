@@ -3,6 +3,8 @@ writes a table per registered module; a failing claim makes the exit status 1.""
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 import sims.report._tolerances as report_tol
@@ -92,3 +94,13 @@ def test_smoke_report_runs_writes_the_table_and_passes(tmp_path):
             if var.dtype.kind == "f" and bool(var.isnull().any()):
                 flagged = "diverged" in ds and bool(ds["diverged"].any())
                 assert flagged or "NaN" in var.attrs["description"], (path, name)
+        # One dim order for every variable, swept config fields before the trial dim.
+        fields = set(json.loads(ds.attrs["config_json"]))
+        before = set()
+        for var in ds.data_vars.values():
+            dims = var.dims
+            before |= {(a, b) for i, a in enumerate(dims) for b in dims[i + 1 :]}
+            for trial in {"trial", "seed"} & set(dims):
+                later = dims[dims.index(trial) + 1 :]
+                assert not fields & set(later) - {"seed"}, (path, dims)
+        assert not {(b, a) for a, b in before} & before, (path, before)

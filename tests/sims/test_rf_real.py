@@ -131,7 +131,7 @@ def test_spectra_smoke(tmp_path):
     )
     fit = alpha_proxy(
         config.sizes,
-        ds["trace_scale"].sel(kernel="ntk").values.T,
+        ds["trace_scale"].sel(kernel="ntk").transpose("trial", "size").values,
         window=config.alpha_window,
     )
     assert float(ds["alpha"].sel(kernel="ntk")) == pytest.approx(fit.exponent)
