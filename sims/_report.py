@@ -7,7 +7,7 @@ from typing import NamedTuple
 import numpy as np
 import xarray as xr
 
-__all__ = ["GapRow", "format_gaps", "theory_gaps"]
+__all__ = ["GapRow", "final_step", "format_gaps", "theory_gaps"]
 
 
 class GapRow(NamedTuple):
@@ -65,6 +65,11 @@ def theory_gaps(
                 )
             )
     return rows
+
+
+def final_step(ds: xr.Dataset) -> dict[str, xr.DataArray]:
+    """The closing-table subset of a training run: its last recorded ``step``."""
+    return {"final step": ds["step"] == ds["step"].max()}
 
 
 def format_gaps(rows: list[GapRow]) -> str:

@@ -39,6 +39,7 @@ from sims._dataset import chunk_dataset
 from sims._experiment import Axes
 from sims._experiment import Experiment
 from sims._experiment import VarAttrs
+from sims._report import final_step
 from sims._sweep import Chunk
 from sims.nce._common import REFERENCES
 from sims.nce._common import check_chunk_bytes
@@ -319,6 +320,7 @@ EXPERIMENT = Experiment(
     axes=Axes("method", "dataset"),
     kernel=_kernel,
     finish=_finish,
+    subsets=final_step,
     attrs={
         "heldout_nll": VarAttrs(
             "held-out NLL",

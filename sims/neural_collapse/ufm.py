@@ -35,6 +35,7 @@ from sims._experiment import Axes
 from sims._experiment import Experiment
 from sims._experiment import Theory
 from sims._experiment import VarAttrs
+from sims._report import final_step
 from sims._sweep import Chunk
 from sims.neural_collapse._common import BALANCED
 from sims.neural_collapse._common import CIFAR10_IMB
@@ -451,7 +452,7 @@ def _finish(config: DeepUFMSweep, ds: xr.Dataset) -> xr.Dataset:
 
 
 def _subsets(ds: xr.Dataset) -> dict[str, xr.DataArray]:
-    final = ds["step"] == ds["step"].max()
+    final = final_step(ds)["final step"]
     return {"final step": final, "final, mse": final & (ds["loss"] == "mse")}
 
 

@@ -14,6 +14,7 @@ import pytest
 import torch
 import xarray as xr
 
+from sims._report import theory_gaps
 from sims.nce import density
 from sims.nce import gaussian
 from sims.nce import landscape
@@ -208,6 +209,14 @@ def test_density_training_lowers_heldout_nll(tmp_path):
     # a clear decrease: 0.3 nats is >4x the test-set noise of an NLL (~0.07)
     assert bool((last < first - 0.3).all()), nll.values
     assert bool((last >= floor - NCE_DENSITY_FLOOR_ALLOWANCE).all())
+    # the closing table has a row for the trained models, not only all steps
+    rows = theory_gaps(ds, density.EXPERIMENT.subsets(ds))
+    final = next(
+        r for r in rows if (r.variable, r.subset) == ("heldout_nll", "final step")
+    )
+    assert final.cells == ds.sizes["method"]
+    gap = abs(nll.isel(step=-1).mean("trial") - floor) / floor
+    assert final.median_rel_gap == pytest.approx(float(gap.median()))
     # the truth on the display grid is a normalized density (mass inside the grid)
     dx = float(ds.x1[1] - ds.x1[0])
     axis = np.arange(-4.5, 4.5, 0.02)
