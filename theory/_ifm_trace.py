@@ -95,13 +95,13 @@ def merge_error_bound(a_i, a_j, u_i, u_j, n_i, n_j):
         \big(\lVert\bar u_i\rVert+\lVert\bar u_j\rVert\big)\,|\bar a_i-\bar a_j|,
 
     tight (equality at :math:`\bar u_j = -\bar u_i`, both pre-activations positive).
-    ``docs/derivations/ifm.md`` §5.
+    ``docs/derivations/ifm.md`` §5. The arrays may be tensors or array-likes; the
+    bound is computed in float64 on the device of ``a_i``.
 
     Args:
       a_i, a_j: ``(B,)`` mean pre-activations :math:`\bar a_i, \bar a_j` per input.
       u_i, u_j: ``(m,)`` mean outgoing columns.
       n_i, n_j: counts (> 0).
-      (Tensors or array-likes; computed in float64 on ``a_i``'s device.)
 
     Returns:
       ``(B,)`` float64 tensor.

@@ -138,8 +138,8 @@ def solve_bracketed(
         if df is None:
             new = mid
         else:
-            with np.errstate(divide="ignore", invalid="ignore"):
-                newton = root - f / df
+            with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+                newton = root - f / df  # inf/NaN: not inside, bisect instead
             # A Newton step below xtol has converged even if rounding puts it on the
             # bracket edge; larger steps are taken only strictly inside the bracket.
             conv |= np.abs(newton - root) <= xtol * scale
