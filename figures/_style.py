@@ -23,6 +23,8 @@ from matplotlib.colors import ListedColormap
 from matplotlib.colors import LogNorm
 from matplotlib.figure import Figure
 from matplotlib.ticker import FuncFormatter
+from matplotlib.ticker import LogFormatter
+from matplotlib.ticker import LogFormatterSciNotation
 
 __all__ = [
     "RC",
@@ -219,11 +221,19 @@ def save(fig: Figure, out_dir: str | Path, stem: str) -> tuple[Path, Path]:
     """Write ``fig`` as ``out_dir/stem.png`` and ``out_dir/stem.pdf``.
 
     Creates ``out_dir``. Metadata dates are dropped so that reruns give identical
-    files. Returns the two paths (PNG, PDF).
+    files. Log axes spanning under two decades that kept matplotlib's labels get
+    :func:`plain_log_ticks`. Returns the two paths (PNG, PDF).
     """
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     png, pdf = out / f"{stem}.png", out / f"{stem}.pdf"
+    for ax in fig.axes:  # on short log axes matplotlib writes 3x10^-1 on minor ticks
+        for axis in (ax.xaxis, ax.yaxis):
+            if axis.get_scale() == "log" and type(axis.get_major_formatter()) in (
+                LogFormatterSciNotation,
+                LogFormatter,
+            ):
+                plain_log_ticks(axis)
     with style():
         fig.savefig(png, metadata={"Software": None})
         fig.savefig(pdf, metadata={"CreationDate": None, "Creator": None})

@@ -19,6 +19,7 @@ import numpy as np
 import pytest
 import xarray as xr
 from matplotlib.collections import LineCollection
+from matplotlib.figure import Figure
 
 from figures import _style
 from figures import rf_risk
@@ -286,3 +287,22 @@ def test_warns_when_saved_theory_is_not_the_attrs_spectrum(k_sweep):
     ds.attrs = {**ds.attrs, "beta": 1.6}
     with pytest.warns(UserWarning, match="saved test_risk_theory"):
         rf_risk.plot_risk_vs(ds, "k", ridges=1, num_theory=20)
+
+
+@pytest.mark.parametrize(("lo", "hi", "plain"), [(20, 230, True), (1e-3, 10, False)])
+def test_saved_short_log_axes_have_plain_labels(tmp_path, lo, hi, plain):
+    """Under two decades matplotlib labels minor ticks as 3x10^1, 4x10^1, ... and
+    they overlap; saved figures label 1, 2, 3, 5 x 10^j as plain numbers instead."""
+    fig = Figure()
+    ax = fig.add_subplot()
+    ax.set_xscale("log")
+    ax.set_xlim(lo, hi)
+    _style.save(fig, tmp_path, "f")
+    fig.canvas.draw()
+    labels = [t.get_text() for t in ax.get_xticklabels(minor=True) if t.get_text()]
+    labels += [t.get_text() for t in ax.get_xticklabels() if t.get_text()]
+    if plain:
+        assert {"20", "30", "50", "100", "200"} <= set(labels), labels
+        assert not any("times" in t for t in labels), labels
+    else:
+        assert any("10^{" in t for t in labels), labels
