@@ -236,13 +236,16 @@ def test_python_m_figures_uses_newest_grid_per_sweep(
         return plot(ds, dim, **kwargs)
 
     monkeypatch.setattr(rf_risk, "plot_risk_vs", spy)
+    # rf_risk alone here (the other modules' theory-only figures take ~20 s a pass);
+    # the last pass below runs every module.
+    every_module = figures_main.MODULES
+    monkeypatch.setattr(figures_main, "MODULES", {"rf_risk": rf_risk})
     out = tmp_path / "out"
     argv = ["--results", str(tmp_path / "results"), "--out", str(out), "--no-run"]
     assert figures_main.main(argv) == 0
     assert drawn == [("k", SWEEP.size), ("n", SWEEP.size)]  # new_k, not old_k
     captured = capsys.readouterr()
-    # other modules may add their theory-only figures; the rf_risk ones are exactly:
-    names = {p.name for p in out.iterdir() if p.name.startswith("rf_")}
+    names = {p.name for p in out.iterdir()}
     assert names == {
         f"{s}.{e}"
         for s in ("rf_risk_vs_k", "rf_risk_vs_n", "rf_fitting_ratio")
@@ -262,6 +265,7 @@ def test_python_m_figures_uses_newest_grid_per_sweep(
     capsys.readouterr()
 
     # No grid at all: one line, and the theory-only figure still drawn.
+    monkeypatch.setattr(figures_main, "MODULES", every_module)
     empty = tmp_path / "empty"
     argv = ["--results", str(empty), "--out", str(empty / "o"), "--no-run"]
     assert figures_main.main(argv) == 0

@@ -161,25 +161,22 @@ def test_ufm_grid_layout_and_attrs(ufm_grid):
 
 
 @pytest.mark.slow
-def test_slow_official_gd_reaches_the_closed_form_in_30k_steps():
+@pytest.mark.parametrize(
+    ("depth", "profile"),
+    [(1, snc.IMBALANCED), (3, snc.IMBALANCED), (6, snc.IMBALANCED), (3, snc.BALANCED)],
+)
+def test_slow_official_gd_reaches_the_closed_form_in_30k_steps(depth, profile):
     # docs/derivations/neural_collapse.md §6.3: SGD momentum 0.9, lr 0.1, full batch,
     # init N(0, 0.1^2), d = 64, lambda = 5e-4, 30,000 iterations: max relative error
     # of diag(WW^T) < 1e-6.
     config = snc.DeepUFMSweep(steps=30_000, checkpoints=3, device="cpu")
-    cases = [
-        (1, snc.IMBALANCED),
-        (3, snc.IMBALANCED),
-        (6, snc.IMBALANCED),
-        (3, snc.BALANCED),
-    ]
     with cpu_threads(CPU):
-        for depth, profile in cases:
-            res = snc.simulate_ufm(config, depth, profile, "mse", [(5e-4, 0, 0)])
-            a2 = nc.deep_linear_mse_minimizer(
-                snc.parse_profile(profile), depth=depth, lam_w=5e-4, lam_h=5e-4
-            ).a2
-            rel = np.abs(res["diag_wwt"][0, -1] - a2) / a2
-            assert rel.max() < GD_30K_RTOL, (depth, profile, rel.max())
+        res = snc.simulate_ufm(config, depth, profile, "mse", [(5e-4, 0, 0)])
+    a2 = nc.deep_linear_mse_minimizer(
+        snc.parse_profile(profile), depth=depth, lam_w=5e-4, lam_h=5e-4
+    ).a2
+    rel = np.abs(res["diag_wwt"][0, -1] - a2) / a2
+    assert rel.max() < GD_30K_RTOL, (depth, profile, rel.max())
 
 
 def test_a_diverging_run_is_flagged_not_an_error(tmp_path):

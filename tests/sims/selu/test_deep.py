@@ -113,14 +113,15 @@ def test_deep_small_selu_converges_relu_tanh_do_not(tmp_path):
 
 
 @pytest.mark.slow
-def test_deep_width_512_depth_64_converges_from_three_starts(tmp_path):
+@pytest.mark.parametrize("activation", ["selu", "selu_dropout"])
+def test_deep_width_512_depth_64_converges_from_three_starts(tmp_path, activation):
     """Derivations §12.9: width 512, depth 64, starts (0,1), (0.5,3), (−0.3,0.2):
     layer-64 mean and variance within ±0.05 of (0, 1) for SELU and SELU +
     alpha-dropout, and every SELU layer within 4 SEM + the finite-width allowance
     of the population iterate."""
     cfg, ds = _deep(
         tmp_path,
-        activation=("selu", "selu_dropout"),
+        activation=(activation,),
         width=(512,),
         depth=64,
         batch=32,
@@ -135,6 +136,8 @@ def test_deep_width_512_depth_64_converges_from_three_starts(tmp_path):
             cell = last.sel(activation=a, start=s)
             assert abs(float(cell["mean"])) < DEEP_CONVERGENCE_ATOL, (a, s)
             assert abs(float(cell["var"]) - 1) < DEEP_CONVERGENCE_ATOL, (a, s)
+    if activation != "selu":  # the theory checks below are for plain SELU
+        return
     _check_selu_against_theory(cfg, ds)
     # The paper's map at omega = 0 ignores mu: from (0.5, 3) it underestimates the
     # layer-1 variance by far more than the SEM, the population map does not.
