@@ -94,6 +94,10 @@ NC_THM41_RTOL = 1e-3
 NC_DEEP_RTOL = 1e-5
 # CE ETF value vs L-BFGS at M = 1 (neural_collapse.md §6.6, 16).
 NC_CE_ATOL = 1e-8
+# Deep linear class quantities from a_k^2 at decays up to 1e+-300 vs 50-digit mpmath:
+# a handful of roundings (measured <= 1.5e-16); g_k also carries lbar =
+# exp(mean log lam_W), whose relative error is |log lam_W| eps (added per case).
+NC_EXTREME_RTOL = 1e-14
 
 # Neural collapse (simulations).
 # Two float64 implementations of the same formula (torch batched vs numpy).
