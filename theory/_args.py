@@ -6,6 +6,8 @@ as a user writes it (``nu=nan``, ``beta=-1.0``; never ``np.float64(nan)``).
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 
@@ -64,6 +66,42 @@ def real(name: str, value) -> float:
     if arr.ndim:
         raise ValueError(f"{name} must be a real number, got shape {arr.shape}")
     return float(arr)
+
+
+def bounded(
+    name: str,
+    value,
+    *,
+    low: float | None = None,
+    high: float | None = None,
+    low_open: bool = False,
+    high_open: bool = False,
+) -> float:
+    """``value`` as a finite float in the interval the bounds give (``None``: none).
+
+    >>> bounded("rcond", 1e-12, low=0.0, high=1.0, low_open=True, high_open=True)
+    1e-12
+    >>> bounded("lam", -1, low=0.0, low_open=True)
+    Traceback (most recent call last):
+    ValueError: lam must be finite and > 0, got lam=-1.0
+    """
+    v = real(name, value)
+    ok = math.isfinite(v)
+    if low is not None:
+        ok = ok and (v > low if low_open else v >= low)
+    if high is not None:
+        ok = ok and (v < high if high_open else v <= high)
+    if not ok:
+        rule = ""
+        if low is not None and high is not None:
+            left, right = "(" if low_open else "[", ")" if high_open else "]"
+            rule = f" and in {left}{low:g}, {high:g}{right}"
+        elif low is not None:
+            rule = f" and {'>' if low_open else '>='} {low:g}"
+        elif high is not None:
+            rule = f" and {'<' if high_open else '<='} {high:g}"
+        raise ValueError(f"{name} must be finite{rule}, got {name}={v!r}")
+    return v
 
 
 def integer(name: str, value, low: int) -> int:

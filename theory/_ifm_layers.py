@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import math
 from typing import NamedTuple
 
 import torch
 
-from theory._args import real
+from theory._args import bounded
 
-__all__ = ["BatchNorm", "Chain", "ConvLayer", "check_scalar", "from_chain", "to_chain"]
+__all__ = ["BatchNorm", "Chain", "ConvLayer", "from_chain", "to_chain"]
 
 
 class BatchNorm(NamedTuple):
@@ -43,18 +42,6 @@ class Chain(NamedTuple):
 
 # Largest |entry| of a layer's weights and bias (0, an all-zero layer, is allowed).
 _MIN_SCALE, _MAX_SCALE = 2.0**-200, 2.0**200
-
-
-def check_scalar(name, value, *, low, high=None, low_open=False):
-    v = real(name, value)
-    ok = math.isfinite(v) and (v > low if low_open else v >= low)
-    if high is not None:
-        ok = ok and v <= high
-    if not ok:
-        lo = f"{'>' if low_open else '>='} {low:g}"
-        hi = "" if high is None else f" and <= {high:g}"
-        raise ValueError(f"{name} must be finite, {lo}{hi}, got {name}={v!r}")
-    return v
 
 
 def _tensor(name, x, dtype, device):
@@ -129,7 +116,7 @@ def to_chain(layers, dtype=torch.float64) -> Chain:
             ]
             if any(p.shape != (n,) for p in parts):
                 raise ValueError(f"layers[{i}].bn tensors must all have shape ({n},)")
-            eps = check_scalar(f"layers[{i}].bn.eps", bn.eps, low=0.0)
+            eps = bounded(f"layers[{i}].bn.eps", bn.eps, low=0.0)
             if (parts[3] + eps <= 0).any():
                 raise ValueError(f"layers[{i}].bn.running_var + eps must be > 0")
             bn = BatchNorm(*parts, eps)

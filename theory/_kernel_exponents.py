@@ -26,10 +26,9 @@ from typing import NamedTuple
 import numpy as np
 from numpy.typing import ArrayLike
 
+from theory._args import bounded
 from theory._args import floats
 from theory._args import plain
-from theory._args import real
-from theory._args import require
 
 __all__ = [
     "ExponentFit",
@@ -99,12 +98,6 @@ def _pinv_solve(K: np.ndarray, Y: np.ndarray, rcond: float):
     return U @ (inv[:, None] * (U.T @ Y)), float(inv.sum())
 
 
-def _check_rcond(rcond) -> float:
-    r = real("rcond", rcond)
-    require("rcond", r, 0 < r < 1, "in (0, 1)")
-    return r
-
-
 def _check_square(name: str, kernel) -> np.ndarray:
     K = floats(name, kernel)
     if K.ndim != 2 or K.shape[0] != K.shape[1] or K.shape[0] == 0:
@@ -142,7 +135,7 @@ def trace_inverse_scale(
     """
     K = _check_square("kernel", kernel)
     n = _check_sizes(sizes, K.shape[0])
-    r = _check_rcond(rcond)
+    r = bounded("rcond", rcond, low=0.0, high=1.0, low_open=True, high_open=True)
     out = np.empty(n.size)
     for j, m in enumerate(n):
         out[j] = 1.0 / np.sum(_inverse_eigs(K[:m, :m], r))
@@ -218,7 +211,7 @@ def ridgeless_test_mse(
         if not np.all(np.isfinite(arr)):
             raise ValueError(f"{name} must be finite, got a NaN or inf entry")
     n = _check_sizes(sizes, N)
-    r = _check_rcond(rcond)
+    r = bounded("rcond", rcond, low=0.0, high=1.0, low_open=True, high_open=True)
     out = np.empty(n.size)
     for j, m in enumerate(n):
         coef, _ = _pinv_solve(K[:m, :m], Y[:m], r)

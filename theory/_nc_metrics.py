@@ -25,11 +25,10 @@ from typing import NamedTuple
 import numpy as np
 from numpy.typing import ArrayLike
 
+from theory._args import bounded
 from theory._args import floats
 from theory._args import integer
 from theory._args import plain
-from theory._args import real
-from theory._args import require
 
 __all__ = [
     "ClassMeans",
@@ -117,12 +116,6 @@ def _normalized(X: np.ndarray) -> np.ndarray:
     if top == 0:
         return X
     return np.ldexp(X, -int(np.frexp(top)[1]))
-
-
-def _check_rcond(rcond) -> float:
-    r = real("rcond", rcond)
-    require("rcond", r, 0 < r < 1, "in (0, 1)")
-    return r
 
 
 def _check_width(d: int, K: int, name: str = "d") -> None:
@@ -236,7 +229,7 @@ def nc1(
       >>> round(nc1(H, [0, 0, 1, 1]), 12)  # (1/2) * 0.5 / 4.5
       0.055555555556
     """
-    rcond = _check_rcond(rcond)
+    rcond = bounded("rcond", rcond, low=0.0, high=1.0, low_open=True, high_open=True)
     cm = class_means(_normalized(check_features(H)), labels, global_mean=global_mean)
     evals, evecs = np.linalg.eigh(cm.sigma_b)
     top = evals.max()

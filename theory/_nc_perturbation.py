@@ -24,14 +24,14 @@ from typing import NamedTuple
 import numpy as np
 from numpy.typing import ArrayLike
 
+from theory._args import bounded
 from theory._args import plain
+from theory._args import positive
 from theory._nc_metrics import check_features
 from theory._nc_metrics import check_num_classes
 from theory._nc_ufm import _balanced
 from theory._nc_ufm import _finite_out
 from theory._nc_ufm import _labels_matrix
-from theory._nc_ufm import _positive
-from theory._nc_ufm import _scalar
 from theory._nc_ufm import _ufm_args
 from theory._nc_ufm import _ufm_sizes
 from theory._nc_ufm import _velocity
@@ -110,8 +110,8 @@ def central_path_rates(
       True
     """
     H, K, n = _balanced(H, K)
-    lw = _scalar("lam_w", lam_w)
-    lh = _scalar("lam_h", lam_h, allow_zero=True)
+    lw = bounded("lam_w", lam_w, low=0.0, low_open=True)
+    lh = bounded("lam_h", lam_h, low=0.0)
     V = _velocity(H, K, n, lw, lh)
     d = H.shape[0]
     N = K * n
@@ -368,9 +368,9 @@ def near_collapse_spectrum(
       (0.991056, 0.004422)
     """
     K, n, d = _ufm_sizes(K, n, d)
-    b = _positive("beta", beta)
-    lw = _positive("lam_w", lam_w)
-    lh = _positive("lam_h", lam_h)
+    b = positive("beta", beta)
+    lw = positive("lam_w", lam_w)
+    lh = positive("lam_h", lam_h)
     try:
         b, lw, lh = np.broadcast_arrays(b, lw, lh)
     except ValueError:

@@ -27,9 +27,8 @@ from typing import NamedTuple
 import numpy as np
 from numpy.typing import ArrayLike
 
-from theory._args import floats
+from theory._args import bounded
 from theory._args import integer
-from theory._args import require
 from theory._nc_metrics import _normalized
 from theory._nc_metrics import check_features
 from theory._nc_metrics import check_num_classes
@@ -44,20 +43,6 @@ __all__ = [
     "ufm_minimizer",
     "ufm_objective",
 ]
-
-
-def _positive(name: str, value, *, allow_zero: bool = False) -> np.ndarray:
-    v = floats(name, value)
-    ok = np.isfinite(v) & ((v >= 0) if allow_zero else (v > 0))
-    require(name, v, ok, f"finite and {'>=' if allow_zero else '>'} 0")
-    return v
-
-
-def _scalar(name: str, value, *, allow_zero: bool = False) -> float:
-    v = floats(name, value)
-    if v.ndim:
-        raise ValueError(f"{name} must be a scalar, got shape {v.shape}")
-    return float(_positive(name, v, allow_zero=allow_zero))
 
 
 def _finite_out(name: str, *arrays) -> None:
@@ -168,8 +153,8 @@ def ufm_minimizer(
       (0.474597, 0.790994, 0.312298)
     """
     K, n, d = _ufm_sizes(K, n, d)
-    lw = _scalar("lam_w", lam_w)
-    lh = _scalar("lam_h", lam_h)
+    lw = bounded("lam_w", lam_w, low=0.0, low_open=True)
+    lh = bounded("lam_h", lam_h, low=0.0, low_open=True)
     if rotation is None:
         R = np.eye(d)[:, :K]
     else:
@@ -253,9 +238,9 @@ def _ufm_args(W, H, K, lam_w, lam_h, beta, H0, need_h0=True):
     W = check_features(W, "W")
     if W.shape != (K, H.shape[0]):
         raise ValueError(f"W must be (K, d)=({K}, {H.shape[0]}), got {W.shape}")
-    lw = _scalar("lam_w", lam_w)
-    lh = _scalar("lam_h", lam_h)
-    b = _scalar("beta", beta, allow_zero=True)
+    lw = bounded("lam_w", lam_w, low=0.0, low_open=True)
+    lh = bounded("lam_h", lam_h, low=0.0, low_open=True)
+    b = bounded("beta", beta, low=0.0)
     if H0 is not None:
         H0 = _check_h0(H0, H.shape)
     elif b > 0 and need_h0:
@@ -332,7 +317,7 @@ def optimal_classifier(H: ArrayLike, *, K: int, lam_w: float) -> np.ndarray:
       True
     """
     H, K, n = _balanced(H, K)
-    lw = _scalar("lam_w", lam_w)
+    lw = bounded("lam_w", lam_w, low=0.0, low_open=True)
     out = _optimal_classifier(H, K, n, lw)
     _finite_out("optimal_classifier", out)
     return out
@@ -375,8 +360,8 @@ def central_path_velocity(
       True
     """
     H, K, n = _balanced(H, K)
-    lw = _scalar("lam_w", lam_w)
-    lh = _scalar("lam_h", lam_h, allow_zero=True)
+    lw = bounded("lam_w", lam_w, low=0.0, low_open=True)
+    lh = bounded("lam_h", lam_h, low=0.0)
     out = _velocity(H, K, n, lw, lh)
     _finite_out("central_path_velocity", out)
     return out
@@ -460,9 +445,9 @@ def central_path_flow(
       True
     """
     H, K, n = _balanced(H0, K, "H0")
-    lw = _scalar("lam_w", lam_w)
-    lh = _scalar("lam_h", lam_h, allow_zero=True)
-    dt = _scalar("dt", dt)
+    lw = bounded("lam_w", lam_w, low=0.0, low_open=True)
+    lh = bounded("lam_h", lam_h, low=0.0)
+    dt = bounded("dt", dt, low=0.0, low_open=True)
     times = np.atleast_1d(np.asarray(t, dtype=np.float64))
     if (
         times.ndim != 1

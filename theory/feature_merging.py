@@ -27,6 +27,7 @@ from typing import NamedTuple
 
 import torch
 
+from theory._args import bounded
 from theory._ifm_classes import canonical_scale
 from theory._ifm_classes import fold_bn
 from theory._ifm_classes import tolerance_classes
@@ -35,7 +36,6 @@ from theory._ifm_engine import _State
 from theory._ifm_engine import run_greedy
 from theory._ifm_layers import BatchNorm
 from theory._ifm_layers import ConvLayer
-from theory._ifm_layers import check_scalar
 from theory._ifm_layers import from_chain
 from theory._ifm_layers import to_chain
 from theory._ifm_trace import ErrorTrace
@@ -97,11 +97,11 @@ class IFMResult(NamedTuple):
 
 
 def _check(beta, mode, max_ratio, tol):
-    beta = check_scalar("beta", beta, low=0.0)
+    beta = bounded("beta", beta, low=0.0)
     if mode not in _MODES:
         raise ValueError(f"mode must be one of {_MODES}, got mode={mode!r}")
-    max_ratio = check_scalar("max_ratio", max_ratio, low=0.0, high=1.0, low_open=True)
-    tol = check_scalar("tol", tol, low=0.0)
+    max_ratio = bounded("max_ratio", max_ratio, low=0.0, high=1.0, low_open=True)
+    tol = bounded("tol", tol, low=0.0)
     return beta, max_ratio, tol
 
 
@@ -299,7 +299,7 @@ def functional_classes(layers, *, tol: float = _TOL, dtype=torch.float64) -> lis
       >>> functional_classes([(W1, b1), (torch.ones(1, 4), torch.zeros(1))])
       [[[0, 1], [2], [3]]]
     """
-    tol = check_scalar("tol", tol, low=0.0)
+    tol = bounded("tol", tol, low=0.0)
     return _ifm(layers, 0.0, "exact", 1.0, tol, dtype, greedy=False).groups
 
 
