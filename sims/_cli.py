@@ -1,6 +1,7 @@
 """The command line every simulation shares.
 
-``python -m sims.<name> --sweep [--experiment E] [--preset P] [--set key=v1,v2 ...]
+``python -m sims.<name> --sweep [--experiment E] [--preset P | --config FILE]
+[--set key=v1,v2 ...]
 [--trials N] [--seed S] [--device auto|cpu|cuda[:i]] [--dtype float64|float32]
 [--out PATH] [--workers N] [--scheduler ADDR] [--no-resume] [--overwrite] [--wait]``.
 Bad input exits 2 with one line. ``--help`` lists every config field ``--set``
@@ -12,6 +13,7 @@ from __future__ import annotations
 import argparse
 import importlib
 import logging
+import os
 import shlex
 import sys
 from collections.abc import Callable
@@ -21,6 +23,7 @@ from pathlib import Path
 from sims._config import describe_fields
 from sims._config import show_value
 from sims._experiment import Experiment
+from sims._io import read_netcdf
 from sims._report import format_gaps
 from sims._report import theory_gaps
 from sims._sweep import result_path
@@ -70,11 +73,20 @@ def _build_parser(prog: str, description: str, experiments) -> argparse.Argument
     p.add_argument("--sweep", action="store_true", help="run the sweep")
     if len(experiments) > 1:
         p.add_argument(
-            "--experiment", choices=sorted(experiments), default=next(iter(experiments))
+            "--experiment",
+            choices=sorted(experiments),
+            help=f"default: {next(iter(experiments))} (or the --config grid's)",
         )
     presets = sorted({name for e in experiments.values() for name in e.presets})
-    p.add_argument("--preset", choices=presets, default="default")
+    p.add_argument("--preset", choices=presets, help="default: default")
     p.add_argument("--smoke", action="store_true", help="alias for --preset smoke")
+    p.add_argument(
+        "--config",
+        type=Path,
+        metavar="FILE",
+        help="start from the config in FILE instead of a preset: JSON as "
+        "--print-config prints it, or a result grid (.nc) of this module",
+    )
     p.add_argument(
         "--set",
         dest="overrides",
@@ -130,13 +142,37 @@ def run_cli(
     experiments = {e.key: e for e in experiments}
     parser = _build_parser(prog, description, experiments)
     args = parser.parse_args(argv)
-    name = getattr(args, "experiment", next(iter(experiments)))
-    experiment = experiments[name]
     preset = "smoke" if args.smoke else args.preset
-    if preset not in experiment.presets:
+    try:
+        text, named = _config_file(args.config) if args.config else (None, None)
+    except ValueError as err:
+        parser.error(str(err))
+    if text is not None and preset is not None:
+        parser.error("give a --preset (or --smoke) or a --config, not both")
+    chosen = getattr(args, "experiment", None)
+    if named is not None and named not in experiments:
+        parser.error(
+            f"--config {args.config} is a grid of experiment {named!r}, "
+            f"which {prog} does not run"
+        )
+    if named is not None and chosen not in (None, named):
+        parser.error(
+            f"--config {args.config} is a grid of experiment {named!r}, not {chosen!r}"
+        )
+    name = chosen or named or next(iter(experiments))
+    experiment = experiments[name]
+    preset = preset or "default"
+    if text is None and preset not in experiment.presets:
         parser.error(f"experiment {name!r} has no preset {preset!r}")
     try:
-        config = experiment.presets[preset].with_overrides(args.overrides)
+        if text is None:
+            config = experiment.presets[preset]
+        else:
+            try:
+                config = experiment.config.from_json(text)
+            except (ValueError, TypeError) as err:
+                raise ValueError(f"--config {args.config}: {err}") from None
+        config = config.with_overrides(args.overrides)
         flags = {
             "trials": args.trials,
             "seed": args.seed,
@@ -149,9 +185,10 @@ def run_cli(
     if args.print_config or not args.sweep:
         print(config.to_json())
         if not args.sweep:
-            print(
-                f"(dry run: add --sweep to run this {preset!r} config)", file=sys.stderr
+            source = (
+                f"{preset!r} config" if text is None else f"config of {args.config}"
             )
+            print(f"(dry run: add --sweep to run this {source})", file=sys.stderr)
         return 0
     # Progress from our own loggers; libraries (jax, dask) only from WARNING on.
     logging.basicConfig(
@@ -199,6 +236,28 @@ def run_cli(
     return 0
 
 
+def _config_file(path: Path) -> tuple[str, str | None]:
+    """``(config JSON, experiment key or None)`` of a ``--config`` file: a JSON file,
+    or a result grid (its ``config_json`` and ``experiment`` attrs)."""
+    try:
+        with path.open("rb") as f:
+            data = f.read()
+    except OSError as err:
+        raise ValueError(f"cannot read --config {path}: {err.strerror}") from None
+    if not data.startswith(b"\x89HDF"):
+        try:
+            return data.decode(), None
+        except UnicodeDecodeError:
+            raise ValueError(f"--config {path} is neither JSON nor a grid") from None
+    try:
+        attrs = read_netcdf(path).attrs
+    except (OSError, ValueError) as err:
+        raise ValueError(f"--config {path} is not a readable grid ({err})") from None
+    if "config_json" not in attrs:
+        raise ValueError(f"--config {path}: the grid has no config_json attr")
+    return attrs["config_json"], attrs.get("experiment")
+
+
 def _identity(path) -> tuple[int, int] | None:
     """``(inode, mtime)`` of a file, ``None`` if there is none: a rewrite changes it."""
     try:
@@ -214,12 +273,16 @@ def module_main(package: str, description: str) -> Callable[..., int]:
     ``__main__`` may define ``main`` before the package has finished importing)."""
 
     def main(argv: Sequence[str] | None = None) -> int:
-        return run_cli(
-            argv,
-            prog=f"python -m {package}",
-            description=description,
-            experiments=importlib.import_module(package).EXPERIMENTS,
-        )
+        try:
+            return run_cli(
+                argv,
+                prog=f"python -m {package}",
+                description=description,
+                experiments=importlib.import_module(package).EXPERIMENTS,
+            )
+        except BrokenPipeError:  # stdout closed early (`| head`): quiet, like cat
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+            return 1
 
     main.__doc__ = f"``python -m {package}`` command line; see ``--help``."
     return main

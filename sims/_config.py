@@ -266,8 +266,23 @@ class SweepConfig:
 
     @classmethod
     def from_json(cls, text: str) -> Self:
-        raw = json.loads(text)
-        return cls(**{f.name: _coerce(cls, f.name, raw[f.name]) for f in _fields(cls)})
+        """The config a JSON object of every field describes (as :meth:`to_json`
+        writes it); ``ValueError`` naming unknown or missing fields."""
+        try:
+            raw = json.loads(text)
+        except json.JSONDecodeError as err:
+            raise ValueError(f"not JSON ({err})") from None
+        if not isinstance(raw, dict):
+            raise ValueError(f"a config is a JSON object, got {type(raw).__name__}")
+        names = [f.name for f in _fields(cls)]
+        unknown = sorted(set(raw) - set(names))
+        missing = [name for name in names if name not in raw]
+        for problem, keys in (("unknown", unknown), ("missing", missing)):
+            if keys:
+                raise ValueError(
+                    f"{problem} fields of {cls.__name__}: {', '.join(keys)}"
+                )
+        return cls(**{name: _coerce(cls, name, raw[name]) for name in names})
 
     def config_hash(self) -> str:
         """12 hex digits identifying the results (device excluded: same numbers)."""
