@@ -24,6 +24,7 @@ from figures import neural_collapse
 from figures import rf_real
 from figures import rf_risk
 from figures import selu
+from sims._cli import quiet_on_closed_pipe
 from sims._registry import all_experiments
 from sims._sweep import result_path
 
@@ -88,6 +89,7 @@ def run_missing(stem: str, results: Path) -> None:
         experiment.run(config, out=out)
 
 
+@quiet_on_closed_pipe
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="python -m figures",

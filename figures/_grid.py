@@ -9,6 +9,8 @@ from pathlib import Path
 
 import xarray as xr
 
+from sims._cli import quiet_on_closed_pipe
+
 __all__ = ["GridError", "check_kind", "figure_main", "match_kind", "open_grid"]
 
 
@@ -83,6 +85,7 @@ def figure_main(
     [GRID.nc ...] [--out DIR]``: draw ``what`` (PNG and PDF) from saved grids; a bad
     grid exits 2 with one line."""
 
+    @quiet_on_closed_pipe
     def main(argv: Sequence[str] | None = None) -> int:
         import argparse
         import sys

@@ -47,6 +47,7 @@ from figures._rf_fitting_ratio import DEFAULT_PAIRS
 from figures._rf_fitting_ratio import _real_fitting_grid
 from figures._rf_fitting_ratio import normalized_risk
 from figures._rf_fitting_ratio import plot_fitting_ratio
+from sims._cli import quiet_on_closed_pipe
 from theory.rf_ridge import rf_ridge_risk
 
 __all__ = [
@@ -514,6 +515,7 @@ def _positive_int(text: str) -> int:
     return value
 
 
+@quiet_on_closed_pipe
 def main(argv: Sequence[str] | None = None) -> int:
     """``python -m figures.rf_risk GRID.nc [--out DIR] [--ridges N]``; exit status."""
     parser = argparse.ArgumentParser(

@@ -11,6 +11,7 @@ accepts, with its default, constraint and meaning, and the presets.
 from __future__ import annotations
 
 import argparse
+import functools
 import importlib
 import logging
 import os
@@ -28,7 +29,7 @@ from sims._report import format_gaps
 from sims._report import theory_gaps
 from sims._sweep import result_path
 
-__all__ = ["module_main", "run_cli"]
+__all__ = ["module_main", "quiet_on_closed_pipe", "run_cli"]
 
 
 class _Parser(argparse.ArgumentParser):
@@ -267,22 +268,35 @@ def _identity(path) -> tuple[int, int] | None:
     return st.st_ino, st.st_mtime_ns
 
 
+def quiet_on_closed_pipe(main: Callable[..., int]) -> Callable[..., int]:
+    """A command's ``main`` that exits 1 without a traceback when its stdout is closed
+    early (``python -m ... | head``), as ``cat`` does."""
+
+    @functools.wraps(main)
+    def wrapped(argv: Sequence[str] | None = None) -> int:
+        try:
+            return main(argv)
+        except BrokenPipeError:
+            # Python flushes stdout again at exit: point it at /dev/null first.
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+            return 1
+
+    return wrapped
+
+
 def module_main(package: str, description: str) -> Callable[..., int]:
     """``main(argv=None) -> exit status`` of ``python -m <package>``: :func:`run_cli`
     over ``<package>.EXPERIMENTS``, imported at the call (so a package's
     ``__main__`` may define ``main`` before the package has finished importing)."""
 
+    @quiet_on_closed_pipe
     def main(argv: Sequence[str] | None = None) -> int:
-        try:
-            return run_cli(
-                argv,
-                prog=f"python -m {package}",
-                description=description,
-                experiments=importlib.import_module(package).EXPERIMENTS,
-            )
-        except BrokenPipeError:  # stdout closed early (`| head`): quiet, like cat
-            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
-            return 1
+        return run_cli(
+            argv,
+            prog=f"python -m {package}",
+            description=description,
+            experiments=importlib.import_module(package).EXPERIMENTS,
+        )
 
     main.__doc__ = f"``python -m {package}`` command line; see ``--help``."
     return main

@@ -22,6 +22,7 @@ import numpy as np
 import torch
 
 from sims._backend import resolve_device
+from sims._cli import quiet_on_closed_pipe
 from sims._io import _git
 from sims._io import _package_version
 from sims._registry import MODULES
@@ -152,6 +153,7 @@ def _parser() -> argparse.ArgumentParser:
     return p
 
 
+@quiet_on_closed_pipe
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     argv = list(sys.argv[1:] if argv is None else argv)

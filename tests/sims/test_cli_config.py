@@ -147,7 +147,8 @@ def test_every_experiment_reads_back_every_preset(tmp_path):
 
 
 def test_a_closed_stdout_is_not_a_traceback():
-    """``python -m sims.X ... | head`` closes the pipe early: exit 1, no traceback."""
+    """``python -m sims.X ... | head`` closes the pipe early: exit 1, no traceback.
+    (``--help`` needs nothing: argparse drops a failed write.)"""
     proc = subprocess.Popen(
         [sys.executable, "-m", "sims.rf_risk", "--smoke", "--print-config"],
         cwd=REPO,
