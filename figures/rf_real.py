@@ -74,7 +74,8 @@ _MAIN = {"spectra": "trace_scale", "rf": "test_risk", "fitting_ratio": "test_mse
 def grid_kind(ds: xr.Dataset) -> str | None:
     """``spectra``, ``rf`` or ``fitting_ratio`` by the grid's variables, or None."""
     for kind, (dims, names) in _KINDS.items():
-        if all(v in ds.data_vars for v in names) and ds[_MAIN[kind]].dims == dims:
+        has = all(v in ds.data_vars for v in names)
+        if has and set(ds[_MAIN[kind]].dims) == set(dims):  # in any order
             return kind
     return None
 
