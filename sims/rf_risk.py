@@ -351,9 +351,10 @@ def away_from_peak(ds: xr.Dataset) -> dict[str, xr.DataArray]:
 def _memory(config: RFRiskSweep) -> float:
     """Peak bytes of one chunk (the largest n): the batched tensors of
     :func:`simulate` plus one k's solve, times 1.2 for temporaries (float32 runs
-    also hold the float64 draws). Estimated 0.70 GiB for the default preset
-    (1.18 GB peak resident measured for the whole process, interpreter and torch
-    included) and 6.4 GiB for the paper preset (6.5 GB measured for one chunk)."""
+    also hold the float64 draws). Estimated 0.88 GiB for the default preset (the
+    whole process peaked at 1.39 GiB resident, interpreter and torch included:
+    ``/usr/bin/time -v``, ``--workers 1``, 2026-11-30) and 9.1 GiB for the paper
+    preset."""
     T, M, P = config.trial_batch, config.num_modes, config.pool
     n, k, R = max(config.n), max(config.k), len(config.ridge)
     m, r = n + config.test_size, min(n, k)

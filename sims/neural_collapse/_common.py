@@ -3,7 +3,7 @@ r"""What the neural-collapse experiments share: profiles, batched metrics.
 The metrics follow Papyan, Han & Donoho (PNAS 2020) with the conventions of
 :mod:`theory.neural_collapse` (tested equal); :func:`minimize_f` is the proximal
 problem :math:`\min_{W,H} f(W, H; H_0)` of Tirer, Huang & Niles-Weed (ICML 2023,
-arXiv:2210.16658), Eq. (3), shared by the ``perturbation`` and ``central_path``
+arXiv:2210.16658), Eq. 2, shared by the ``perturbation`` and ``central_path``
 experiments.
 """
 

@@ -1,5 +1,6 @@
 """Claims of :mod:`sims.rf_real`: random ReLU features on digits vs the RF
-eigenframework fed with empirical NNGP eigen-data (arXiv:2311.14646, Fig. 2)."""
+eigenframework fed with empirical NNGP eigen-data (arXiv:2311.14646, right panel
+of Fig. 1)."""
 
 from __future__ import annotations
 

@@ -29,9 +29,9 @@ MIN_TRIALS = 16
 
 
 def _one_layer(run: Runner) -> Claim:
-    """One SELU layer vs the moment map (Eq. 4-5): every cell and both moments within
+    """One SELU layer vs the moment map g: every cell and both moments within
     Z_SEM·SEM + SELU_SIM_ALLOWANCE_FACTOR·|leading Edgeworth term| (the CLT error of a
-    finite fan-in, ``docs/derivations/selu_moments.md`` §7; 0 for Gaussian inputs)."""
+    finite fan-in, ``docs/derivations/selu_moments.md`` §8; 0 for Gaussian inputs)."""
     config = run.config(LAYER)
     ds = run.grid(LAYER)
     worst, worst_z, cells = -np.inf, 0.0, 0
@@ -49,13 +49,13 @@ def _one_layer(run: Runner) -> Claim:
         cells += 1
     return Claim(
         f"One SELU layer: Monte Carlo output mean and variance match the moment map "
-        f"(Eq. 4-5; {config.inputs} inputs, fan-in {config.fan_in}, {cells} "
+        f"g ({config.inputs} inputs, fan-in {config.fan_in}, {cells} "
         f"(μ, ν, ω, τ) cells, {config.trials} trials)",
         worst,
         0.0,
         f"gap = worst |mean − theory| − {Z_SEM:g}·SEM − "
         f"{SELU_SIM_ALLOWANCE_FACTOR:g}·|leading Edgeworth term| (the CLT error of "
-        "a finite fan-in; docs/derivations/selu_moments.md §7)",
+        "a finite fan-in; docs/derivations/selu_moments.md §8)",
         f"{2 * cells} (cell, moment) pairs, worst |z| {worst_z:.2f}",
     )
 

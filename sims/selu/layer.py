@@ -1,6 +1,7 @@
 r"""Experiment ``layer``: one SELU layer, Monte Carlo, against the moment map.
 
-Klambauer et al. (2017), arXiv:1706.02515, Eq. (4)-(5). Inputs
+Klambauer et al. (2017), arXiv:1706.02515: the moment map g (its Gaussian closed
+form, docs/derivations/selu_moments.md §3). Inputs
 :math:`x_i = \mu + \sqrt\nu\,\epsilon_i` with i.i.d. standardized :math:`\epsilon_i`
 (``inputs``: Gaussian, uniform, or the output of a SELU unit at its fixed point, which
 is skewed); ``units`` weight vectors per trial, each with exactly
