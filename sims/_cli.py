@@ -24,6 +24,8 @@ from pathlib import Path
 from sims._config import describe_fields
 from sims._config import show_value
 from sims._experiment import Experiment
+from sims._io import _package_version
+from sims._io import code_version
 from sims._io import read_netcdf
 from sims._report import format_gaps
 from sims._report import theory_gaps
@@ -35,6 +37,18 @@ __all__ = ["module_main", "quiet_on_closed_pipe", "run_cli"]
 class _Parser(argparse.ArgumentParser):
     def error(self, message: str):  # one line, exit 2, no usage dump
         self.exit(2, f"{self.prog}: error: {message}\n")
+
+
+class _Version(argparse.Action):
+    """``--version``: the package version and the code version its files carry."""
+
+    def __init__(self, option_strings, dest, **kwargs):
+        super().__init__(option_strings, dest, nargs=0, help=kwargs.get("help"))
+
+    def __call__(self, parser, namespace, values, option_string=None):
+        version = f"learning-dynamics {_package_version()} (code {code_version()})"
+        print(f"{parser.prog} {version}")
+        parser.exit(0)
 
 
 def _preset_line(name: str, config, default) -> str:
@@ -129,6 +143,11 @@ def _build_parser(prog: str, description: str, experiments) -> argparse.Argument
         help="print the resolved config as JSON and exit",
     )
     p.add_argument("-q", "--quiet", action="store_true", help="no progress output")
+    p.add_argument(
+        "--version",
+        action=_Version,
+        help="print the package version and the code version result files record",
+    )
     return p
 
 

@@ -163,3 +163,12 @@ sys.exit(rf_risk.main(["--sweep", "--smoke", "--out", sys.argv[1]]))
     assert lines.count("python -m sims.rf_risk: OUR INFO") == 1, lines
     assert "LIBRARY INFO" not in done.stderr
     assert sum("LIBRARY WARNING" in line for line in lines) == 1
+
+
+def test_version_names_the_code_version_result_files_record(capsys):
+    from sims._io import code_version
+
+    assert _exit_code(["--version"]) == 0
+    line = capsys.readouterr().out.strip()
+    assert line.startswith("python -m sims.rf_risk learning-dynamics ")
+    assert line.endswith(f"(code {code_version()})")
