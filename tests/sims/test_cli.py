@@ -172,3 +172,17 @@ def test_version_names_the_code_version_result_files_record(capsys):
     line = capsys.readouterr().out.strip()
     assert line.startswith("python -m sims.rf_risk learning-dynamics ")
     assert line.endswith(f"(code {code_version()})")
+
+
+def test_python_m_sims_lists_every_module_and_experiment(capsys):
+    from sims.__main__ import main as sims_main
+    from sims._registry import all_experiments
+
+    assert sims_main([]) == 0
+    out = capsys.readouterr().out
+    for module, experiments in all_experiments().items():
+        line = next(x for x in out.splitlines() if x.split()[:1] == [module])
+        assert line.endswith(", ".join(e.key for e in experiments))
+    assert sims_main(["--sweep"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "'--sweep'" in err
