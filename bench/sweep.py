@@ -150,7 +150,7 @@ def main(argv=None) -> int:
         "",
         f"`python -m bench.sweep --repeats {args.repeats} --workers {args.workers} "
         f"--preset {args.preset}`; {_report.machine(torch)} {cores} usable cores, "
-        f"load average before the kernel timing {os.getloadavg()[0]:.2f}. "
+        f"load average after the kernel timing {os.getloadavg()[0]:.2f}. "
         "Whole-process wall times (import, sweep, theory, write), medians of "
         f"{args.repeats} interleaved repeats after one warm-up round.",
         "",

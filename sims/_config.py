@@ -266,7 +266,7 @@ class SweepConfig:
 
     @classmethod
     def from_json(cls, text: str) -> Self:
-        """The config a JSON object of every field describes (as :meth:`to_json`
+        """The config a JSON object of every field describes (as ``to_json``
         writes it); ``ValueError`` naming unknown or missing fields."""
         try:
             raw = json.loads(text)

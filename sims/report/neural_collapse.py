@@ -27,8 +27,9 @@ def _ufm(run: Runner) -> list[Claim]:
             float(err.max()),
             NC_SIM_GD_30K_RTOL,
             "max relative error of diag(W Wᵀ) against the closed form; the project's "
-            "accuracy target for the 30k-step runs (issue 4); GD is deterministic, "
-            "no SEM (tests bound each run by the heavy-ball rate at the minimizer)",
+            "accuracy target for the 30k-step runs (docs/neural_collapse.md); GD is "
+            "deterministic, no SEM (tests bound each run by the heavy-ball rate at "
+            "the minimizer)",
             f"{cells} runs",
         )
     ]

@@ -1,7 +1,7 @@
 r"""Domain tests: every public theory function of the RF, power-law, SELU and
 neural-collapse modules at invalid and at extreme valid inputs.
 
-The promise (issue 7, "nothing silent"): an input outside a function's domain raises
+The promise (README, "Nothing silent"): an input outside a function's domain raises
 ``ValueError`` naming it; an extreme input inside the domain returns finite values
 that are correct, or raises ``ValueError`` naming the supported range. Never NaN,
 never another exception type.

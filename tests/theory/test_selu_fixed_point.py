@@ -114,7 +114,8 @@ def test_theorem2_extreme():
 
 
 def test_theorem3_extremes():
-    """[SNB] min(ν̃ − ν): 0.0077361 on Ω⁻(a), 0.0110293 on Ω⁻(b) (§12.6)."""
+    """min(ν̃ − ν): [DER] 0.0077361 on Ω⁻(a) (the notebook's Minimize stopped just
+    inside the corner at 0.00773618), [SNB] 0.0110293 on Ω⁻(b) (§12.6)."""
     ext = theorem3_extremes()
     assert ext.a.value > 0 and ext.b.value > 0
     assert abs(ext.a.value - 0.0077361) <= THEOREM3_ATOL

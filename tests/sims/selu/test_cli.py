@@ -98,7 +98,7 @@ def test_cli_bad_input_exits_2_with_one_line(capsys, experiment, setting, name):
         lambda: SeluDeepSweep(width=(0,)),
         lambda: SeluTrainSweep(lr=0.0),
         lambda: SeluTrainSweep(activation=("tanh",)),
-        # sizes and moments beyond the declared bounds (issue 7)
+        # sizes and moments beyond the declared bounds
         lambda: SeluLayerSweep(fan_in=1),
         lambda: SeluLayerSweep(samples=10**12),
         lambda: SeluLayerSweep(mu=(1e308,)),
