@@ -234,7 +234,8 @@ IFM_BN_OFFICIAL_MIN_ERR = 1e-3
 # allowance is NCE_MECO_BIAS_FACTOR times that, the factor covering the next order.
 # Measured at the test's settings: 0.001-0.004 against allowances 0.003-0.008.
 NCE_MECO_BIAS_FACTOR = 2.0
-# "MECO reaches theta*" (our target, docs/nce.md): the tail mean of the last 1000 iterates within 0.05.
+# "MECO reaches theta*" (our target, docs/nce.md): the tail mean of the last 1000
+# iterates within 0.05.
 NCE_REACH_ATOL = 0.05
 # NCE "has not moved off the flat region": its profiled population gradient at the
 # final theta is below this fraction of the NLL gradient there (theory at R = 4,
