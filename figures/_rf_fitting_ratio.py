@@ -84,9 +84,9 @@ def plot_fitting_ratio(
     :func:`theory.rf_powerlaw.optimal_fitting_ratio`. The regions :math:`R < 0`
     ("fully interpolating") and :math:`R > 1` ("∞ regularization") are shaded.
     With ``real``, a ``sims.rf_real`` fitting-ratio grid (:mod:`figures.rf_real`),
-    a last panel draws its measured points (mean over orderings of R and of the test
-    MSE / (1 + σ²_rel b), b its mean base MSE) over the same curves at its fitted
-    (α, β). Gids: ``theory:test_risk:<alpha>,<beta>,<noise_rel>``,
+    a last panel draws its measured points (mean ± SEM over orderings of R and of
+    the test MSE / (1 + σ²_rel b), b its mean base MSE) over the same curves at its
+    fitted (α, β). Gids: ``theory:test_risk:<alpha>,<beta>,<noise_rel>``,
     ``argmin:<alpha>,<beta>,<noise_rel>``, ``sim:<noise_rel>``.
 
     Raises:
@@ -138,18 +138,7 @@ def plot_fitting_ratio(
                         r_star, color=colours[s], ls=":", lw=1.1, gid=f"argmin:{key}"
                     )
                 if measured:
-                    sub = real.sel(noise_rel=s)
-                    ax.plot(
-                        sub["fitting_ratio"].mean("trial").values,
-                        sub["test_mse"].mean("trial").values / (1 + s * base),
-                        "o",
-                        ms=3.0,
-                        mfc="none",
-                        mew=0.9,
-                        color=colours[s],
-                        zorder=5,
-                        gid=f"sim:{s!r}",
-                    )
+                    _measured_points(ax, real.sel(noise_rel=s), s, base, colours[s])
             ax.axvspan(-0.15, 0.0, color="0.9", lw=0, zorder=0)
             ax.axvspan(1.0, 1.15, color="0.9", lw=0, zorder=0)
             band = blended_transform_factory(ax.transData, ax.transAxes)
@@ -187,7 +176,10 @@ def plot_fitting_ratio(
             handles.append(
                 Line2D([], [], marker="o", ls="none", mfc="none", color="0.3")
             )
-            labels.append("measured (mean over\norderings, one per ridge)")
+            labels.append(
+                f"measured, one per ridge\n(mean ± SEM over\n"
+                f"{real.sizes['trial']} orderings)"
+            )
         fig.legend(handles, labels, loc="outside right center")
         fig.supxlabel(
             "(α, β): the paper's fits to each data set's CNTK eigenstructure. Theory: "
@@ -198,6 +190,28 @@ def plot_fitting_ratio(
             color="0.3",
         )
     return fig
+
+
+def _measured_points(ax, sub: xr.Dataset, s: float, base: float, colour) -> None:
+    """One noise level of a ``sims.rf_real`` fitting-ratio grid: per ridge, mean ±
+    SEM over orderings of R (x) and of the test MSE / (1 + s b) (y); the data line
+    has gid ``sim:<s>``."""
+    R, R_sem = _style.mean_sem(sub["fitting_ratio"])
+    E, E_sem = _style.mean_sem(sub["test_mse"] / (1 + s * base))
+    bars = ax.errorbar(
+        R.values,
+        E.values,
+        xerr=R_sem.values,
+        yerr=E_sem.values,
+        fmt="o",
+        ms=3.0,
+        mfc="none",
+        mew=0.9,
+        elinewidth=0.7,
+        color=colour,
+        zorder=5,
+    )
+    bars.lines[0].set_gid(f"sim:{s!r}")
 
 
 def _real_fitting_grid(grids: Sequence[xr.Dataset]) -> xr.Dataset | None:

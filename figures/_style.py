@@ -22,9 +22,12 @@ from matplotlib.colors import Colormap
 from matplotlib.colors import ListedColormap
 from matplotlib.colors import LogNorm
 from matplotlib.figure import Figure
+from matplotlib.lines import Line2D
 from matplotlib.ticker import FuncFormatter
 from matplotlib.ticker import LogFormatter
 from matplotlib.ticker import LogFormatterSciNotation
+from matplotlib.ticker import NullFormatter
+from matplotlib.transforms import blended_transform_factory
 
 __all__ = [
     "RC",
@@ -32,6 +35,7 @@ __all__ = [
     "apply",
     "bars_within_marker",
     "label",
+    "mark_zeros",
     "mean_sem",
     "plain_log_ticks",
     "ridge_colour",
@@ -39,6 +43,7 @@ __all__ = [
     "save",
     "style",
     "symbol",
+    "zeros_entry",
 ]
 
 RC: dict[str, object] = {
@@ -139,14 +144,25 @@ def label(da: xr.DataArray, *, units: bool = True) -> str:
 
 
 def plain_log_ticks(axis: Axis, max_decades: float = 2.0) -> None:
-    """Label a short log axis with plain numbers at 1, 2, 3, 5 x 10^j.
+    """Label a short log axis with plain numbers.
 
-    Matplotlib labels the minor ticks of a log axis spanning under about two decades
-    as ``6 x 10^0``; this writes ``6`` instead and labels only 1, 2, 3, 5 per decade.
-    Longer axes keep the default ``10^j`` labels. Call after the limits are set.
+    Base 10: matplotlib labels the minor ticks of an axis spanning under about two
+    decades as ``6 x 10^0``; this writes ``6`` instead and labels only 1, 2, 3, 5 per
+    decade. Longer axes keep the default ``10^j`` labels. Other bases (``base=2``
+    axes of widths): every major tick, a power of the base, is labelled as a plain
+    number (4, 8, 16, 64, not ``2^2``) and the minor ticks are not, while the axis
+    stays within ``[1e-4, 1e6]``. Call after the limits are set.
     """
     lo, hi = axis.get_view_interval()
-    if not (0 < lo < hi) or np.log10(hi / lo) > max_decades:
+    base = float(getattr(axis.get_transform(), "base", 10.0))
+    if not 0 < lo < hi:
+        return
+    if base != 10.0:
+        if 1e-4 <= lo and hi <= 1e6:
+            axis.set_major_formatter(FuncFormatter(lambda v, _pos: f"{v:g}"))
+            axis.set_minor_formatter(NullFormatter())
+        return
+    if np.log10(hi / lo) > max_decades:
         return
 
     def fmt(value: float, _pos) -> str:
@@ -155,6 +171,55 @@ def plain_log_ticks(axis: Axis, max_decades: float = 2.0) -> None:
 
     axis.set_major_formatter(FuncFormatter(fmt))
     axis.set_minor_formatter(FuncFormatter(fmt))
+
+
+#: Markers of values a log axis cannot show (<= 0), drawn on its lower / left edge.
+ZERO_MARKERS = {"y": "v", "x": "<"}
+
+
+def mark_zeros(ax, x, y, *, colour, axis: str = "y", gid=None, ms=5.0) -> int:
+    """Draw the points whose value on the log ``axis`` is <= 0 on that axis's edge.
+
+    A log axis cannot show 0: matplotlib drops such a point without a word (a line
+    stops, or plunges off the edge as if the value were merely small). Here each one
+    is a marker on the lower edge at its x (``axis="y"``, ▼) or on the left edge at
+    its y (``axis="x"``, ◀), unclipped and placed in axes coordinates, so it never
+    moves the limits. Say what the marks mean with :func:`zeros_entry`. Points with
+    a NaN in either coordinate are ignored. Returns how many were marked (no artist
+    when none).
+    """
+    if axis not in ZERO_MARKERS:
+        raise ValueError(f"axis must be 'x' or 'y', got axis={axis!r}")
+    x, y = (np.asarray(a, dtype=np.float64).ravel() for a in (x, y))
+    value, other = (y, x) if axis == "y" else (x, y)
+    hit = np.isfinite(value) & np.isfinite(other) & (value <= 0)
+    count = int(hit.sum())
+    if count == 0:
+        return 0
+    edge = np.zeros(count)
+    if axis == "y":
+        xy, transform = (other[hit], edge), (ax.transData, ax.transAxes)
+    else:
+        xy, transform = (edge, other[hit]), (ax.transAxes, ax.transData)
+    ax.plot(
+        *xy,
+        ls="none",
+        marker=ZERO_MARKERS[axis],
+        ms=ms,
+        color=colour,
+        clip_on=False,
+        zorder=6,
+        transform=blended_transform_factory(*transform),
+        gid=gid,
+    )
+    return count
+
+
+def zeros_entry(count: int, what: str, axis: str = "y") -> tuple[Line2D, str]:
+    """Legend handle and label for the marks of :func:`mark_zeros`:
+    ``"<what> exactly 0 (<count>), on the axis edge"`` beside a grey ▼ (◀)."""
+    handle = Line2D([], [], ls="none", marker=ZERO_MARKERS[axis], color="0.3", ms=5)
+    return handle, f"{what} exactly 0 ({count}), on the axis edge"
 
 
 def mean_sem(da: xr.DataArray, dim: str = "trial") -> tuple[xr.DataArray, xr.DataArray]:
@@ -221,8 +286,8 @@ def save(fig: Figure, out_dir: str | Path, stem: str) -> tuple[Path, Path]:
     """Write ``fig`` as ``out_dir/stem.png`` and ``out_dir/stem.pdf``.
 
     Creates ``out_dir``. Metadata dates are dropped so that reruns give identical
-    files. Log axes spanning under two decades that kept matplotlib's labels get
-    :func:`plain_log_ticks`. Returns the two paths (PNG, PDF).
+    files. Log axes that kept matplotlib's labels get :func:`plain_log_ticks` (short
+    base-10 axes, and axes of another base). Returns the two paths (PNG, PDF).
     """
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)

@@ -35,6 +35,7 @@ import matplotlib as mpl
 import numpy as np
 import xarray as xr
 from matplotlib.figure import Figure
+from matplotlib.lines import Line2D
 
 from figures import _style
 from figures._grid import GridError
@@ -108,7 +109,9 @@ def plot_accuracy_vs_params(ds: xr.Dataset) -> Figure:
     """Accuracy after IFM against the parameter ratio, one panel per width.
 
     Line gids ``acc:<arch>:<width>:<mode>`` (x: mean parameter ratio, y: mean
-    accuracy over trials, one point per beta in the grid's order).
+    accuracy over trials, one point per beta in the grid's order); the dotted
+    accuracy before merging (mean over trials), ``before:<arch>:<width>``, has its
+    own legend entry.
     """
     widths = [int(w) for w in ds["width"].values]
     fig, axes = _subplots(1, len(widths))
@@ -139,7 +142,11 @@ def plot_accuracy_vs_params(ds: xr.Dataset) -> Figure:
             ax.set_xlabel("parameters kept (fraction)")
             ax.set_xlim(0, 1.05)
         axes[0][0].set_ylabel(_style.label(ds["acc_after"]))
-        axes[0][-1].legend(loc="lower right")
+        handles, labels = axes[0][-1].get_legend_handles_labels()
+        handles.append(Line2D([], [], color="0.3", ls=":", lw=0.9))
+        labels.append("before merging (colour: arch)")
+        fig.set_figwidth(fig.get_figwidth() + 1.9)  # room for the legend
+        fig.legend(handles, labels, loc="outside right center")
     return fig
 
 
@@ -213,33 +220,81 @@ def plot_complexity_vs_width(ds: xr.Dataset, mode: str = "exact") -> Figure:
 
 
 def plot_deviation_vs_bound(ds: xr.Dataset) -> Figure:
-    """Measured max output change against the summed bound (cells with a bound).
+    """Measured max output change against the summed bound, one point per run.
 
-    Scatter gids ``points:<mode>`` (x: bound, y: deviation, one per cell and trial,
-    cells with a positive bound only); ``y = x`` has gid ``identity``.
+    Both axes are logarithmic, so a run whose bound is 0 (no merge changed a
+    pre-activation: nothing merged, or only identical units, as at β = 0) cannot be
+    drawn: a note (gid ``dropped``) counts these runs and states their largest output
+    change (rounding, about 1e-14), and those without a bound (NaN: the cnn). A
+    positive-bound run whose output change is exactly 0 is a ▼ on the lower edge
+    (gid ``zeros:<mode>``, counted in the legend). Scatter gids ``points:<mode>`` (x:
+    bound, y: deviation, one per cell and trial, positive bound and deviation);
+    ``y = x`` has gid ``identity``.
     """
     fig, axes = _subplots(1, 1, (3.6, 3.2))
     ax = axes[0][0]
     lo, hi = np.inf, 0.0
+    zeros, dropped, no_bound, dropped_dev = 0, 0, 0, []
     with _style.style():
+        ax.set_xscale("log")
+        ax.set_yscale("log")
         for k, mode in enumerate(ds["mode"].values):
             sub = ds.sel(mode=mode)
             b = np.ravel(sub["error_bound"].values)
             d = np.ravel(sub["max_deviation"].values)
+            no_bound += int(np.isnan(b).sum())
+            zero_bound = np.isfinite(b) & (b <= 0)
+            dropped += int(zero_bound.sum())
+            dropped_dev += list(d[zero_bound & np.isfinite(d)])
             keep = np.isfinite(b) & (b > 0)
-            b, d = b[keep], np.maximum(d[keep], 1e-16)
-            ax.scatter(b, d, s=10, color=f"C{k}", label=str(mode), gid=f"points:{mode}")
-            if b.size:
-                lo, hi = min(lo, b.min(), d.min()), max(hi, b.max(), d.max())
+            b, d = b[keep], d[keep]
+            shown = d > 0
+            ax.scatter(
+                b[shown],
+                d[shown],
+                s=10,
+                color=f"C{k}",
+                label=str(mode),
+                gid=f"points:{mode}",
+            )
+            zeros += _style.mark_zeros(ax, b, d, colour=f"C{k}", gid=f"zeros:{mode}")
+            if shown.any():
+                lo = min(lo, b.min(), d[shown].min())
+                hi = max(hi, b.max(), d[shown].max())
         if hi > 0:
             line = np.array([lo, hi])
             ax.plot(line, line, color="0.3", lw=0.9, gid="identity", label="y = bound")
-        ax.set_xscale("log")
-        ax.set_yscale("log")
         ax.set_xlabel(_style.label(ds["error_bound"]))
         ax.set_ylabel(_style.label(ds["max_deviation"]))
-        ax.legend()
+        handles, labels = ax.get_legend_handles_labels()
+        if zeros:
+            handle, text = _style.zeros_entry(zeros, "output change")
+            handles.append(handle)
+            labels.append(text)
+        ax.legend(handles, labels)
+        _note_dropped(ax, dropped, dropped_dev, no_bound, ds)
     return fig
+
+
+def _note_dropped(ax, dropped: int, deviations: list, no_bound: int, ds) -> None:
+    """Say under the axes which runs the log axes of the deviation figure leave out."""
+    lines = []
+    if dropped:
+        worst = max(deviations, default=float("nan"))
+        lines.append(
+            f"not drawn: {dropped} runs with bound 0 (no merge changed\n"
+            f"a pre-activation); their output change <= {worst:.1g}"
+        )
+    if no_bound:
+        archs = [
+            str(a)
+            for a in ds["arch"].values
+            if bool(ds["error_bound"].sel(arch=a).isnull().all())
+        ]
+        lines.append(f"{no_bound} runs without a bound ({', '.join(archs) or 'NaN'})")
+    if lines:  # under the x label, clear of the points
+        note = ax.get_figure().supxlabel("\n".join(lines), fontsize=6.5, color="0.3")
+        note.set_gid("dropped")
 
 
 def plot_complexity_training(ds: xr.Dataset, width: int | None = None) -> Figure:
@@ -260,24 +315,36 @@ def plot_complexity_training(ds: xr.Dataset, width: int | None = None) -> Figure
             cell = ds.sel(arch=arch, width=w, copies=c, layer=0)
             mean, sem = _style.mean_sem(cell["distinct"])
             bars = ax.errorbar(
-                steps, mean.values, yerr=sem.values, fmt="o", color="k",
+                steps,
+                mean.values,
+                yerr=sem.values,
+                fmt="o",
+                color="k",
                 label="distinct (exact, β = 0)",
-            )  # fmt: skip
+            )
             bars.lines[0].set_gid(f"distinct:{c}")
             for mode in ds["mode"].values:
                 for beta in ds["beta"].values:
                     m, s = _style.mean_sem(cell["complexity"].sel(mode=mode, beta=beta))
                     bars = ax.errorbar(
-                        steps, m.values, yerr=s.values, marker=".",
-                        color=colours[float(beta)], ls=_MODE_STYLE.get(str(mode), "-"),
+                        steps,
+                        m.values,
+                        yerr=s.values,
+                        marker=".",
+                        color=colours[float(beta)],
+                        ls=_MODE_STYLE.get(str(mode), "-"),
                         label=f"IFM β = {float(beta):g}, {mode}",
-                    )  # fmt: skip
+                    )
                     bars.lines[0].set_gid(f"estimate:{c}:{mode}:{float(beta)!r}")
             k = float(ds["distinct_theory"].sel(width=w, copies=c))
             ax.plot(
-                steps, np.full_like(steps, k), color="C3", lw=1.2,
-                gid=f"theory:{c}", label="width / copies",
-            )  # fmt: skip
+                steps,
+                np.full_like(steps, k),
+                color="C3",
+                lw=1.2,
+                gid=f"theory:{c}",
+                label="width / copies",
+            )
             ax.set_title(
                 f"{arch}, width {w}, {c} initial cop{'y' if c == 1 else 'ies'}"
             )

@@ -28,6 +28,7 @@ from pathlib import Path
 import numpy as np
 import xarray as xr
 from matplotlib.figure import Figure
+from matplotlib.lines import Line2D
 
 from figures import _style
 from figures._grid import GridError
@@ -105,11 +106,18 @@ def plot_landscapes(
     column per R.
 
     Lines: theory on 241 points; markers: the grid's Monte Carlo mean ± SEM
-    (absolute values; MECO's plug-in estimates only where χ²(p_θ‖q)/m < 1).
+    (absolute values), both named in the legend. MECO's plug-in estimates are drawn
+    only where χ²(p_θ‖q)/m < 1; the title counts the cells left out. A lower bar
+    longer than 0.9 × its mean (mean − SEM below 0.1 × mean, or <= 0) would leave a
+    log axis: it stops at 0.1 × mean, marked by a tri-down (gid
+    ``cut:<method>:<R>:<var>``) and counted in the legend. A mean of exactly 0 is a
+    ▼ on the lower edge (``figures._style.mark_zeros``, gid
+    ``zeros:<method>:<R>:<var>``).
     """
     if ds is not None:
         R = [float(r) for r in ds["R"].values]
     fig, axes = _subplots(2, len(R), (3.6, 2.6))
+    hidden = cut = zeros = 0
     for j, r in enumerate(R):
         lo = float(ds["theta"].min()) if ds is not None else -1.0
         hi = float(ds["theta"].max()) if ds is not None else r + 1.0
@@ -123,6 +131,8 @@ def plot_landscapes(
             "nce_profiled": (land.nce_profiled_loss, land.nce_profiled_grad),
         }
         top, bottom = axes[0, j], axes[1, j]
+        top.set_yscale("log")
+        bottom.set_yscale("log")
         for method, (loss, grad) in curves.items():
             kw = dict(color=_METHOD_COLOURS[method], label=_METHOD_LABELS[method])
             top.plot(theta, loss, **kw)
@@ -131,32 +141,76 @@ def plot_landscapes(
                 sel = ds.sel({"method": method, "R": r})
                 # MECO's plug-in estimates are meaningless where chi2/m >= 1
                 ok = (sel["chi2_over_m"] < 1) if method == "meco" else True
+                if method == "meco":
+                    hidden += int((~ok).sum())
                 for ax, var in ((top, "loss"), (bottom, "grad")):
-                    mean, sem = _style.mean_sem(sel[var])
-                    y = np.abs(mean).where(ok & (np.abs(mean) > 0))
-                    lower = np.minimum(sem, 0.9 * y)  # keep bars on a log axis
-                    ax.errorbar(
-                        sel["theta"],
-                        y,
-                        yerr=[lower, sem],
-                        fmt="o",
-                        ms=3,
-                        color=kw["color"],
-                        capsize=0,
+                    counts = _mc_points(
+                        ax, sel, var, ok, kw["color"], f"{method}:{r:g}"
                     )
+                    cut, zeros = cut + counts[0], zeros + counts[1]
         top.set_title(f"R = {r:g}")
         top.set_ylabel("population loss")
-        top.set_yscale("log")
-        bottom.set_yscale("log")
         away = np.abs(theta - r) > 0.25  # |grad| -> 0 at the optimum itself
         floor = min(float(np.min(np.abs(g[away]))) for _, g in curves.values())
         bottom.set_ylim(bottom=0.3 * floor)
         bottom.set_ylabel("|dL/dθ|")
         bottom.set_xlabel("model mean θ")
         bottom.axvline(r, color="0.6", lw=0.8, ls=":")
-    fig.legend(*axes[0, 0].get_legend_handles_labels(), loc="outside lower center",
-               ncols=3, fontsize="small")  # fmt: skip
+    handles, labels = axes[0, 0].get_legend_handles_labels()
+    grey = "0.3"
+    handles.append(Line2D([], [], color=grey))
+    labels.append("theory")
+    if ds is not None:
+        handles.append(Line2D([], [], color=grey, marker="o", ms=3, ls="none"))
+        labels.append(f"Monte Carlo (mean ± SEM, {ds.sizes['trial']} trials)")
+        if cut:
+            handles.append(Line2D([], [], color=grey, marker=_CUT, ms=7, ls="none"))
+            labels.append(f"lower bar cut at 0.1 × mean ({cut})")
+        if zeros:
+            handle, label = _style.zeros_entry(zeros, "mean")
+            handles.append(handle)
+            labels.append(label)
+        cells = ds.sizes["R"] * ds.sizes["theta"]
+        if hidden:
+            fig.suptitle(
+                f"{_METHOD_LABELS['meco']}: Monte Carlo left out in {hidden} of "
+                f"{cells} cells, where $\\chi^2(p_\\theta\\|q)/m \\geq 1$ "
+                "(plug-in estimate meaningless)",
+                fontsize="small",
+            )
+    fig.legend(handles, labels, loc="outside lower center", ncols=3, fontsize="small")
     return fig
+
+
+_CUT = "1"  # tri_down, the end of a lower error bar cut short (▼ means 0)
+
+
+def _mc_points(ax, sel, var, ok, colour, key) -> tuple[int, int]:
+    """Monte Carlo |mean| ± SEM of ``sel[var]`` over trials where ``ok``, on a log
+    axis; returns how many lower bars were cut at 0.1 × mean, and how many means
+    are exactly 0 (drawn on the lower edge)."""
+    mean, sem = _style.mean_sem(sel[var])
+    y = np.abs(mean).where(ok)
+    zeros = _style.mark_zeros(
+        ax, sel["theta"], y, colour=colour, gid=f"zeros:{key}:{var}"
+    )
+    y = y.where(y > 0)
+    lower = np.minimum(sem, 0.9 * y)  # keep bars on a log axis
+    ax.errorbar(
+        sel["theta"], y, yerr=[lower, sem], fmt="o", ms=3, color=colour, capsize=0
+    )
+    short = (sem > 0.9 * y).values
+    if short.any():
+        ax.plot(
+            sel["theta"].values[short],
+            0.1 * y.values[short],
+            ls="none",
+            marker=_CUT,
+            ms=7,
+            color=colour,
+            gid=f"cut:{key}:{var}",
+        )
+    return int(short.sum()), zeros
 
 
 def _mean_sem(da, dim="trial"):
@@ -175,40 +229,96 @@ def _noise_mean(frac: float) -> str:
     return "θ*" if frac == 1 else f"{frac:g}θ*"
 
 
-def plot_error_vs_steps(ds: xr.Dataset) -> Figure:
-    r"""The error :math:`|\theta_t - \theta^*|` (mean over trials) vs steps; one
-    panel per θ*.
+def plot_error_vs_steps(
+    ds: xr.Dataset, *, batch_size: float | None = None, gamma: float | None = None
+) -> Figure:
+    r"""The error :math:`|\theta_t - \theta^*|` (mean ± SEM over trials, band) vs
+    steps; one panel per θ*.
 
-    Colour: method; line style: noise distribution q = N(ρθ*, s²).
+    Colour: method; line style and marker: noise distribution q = N(ρθ*, s²) (the
+    pair is distinct for up to 18 distributions). One batch size and γ, by default
+    the grid's first, named in the title with the others saved. Gids:
+    ``err:<method>:<θ*>:<ρ>:<s>`` (the mean line), ``band:…`` (its SEM band).
     """
-    sub = ds.isel(batch_size=0, gamma=0)
+    sub = ds.sel(
+        batch_size=ds["batch_size"].values[0] if batch_size is None else batch_size,
+        gamma=ds["gamma"].values[0] if gamma is None else gamma,
+    )
     stars = sub["theta_star"].values
     fig, axes = _subplots(1, len(stars), (3.6, 3.0))
     combos = [(f, s) for f in sub["noise_frac"].values for s in sub["noise_std"].values]
-    styles = ["-", "--", ":", "-.", (0, (5, 1)), (0, (1, 3))]
     for j, star in enumerate(stars):
         ax = axes[0, j]
         for method in sub["method"].values:
+            colour = _METHOD_COLOURS.get(method, "k")
             for k, (frac, s) in enumerate(combos):
-                sel = {"method": method, "theta_star": star, "noise_std": s,
-                       "noise_frac": frac}  # fmt: skip
+                sel = {
+                    "method": method,
+                    "theta_star": star,
+                    "noise_std": s,
+                    "noise_frac": frac,
+                }
                 err = sub["abs_err"].sel(sel).isel(step=slice(1, None))
-                mean, _ = _mean_sem(err)
+                mean, sem = _mean_sem(err)
+                key = f"{method}:{star:g}:{frac:g}:{s:g}"
+                step, m, e = mean["step"].values, mean.values, sem.values
                 ax.plot(
-                    mean["step"],
-                    mean,
-                    color=_METHOD_COLOURS.get(method, "k"),
-                    ls=styles[k % len(styles)],
+                    step,
+                    m,
+                    color=colour,
+                    ls=_STYLES[k % len(_STYLES)],
+                    marker=_MARKERS[k % len(_MARKERS)],
+                    ms=3,
+                    markevery=0.1,
                     label=f"{method}, q=N({_noise_mean(frac)}, {s:g}²)",
+                    gid=f"err:{key}",
                 )
+                if np.isfinite(e).any():  # mean − SEM <= 0 runs to the lower edge
+                    ax.fill_between(
+                        step,
+                        np.maximum(m - e, 0.0),
+                        m + e,
+                        color=colour,
+                        alpha=0.12,
+                        lw=0,
+                        gid=f"band:{key}",
+                    )
         ax.set_xscale("log")
         ax.set_yscale("log")
         ax.set_title(f"θ* = {star:g}")
         ax.set_xlabel("step t")
         ax.set_ylabel(r"$|\theta_t - \theta^*|$")
-    fig.legend(*axes[0, 0].get_legend_handles_labels(), loc="outside right upper",
-               fontsize="x-small")  # fmt: skip
+    fig.suptitle(
+        f"{_setting(ds, 'batch_size', sub, 'batch size')}, "
+        f"{_setting(ds, 'gamma', sub, 'γ')}; bands: ± SEM over "
+        f"{ds.sizes['trial']} trials",
+        fontsize="small",
+    )
+    fig.legend(
+        *axes[0, 0].get_legend_handles_labels(),
+        loc="outside right upper",
+        fontsize="x-small",
+    )
     return fig
+
+
+_STYLES = ["-", "--", ":", "-.", (0, (5, 1)), (0, (1, 3))]
+_MARKERS = "osD^vP*Xh"
+
+
+def _setting(ds: xr.Dataset, dim: str, sub: xr.Dataset, name: str) -> str:
+    """``"<name> = <value>"``, with the saved values when the grid has several.
+
+    Example:
+      >>> g = xr.Dataset(coords={"gamma": [0.1, 1.0]})
+      >>> _setting(g, "gamma", g.sel(gamma=0.1), "γ")
+      'γ = 0.1 (of 0.1, 1)'
+    """
+    shown = f"{name} = {float(sub[dim]):g}"
+    saved = ds[dim].values
+    if saved.size > 1:
+        shown += " (of " + ", ".join(f"{float(v):g}" for v in saved) + ")"
+    return shown
 
 
 def plot_stationary_error(ds: xr.Dataset) -> Figure:

@@ -84,6 +84,7 @@ EXPERIMENTS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
 }
 DEPTH_CMAP = mpl.colormaps["viridis"]
 _DEPTH_OFFSET = 1.06  # factor between depths' marker positions along n_k
+_ROUNDING = 1e-12  # mean − SEM below this x mean is 0 up to rounding (2 trials: 0, v)
 
 
 def check_grid(ds: xr.Dataset, source: str = "grid") -> str:
@@ -325,7 +326,16 @@ def plot_ufm_metrics(
     general orthogonal frame :math:`\operatorname{diag}(a_k^2)`; the GOF NC3
     :math:`w_k \propto (a_k^2+N\lambda)\bar h_k`; the largest relative error of
     :math:`\|w_k\|^2` against :math:`a_k^2`; and the objective's excess over the
-    closed-form minimum. Mean ± SEM over ``trial``.
+    closed-form minimum. Mean ± SEM over ``trial`` (bands).
+
+    The axes are logarithmic and a converged run's metric can be exactly 0 (the sims
+    clamp rounding noise at 0): a trial mean of 0 is a ▼ on the lower edge of its
+    panel (``figures._style.mark_zeros``, gid ``zeros:<var>:<profile>:<M>``), and
+    a band whose mean − SEM is <= 0 (up to rounding, ``_ROUNDING``) runs down to
+    that edge. The first panel's legend
+    counts both; the title counts the trial values that are exactly 0. Gids of the
+    mean lines:
+    ``mean:<var>:<profile>:<M>``; of the bands: ``band:<var>:<profile>:<M>``.
     """
     sub, lam = _ufm_panel_sel(ds, lam, loss, bias)
     profiles = list(sub["profile"].values if profiles is None else profiles)
@@ -336,6 +346,7 @@ def plot_ufm_metrics(
     columns = ("nc1", "nc2_gof", "nc3_gof", "rel_err", "excess")
     step = sub["step"].values
     pos = step > 0
+    zeros = to_edge = 0
     with _style.style():
         fig, axes = _style_subplots(
             len(profiles), len(columns), (2.2 * len(columns), 2.0 * len(profiles) + 0.4)
@@ -344,30 +355,61 @@ def plot_ufm_metrics(
         for r, prof in enumerate(profiles):
             for c, var in enumerate(columns):
                 ax = axes[r, c]
+                ax.set_yscale("log")
                 for m in depths:
                     da = sub[var].sel(profile=prof, depth=m)
+                    key = f"{var}:{prof}:{m}"
                     mean, sem = _style.mean_sem(da)
                     y = np.abs(mean.values[pos])
-                    ax.plot(step[pos], y, color=cols[m], label=f"M={m}")
+                    ax.plot(
+                        step[pos],
+                        np.where(y > 0, y, np.nan),
+                        color=cols[m],
+                        label=f"M={m}",
+                        gid=f"mean:{key}",
+                    )
+                    zeros += _style.mark_zeros(
+                        ax, step[pos], y, colour=cols[m], gid=f"zeros:{key}"
+                    )
                     e = sem.values[pos]
                     if np.all(np.isfinite(e)):
-                        lo = np.clip(y - e, y * 1e-3, None)
+                        lo = y - e  # <= 0 (within rounding): to the lower edge
+                        lo = np.where(lo > _ROUNDING * y, lo, 0.0)
+                        to_edge += int(np.sum((lo <= 0) & (y > 0)))
                         ax.fill_between(
-                            step[pos], lo, y + e, color=cols[m], alpha=0.2, lw=0
+                            step[pos],
+                            lo,
+                            y + e,
+                            where=y > 0,
+                            color=cols[m],
+                            alpha=0.2,
+                            lw=0,
+                            gid=f"band:{key}",
                         )
                 ax.set_xscale("log")
-                ax.set_yscale("log")
                 if r == len(profiles) - 1:
                     ax.set_xlabel(_style.label(ds["step"]))
                 ax.set_ylabel(_metric_label(sub[var]), fontsize=7)
             axes[r, 0].set_title(_profile_label(prof), loc="left", fontsize=8)
-        axes[0, 0].legend(loc="lower left", fontsize=6.5)
+        handles, labels = axes[0, 0].get_legend_handles_labels()
+        if zeros:
+            handle, text = _style.zeros_entry(zeros, "trial mean")
+            handles.append(handle)
+            labels.append(text.replace(", on", ",\non"))
+        if to_edge:
+            handles.append(mpl.patches.Patch(color="0.3", alpha=0.2, lw=0))
+            labels.append(f"mean − SEM <= 0 ({to_edge}):\nband to the lower edge")
+        axes[0, 0].legend(handles, labels, loc="lower left", fontsize=6.5)
         trials = sub.sizes["trial"]
         spread = (
             f"mean ± SEM over {trials} trials (bands)"
             if trials > 1
             else "one trial: no SEM"
         )
+        values = sub[list(columns)].sel(profile=profiles).isel(step=pos)
+        exact = sum(int((values[v] == 0).sum()) for v in columns)
+        if exact:
+            spread += f"; {exact} trial values are exactly 0"
         fig.suptitle(
             rf"deep linear UFM, {loss.upper()}, bias={bias}, $\lambda={lam:g}$, "
             f"width {ds.attrs.get('width', '?')}; {spread}",
@@ -467,28 +509,44 @@ def plot_ufm_lengths(
 
 
 def plot_digits_layers(ds: xr.Dataset) -> Figure:
-    """NC1 and NC1~ of the deepest features against the number of trained layers."""
+    """NC1 and NC1~ of the deepest features against the number of trained layers.
+
+    Mean ± SEM over ``trial`` on log axes; a mean of exactly 0 is a ▼ on the lower
+    edge (``figures._style.mark_zeros``, gid ``zeros:<var>:<loss>``), counted in
+    the legend. Gids of the mean lines: ``mean:<var>:<loss>``.
+    """
     with _style.style():
         fig, axes = _style_subplots(1, 2, (6.4, 2.8))
         layer = ds["layer"].values
+        zeros = 0
         for ax, var in zip(axes, ("nc1", "nc1_tilde"), strict=True):
+            ax.set_yscale("log")
             for i, loss in enumerate(ds["loss"].values):
                 mean, sem = _style.mean_sem(ds[var].sel(loss=loss))
-                ax.errorbar(
+                y = mean.values
+                bars = ax.errorbar(
                     layer,
-                    mean,
-                    yerr=sem,
+                    np.where(y > 0, y, np.nan),
+                    yerr=sem.values,
                     fmt="o-",
                     ms=3,
                     lw=1,
                     color=f"C{i}",
                     label=f"{str(loss).upper()} (mean ± SEM, n = {ds.sizes['trial']})",
                 )
-            ax.set_yscale("log")
+                bars.lines[0].set_gid(f"mean:{var}:{loss}")
+                zeros += _style.mark_zeros(
+                    ax, layer, y, colour=f"C{i}", gid=f"zeros:{var}:{loss}"
+                )
             ax.set_xlabel(_style.label(ds["layer"]))
             ax.set_ylabel(_style.symbol(ds[var]))
             ax.set_title(ds[var].attrs.get("long_name", var), fontsize=8)
-        axes[0].legend()
+        handles, labels = axes[0].get_legend_handles_labels()
+        if zeros:
+            handle, text = _style.zeros_entry(zeros, "mean")
+            handles.append(handle)
+            labels.append(text)
+        axes[0].legend(handles, labels)
         fig.suptitle("layer-wise trained MLP on digits (layer 0 = pixels)", fontsize=9)
         fig.tight_layout()
     return fig

@@ -106,8 +106,10 @@ def plot_eigenspectra(ds: xr.Dataset, *, trial: int = 0) -> Figure:
 
     One line per ``eig_n`` (ordering ``trial``); dotted: :math:`c\,i^{-\alpha}` and
     :math:`c\,i^{-\beta}` with the grid's fitted exponents, through the largest-``n``
-    spectrum at ``i = 10``. Gids: ``eigval:<kernel>:<n>``,
-    ``target_power:<kernel>:<n>``, ``guide:alpha:<kernel>``, ``guide:beta:<kernel>``.
+    spectrum at ``i = 10``. A value <= 0, which a log axis cannot show, is a ▼ on the
+    lower edge (``figures._style.mark_zeros``), counted in the legend. Gids:
+    ``eigval:<kernel>:<n>``, ``target_power:<kernel>:<n>``,
+    ``zeros:<var>:<kernel>:<n>``, ``guide:alpha:<kernel>``, ``guide:beta:<kernel>``.
     """
     kernels = [str(k) for k in ds["kernel"].values]
     sizes = [int(n) for n in ds["eig_n"].values]
@@ -121,17 +123,20 @@ def plot_eigenspectra(ds: xr.Dataset, *, trial: int = 0) -> Figure:
                 (row[1], "target_power", "beta", 0.0),
             ):
                 da = ds[var].sel(kernel=kern, trial=trial)
+                zeros = 0
                 for n, colour in zip(sizes, colours, strict=False):
                     y = da.sel(eig_n=n).values[:n]
                     i = np.arange(1, n + 1)
-                    keep = y > 0
                     ax.plot(
-                        i[keep],
-                        y[keep],
+                        i,
+                        np.where(y > 0, y, np.nan),
                         color=colour,
                         lw=1.0,
                         label=f"$n = {n}$",
                         gid=f"{var}:{kern}:{n}",
+                    )
+                    zeros += _style.mark_zeros(
+                        ax, i, y, colour=colour, gid=f"zeros:{var}:{kern}:{n}"
                     )
                 expo = float(ds[exp_name].sel(kernel=kern)) + offset
                 ref = da.sel(eig_n=sizes[-1]).values
@@ -152,7 +157,11 @@ def plot_eigenspectra(ds: xr.Dataset, *, trial: int = 0) -> Figure:
                 ax.set_xlabel("mode $i$")
                 ax.set_ylabel(_style.label(ds[var], units=False))
                 ax.set_title(f"{kern}", loc="left")
-                ax.legend(fontsize=6, loc="lower left")
+                handles, labels = ax.get_legend_handles_labels()
+                if zeros:  # rounding can leave a Gram eigenvalue at or below 0
+                    handles.append(_style.zeros_entry(zeros, "value")[0])
+                    labels.append(f"{zeros} values <= 0 (rounding),\non the axis edge")
+                ax.legend(handles, labels, fontsize=6, loc="lower left")
     return fig
 
 
@@ -221,57 +230,71 @@ def _rf_theory(ds, n, k_dense, ridges):
 
 
 def plot_risk_vs_k(
-    ds: xr.Dataset, *, n: int | None = None, num_theory: int = 120
+    ds: xr.Dataset,
+    *,
+    n: int | None = None,
+    ridges: int | Sequence[float] = 5,
+    num_theory: int = 120,
 ) -> Figure:
     """RF on digits: test (and faint train) MSE against ``k`` at fixed ``n``.
 
-    One colour per saved ridge. Theory lines on ``num_theory`` log-spaced ``k``.
-    Gids: ``sim:test_risk:<ridge>``, ``sim:train_risk:<ridge>``,
-    ``theory:test_risk:<ridge>``, ``theory:train_risk:<ridge>``, ``peak``.
+    ``ridges`` saved ridges are drawn, evenly spaced in log (or the saved ones
+    nearest the given values; :func:`figures.rf_risk.select_ridges`), one colour each,
+    marked on the colour bar. Theory lines on ``num_theory`` log-spaced ``k``. The y
+    range is :func:`figures.rf_risk.set_risk_ylim`'s: train risks far below the test
+    risks are cut off, with a note (gid ``clipped``,
+    :func:`figures.rf_risk.note_clipped`). Gids: ``sim:test_risk:<ridge>``,
+    ``sim:train_risk:<ridge>``, ``theory:test_risk:<ridge>``,
+    ``theory:train_risk:<ridge>``, ``peak``.
     """
+    from figures.rf_risk import note_clipped
+    from figures.rf_risk import select_ridges
+    from figures.rf_risk import set_risk_ylim
+
     n = int(ds["n"].values[0]) if n is None else int(n)
     sub = ds.sel(n=n)
     k = sub["k"].values.astype(float)
-    ridges = sub["ridge"].values.astype(float)
+    saved = sub["ridge"].values.astype(float)
+    chosen = select_ridges(saved, ridges)
     k_dense = np.unique(np.concatenate([np.geomspace(k.min(), k.max(), num_theory), k]))
-    test_th, train_th = _rf_theory(ds, n, k_dense, ridges)
-    norm = _style.ridge_norm(ridges)
+    test_th, train_th = _rf_theory(ds, n, k_dense, chosen)
+    norm = _style.ridge_norm(saved)
+    shown, train_shown = [test_th.ravel()], [train_th.ravel()]
     with _style.style():
-        fig = Figure(figsize=(5.6, 4.0), layout="constrained")
+        fig = Figure(figsize=(5.6, 4.4), layout="constrained")
         ax = fig.add_subplot()
-        for j, r in enumerate(ridges.tolist()):
+        for j, r in enumerate(chosen.tolist()):
             colour = _style.ridge_colour(r, norm)
             for name, faint in (("train_risk", True), ("test_risk", False)):
                 da = sub[name].sel(ridge=r).transpose("k", "trial")
                 gid = f"sim:{name}:{r!r}"
-                _style.risk_points(ax, k, da, colour, faint=faint, gid=gid)
-            ax.plot(
-                k_dense,
-                test_th[j],
-                "-",
-                color=colour,
-                lw=1.2,
-                zorder=4,
-                gid=f"theory:test_risk:{r!r}",
-            )
-            ax.plot(
-                k_dense,
-                train_th[j],
-                ":",
-                color=colour,
-                lw=1.2,
-                zorder=4,
-                gid=f"theory:train_risk:{r!r}",
-            )
+                mean, _ = _style.risk_points(ax, k, da, colour, faint=faint, gid=gid)
+                (train_shown if faint else shown).append(mean.values)
+            for curve, ls, name in ((test_th, "-", "test"), (train_th, ":", "train")):
+                ax.plot(
+                    k_dense,
+                    curve[j],
+                    ls,
+                    color=colour,
+                    lw=1.2,
+                    zorder=4,
+                    gid=f"theory:{name}_risk:{r!r}",
+                )
         if k.min() < n < k.max():
             ax.axvline(n, color="0.55", lw=0.8, gid="peak")
         ax.set_xscale("log")
         ax.set_yscale("log")
+        low = set_risk_ylim(ax, shown, train_shown)
+        rows = np.arange(chosen.size)
+        note_clipped(ax, sub, "k", k_dense, chosen, rows, train_th, low)
         ax.set_xlabel("random features $k$")
-        ax.set_ylabel(_style.label(ds["test_risk"], units=False))
+        ax.set_ylabel(
+            f"{_style.label(ds['test_risk'], units=False)} and "
+            f"{_style.label(ds['train_risk'], units=False)}"
+        )
         ax.set_title(f"random ReLU features @ digits, $n = {n}$", loc="left")
         grey = "0.3"
-        ax.legend(
+        fig.legend(  # below the axes, clear of the curves and the note
             [
                 Line2D([], [], marker="o", ls="none", color=grey),
                 Line2D([], [], marker="o", ls="none", color=grey, alpha=0.35),
@@ -285,21 +308,26 @@ def plot_risk_vs_k(
                 "theory train",
             ],
             fontsize=7,
-            loc="best",
+            loc="outside lower center",
+            ncols=2,
         )
         bar = fig.colorbar(ScalarMappable(norm=norm, cmap=_style.RIDGE_CMAP), ax=ax)
         bar.set_label("ridge $\\delta$")
+        for r in chosen:  # lines on the colour bar mark the ridges drawn
+            bar.ax.axhline(r, color="w", lw=1.0)
     return fig
 
 
 def plot_fitting_ratio(ds: xr.Dataset) -> Figure:
     r"""Test MSE against the fitting ratio per noise level, with :math:`R^*`.
 
-    Dots: (mean R, mean test MSE) over orderings at each ridge; line: the grid's
-    ``test_mse_curve``; dotted vertical: ``optimal_ratio_theory``; star: the
-    measured optimum (mean over orderings of the R at the least test MSE). Regions
-    outside [0, 1] shaded. Gids: ``sim:<noise>``, ``theory:<noise>``,
-    ``rstar:<noise>``, ``measured:<noise>``.
+    Dots: (mean R, mean test MSE) over orderings at each ridge, with ± one SEM over
+    orderings in both; line: the grid's ``test_mse_curve`` (the power-law closed form
+    at the fitted exponents, scaled to the measured minimum); dotted vertical:
+    ``optimal_ratio_theory``; star: the measured optimum, one of the dots: the ridge
+    whose trial-mean test MSE is least, at (its trial-mean R, that MSE). Regions
+    outside [0, 1] shaded. Gids: ``sim:<noise>`` (the dots' data line),
+    ``theory:<noise>``, ``rstar:<noise>``, ``measured:<noise>``.
     """
     noise = ds["noise_rel"].values.astype(float)
     colours = _colours(len(noise))
@@ -308,17 +336,19 @@ def plot_fitting_ratio(ds: xr.Dataset) -> Figure:
         ax = fig.add_subplot()
         for s, colour in zip(noise.tolist(), colours, strict=False):
             sub = ds.sel(noise_rel=s)
-            R = sub["fitting_ratio"].mean("trial").values
-            E = sub["test_mse"].mean("trial").values
-            ax.plot(
-                R,
-                E,
-                "o",
+            R, R_sem = _style.mean_sem(sub["fitting_ratio"])
+            E, E_sem = _style.mean_sem(sub["test_mse"])
+            bars = ax.errorbar(
+                R.values,
+                E.values,
+                xerr=R_sem.values,
+                yerr=E_sem.values,
+                fmt="o",
                 ms=3.5,
+                elinewidth=0.8,
                 color=colour,
-                gid=f"sim:{s!r}",
-                label=f"$\\sigma^2_{{rel}} = {s:g}$",
             )
+            bars.lines[0].set_gid(f"sim:{s!r}")
             if "test_mse_curve" in ds:
                 ax.plot(
                     ds["ratio"].values,
@@ -331,15 +361,16 @@ def plot_fitting_ratio(ds: xr.Dataset) -> Figure:
             if "optimal_ratio_theory" in ds:
                 r_star = float(sub["optimal_ratio_theory"])
                 ax.axvline(r_star, color=colour, ls=":", lw=1.1, gid=f"rstar:{s!r}")
-            best = sub["test_mse"].mean("trial").argmin("ridge")
+            best = int(E.argmin("ridge"))  # one measured point: x and y of one ridge
             ax.plot(
-                float(sub["optimal_ratio"].mean("trial")),
-                float(sub["test_mse"].mean("trial").isel(ridge=best)),
+                float(R[best]),
+                float(E[best]),
                 "*",
                 ms=10,
                 color=colour,
                 mec="k",
                 mew=0.5,
+                zorder=5,
                 gid=f"measured:{s!r}",
             )
         ax.axvspan(-0.15, 0.0, color="0.9", lw=0, zorder=0)
@@ -353,12 +384,30 @@ def plot_fitting_ratio(ds: xr.Dataset) -> Figure:
             f"NTK regression @ digits, $\\alpha = {a:.3f}$, $\\beta = {b:.3f}$",
             loc="left",
         )
-        handles, labels = ax.get_legend_handles_labels()
-        handles += [
-            Line2D([], [], ls=":", color="0.3"),
-            Line2D([], [], marker="*", ls="none", color="0.3", mec="k", ms=9),
+        handles = [Line2D([], [], color=c, lw=3) for c in colours[: noise.size]]
+        labels = [f"$\\sigma^2_{{rel}} = {s:g}$" for s in noise]
+        grey = "0.3"
+        entries = [
+            (
+                Line2D([], [], marker="o", ls="none", color=grey, ms=3.5),
+                f"measured, one per ridge\n(mean ± SEM, {ds.sizes['trial']} orderings)",
+            ),
+            (
+                Line2D([], [], ls="-", color=grey, lw=1.1),
+                "theory $E_{te}(R)$: power law\nat the fitted α, β, scaled\n"
+                "to the measured minimum",
+            ),
+            (Line2D([], [], ls=":", color=grey), "theory $R^*$"),
+            (
+                Line2D([], [], marker="*", ls="none", color=grey, mec="k", ms=9),
+                "measured optimum (the ridge\nof least mean test MSE)",
+            ),
         ]
-        labels += ["theory $R^*$", "measured optimum"]
+        present = (True, "test_mse_curve" in ds, "optimal_ratio_theory" in ds, True)
+        for (handle, text), shown in zip(entries, present, strict=True):
+            if shown:
+                handles.append(handle)
+                labels.append(text)
         fig.legend(handles, labels, fontsize=7, loc="outside right center")
     return fig
 

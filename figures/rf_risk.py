@@ -60,9 +60,11 @@ __all__ = [
     "load_grid",
     "main",
     "normalized_risk",
+    "note_clipped",
     "plot_fitting_ratio",
     "plot_risk_vs",
     "select_ridges",
+    "set_risk_ylim",
     "spectrum",
     "swept_dims",
     "theory_grid",
@@ -341,8 +343,8 @@ def plot_risk_vs(
         ax.set_yscale("log")
         pad = (x.max() / x.min()) ** 0.02
         ax.set_xlim(x.min() / pad, x.max() * pad)
-        low = _set_ylim(ax, shown, train_shown)
-        _note_clipped(ax, sub, dim, xt, chosen, rows, train_all, low)
+        low = set_risk_ylim(ax, shown, train_shown)
+        note_clipped(ax, sub, dim, xt, chosen, rows, train_all, low)
         _style.plain_log_ticks(ax.yaxis)
         ax.set_xlabel(_coord_label(ds, dim))
         ax.set_ylabel(f"{_style.label(tex)} and {_style.label(trx)}")
@@ -413,12 +415,14 @@ def plot_risk_vs(
     return fig
 
 
-def _set_ylim(ax: Axes, shown: list, train_shown: list) -> float:
+def set_risk_ylim(ax: Axes, shown: list, train_shown: list) -> float:
     """Log y range over the test risks and the train risks down to a floor.
 
     Train risks more than ``_TRAIN_DECADES`` decades below the least test risk
     (small ridge past the peak) would squash the test curves: the range stops there
-    and :func:`_note_clipped` says what is cut off. Returns the lower limit.
+    and :func:`note_clipped` says what is cut off. ``shown`` and ``train_shown`` are
+    lists of arrays (theory and simulated means). Returns the lower limit. Also used
+    by :mod:`figures.rf_real`.
     """
     test = np.concatenate(shown)
     test = test[np.isfinite(test) & (test > 0)]
@@ -433,8 +437,13 @@ def _set_ylim(ax: Axes, shown: list, train_shown: list) -> float:
     return lo
 
 
-def _note_clipped(ax, sub, dim, xt, chosen, rows, train_all, low) -> None:
-    """Write on the axes which ridges' train risks run below the y range."""
+def note_clipped(ax, sub, dim, xt, chosen, rows, train_all, low) -> None:
+    """Write on the axes which ridges' train risks run below the y range ``low``.
+
+    ``sub`` holds ``train_risk`` over ``(dim, ridge, trial)``; ``train_all[row]`` is
+    the theory train risk of ridge ``chosen[i]`` for ``row = rows[i]`` (on ``xt``).
+    The note has gid ``clipped``. Also used by :mod:`figures.rf_real`.
+    """
     cut = []
     for r, row in zip(chosen.tolist(), rows, strict=True):
         sim = sub["train_risk"].sel(ridge=r).mean("trial").values

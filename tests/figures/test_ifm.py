@@ -83,6 +83,47 @@ def test_deviation_below_bound_line(grids):
     assert bool((xy[:, 1] <= xy[:, 0] * (1 + 1e-9) + 1e-10).all())
 
 
+def test_deviation_figure_says_what_its_log_axes_leave_out(grids):
+    """Runs with bound 0 (nothing merged at β = 0) cannot sit on a log x axis: a note
+    counts them; a deviation of exactly 0 is a ▼ on the lower edge, not 1e-16."""
+    ds = grids[0].copy(deep=True)
+    bound = ds["error_bound"].sel(mode="exact")
+    first = np.argwhere((bound > 0).values)[0]  # a run with a positive bound
+    cell = {d: ds[d].values[i] for d, i in zip(bound.dims, first, strict=True)}
+    ds["max_deviation"].loc[{**cell, "mode": "exact"}] = 0.0
+    fig = ifm.plot_deviation_vs_bound(ds)
+    ax = fig.axes[0]
+    (zeros,) = [ln for ln in ax.get_lines() if ln.get_gid() == "zeros:exact"]
+    want_x = float(ds["error_bound"].sel({**cell, "mode": "exact"}))
+    assert list(zeros.get_xdata()) == [want_x]
+    assert list(zeros.get_ydata()) == [0.0]  # axes coordinates: the lower edge
+    (points,) = [c for c in ax.collections if c.get_gid() == "points:exact"]
+    positive = (bound > 0) & (ds["max_deviation"].sel(mode="exact") > 0)
+    assert len(points.get_offsets()) == int(positive.sum())
+    assert ax.get_ylim()[0] > 1e-3  # the zero no longer drags the axis to 1e-16
+    legend = [t.get_text() for t in ax.get_legend().get_texts()]
+    assert "output change exactly 0 (1), on the axis edge" in legend
+    (note,) = [
+        t
+        for t in fig.findobj()
+        if getattr(t, "get_gid", None) and t.get_gid() == "dropped"
+    ]
+    dropped = int((ds["error_bound"] == 0).sum())
+    assert dropped > 0  # beta = 0 merges nothing: bound 0
+    assert f"{dropped} runs with bound 0" in note.get_text()
+
+
+def test_accuracy_legend_names_the_dotted_before_merging_lines(grids):
+    fig = ifm.plot_accuracy_vs_params(grids[0])
+    (legend,) = fig.legends
+    texts = [t.get_text() for t in legend.get_texts()]
+    handles = legend.legend_handles
+    (i,) = [j for j, t in enumerate(texts) if t.startswith("before merging")]
+    assert handles[i].get_linestyle() == ":"
+    w = int(grids[0]["width"].values[0])
+    assert line_by_gid(fig, f"before:mlp2:{w}").get_linestyle() == ":"
+
+
 def test_complexity_training_shows_replicated_prediction(grids):
     ds = grids[1]
     fig = ifm.plot_complexity_training(ds)

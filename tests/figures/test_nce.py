@@ -31,8 +31,15 @@ def gaussian_grid(trials=4) -> xr.Dataset:
         [0, 1, 10, 100],
     )
     shape = (2, 1, 2, 1, 2, 1, trials)
-    dims = ("method", "batch_size", "theta_star", "noise_frac", "noise_std", "gamma",
-            "trial")  # fmt: skip
+    dims = (
+        "method",
+        "batch_size",
+        "theta_star",
+        "noise_frac",
+        "noise_std",
+        "gamma",
+        "trial",
+    )
     theta = 3.0 + RNG.standard_normal((*shape, len(steps)))
     star = np.asarray(stars)[None, None, :, None, None, None, None, None]
     tail = 3.0 + RNG.standard_normal(shape)
@@ -44,11 +51,16 @@ def gaussian_grid(trials=4) -> xr.Dataset:
             "tail_rmse": (dims, np.abs(RNG.standard_normal(shape)) + 0.1),
         },
         coords={
-            "method": methods, "batch_size": [64], "theta_star": stars,
-            "noise_frac": [0.0], "noise_std": stds, "gamma": [0.1],
-            "trial": range(trials), "step": steps,
+            "method": methods,
+            "batch_size": [64],
+            "theta_star": stars,
+            "noise_frac": [0.0],
+            "noise_std": stds,
+            "gamma": [0.1],
+            "trial": range(trials),
+            "step": steps,
         },
-    )  # fmt: skip
+    )
 
 
 def landscape_grid(trials=3) -> xr.Dataset:
@@ -72,16 +84,26 @@ def density_grid(trials=2) -> xr.Dataset:
     lead = (2, 1, trials)
     return xr.Dataset(
         {
-            "heldout_nll": (("method", "dataset", "trial", "step"),
-                            3 + RNG.random((*lead, 3))),
-            "log_density": (("method", "dataset", "trial", "x1", "x2"),
-                            -RNG.random((*lead, 5, 5))),
+            "heldout_nll": (
+                ("method", "dataset", "trial", "step"),
+                3 + RNG.random((*lead, 3)),
+            ),
+            "log_density": (
+                ("method", "dataset", "trial", "x1", "x2"),
+                -RNG.random((*lead, 5, 5)),
+            ),
             "log_density_theory": (("dataset", "x1", "x2"), -RNG.random((1, 5, 5))),
             "heldout_nll_theory": (("dataset",), [2.1]),
         },
-        coords={"method": ["meco", "nce"], "dataset": ["mog"], "trial": range(trials),
-                "step": [0, 10, 100], "x1": axis, "x2": axis},
-    )  # fmt: skip
+        coords={
+            "method": ["meco", "nce"],
+            "dataset": ["mog"],
+            "trial": range(trials),
+            "step": [0, 10, 100],
+            "x1": axis,
+            "x2": axis,
+        },
+    )
 
 
 def test_check_grid_identifies_each_kind_and_refuses_others():
@@ -124,6 +146,106 @@ def test_error_vs_steps_lines_are_trial_means():
     want = ds["abs_err"].isel(cell).sel({"method": "meco"}).mean("trial")
     np.testing.assert_allclose(line.get_ydata(), want.values[1:], rtol=F64_RTOL)
     np.testing.assert_array_equal(line.get_xdata(), [1, 10, 100])
+
+
+def wide_gaussian_grid(trials=3) -> xr.Dataset:
+    """Nine noise distributions (more than the six line styles), two batch sizes and
+    two γ: the paper grid's shape, small."""
+    coords = {
+        "method": ["meco", "nce"],
+        "batch_size": [64, 256],
+        "theta_star": [2.0],
+        "noise_frac": [0.0, 0.5, 1.0],
+        "noise_std": [1.0, 2.0, 3.0],
+        "gamma": [0.1, 1.0],
+        "trial": range(trials),
+        "step": [0, 1, 10, 100],
+    }
+    shape = tuple(len(v) for v in coords.values())
+    err = np.abs(RNG.standard_normal(shape)) + 0.01
+    return xr.Dataset({"abs_err": (tuple(coords), err)}, coords=coords)
+
+
+def test_error_vs_steps_bands_setting_and_distinct_lines():
+    ds = wide_gaussian_grid()
+    fig = nce.plot_error_vs_steps(ds)
+    ax = fig.axes[0]
+    lines = {ln.get_gid(): ln for ln in ax.get_lines()}
+    bands = {c.get_gid(): c for c in ax.collections}
+    for method in ("meco", "nce"):
+        looks = set()
+        for frac in (0.0, 0.5, 1.0):
+            for s in (1.0, 2.0, 3.0):
+                key = f"{method}:2:{frac:g}:{s:g}"
+                line = lines[f"err:{key}"]
+                looks.add((str(line.get_linestyle()), line.get_marker()))
+                cell = {"method": method, "noise_frac": frac, "noise_std": s}
+                err = ds["abs_err"].isel(batch_size=0, gamma=0, theta_star=0)
+                err = err.sel(cell).values[:, 1:]  # (trial, step > 0)
+                mean = err.mean(axis=0)
+                sem = err.std(axis=0, ddof=1) / np.sqrt(err.shape[0])
+                np.testing.assert_allclose(line.get_ydata(), mean, rtol=F64_RTOL)
+                edge = np.concatenate(
+                    [p.vertices for p in bands[f"band:{key}"].get_paths()]
+                )
+                for x, hi, lo in zip([1, 10, 100], mean + sem, mean - sem, strict=True):
+                    at = edge[np.isclose(edge[:, 0], x)][:, 1]
+                    assert np.isclose(at, hi, rtol=F64_RTOL).any()
+                    assert np.isclose(at, max(lo, 0.0), rtol=F64_RTOL).any()
+        assert len(looks) == 9  # nine distributions, nine distinct lines
+    title = fig.get_suptitle()
+    assert "batch size = 64 (of 64, 256)" in title and "γ = 0.1 (of 0.1, 1)" in title
+    assert "± SEM over 3 trials" in title
+    other = nce.plot_error_vs_steps(ds, batch_size=256, gamma=1.0)
+    assert "batch size = 256 (of 64, 256)" in other.get_suptitle()
+    got = {ln.get_gid(): ln for ln in other.axes[0].get_lines()}["err:nce:2:0.5:3"]
+    cell = {
+        "batch_size": 256,
+        "gamma": 1.0,
+        "method": "nce",
+        "noise_frac": 0.5,
+        "noise_std": 3.0,
+        "theta_star": 2.0,
+    }
+    want = ds["abs_err"].sel(cell)
+    np.testing.assert_allclose(
+        got.get_ydata(), want.mean("trial").values[1:], rtol=F64_RTOL
+    )
+
+
+def test_landscape_legend_and_notes_say_what_the_marks_are():
+    ds = landscape_grid()
+    ds["chi2_over_m"][0, 2] = 3.0  # MECO's plug-in estimate meaningless at theta 2
+    grad = ds["grad"].values
+    grad[1, 0, 1] = [0.5, -0.45, 0.0]  # NCE (c = log Z) at theta 1: SEM > |mean|
+    fig = nce.plot_landscapes(ds)
+    (legend,) = fig.legends
+    texts = [t.get_text() for t in legend.get_texts()]
+    handles = dict(zip(texts, legend.legend_handles, strict=True))
+    assert handles["theory"].get_marker() in ("None", "", None)
+    assert handles["theory"].get_linestyle() == "-"
+    mc = handles["Monte Carlo (mean ± SEM, 3 trials)"]
+    assert mc.get_marker() == "o" and mc.get_linestyle() == "None"
+    assert "left out in 1 of 3 cells" in fig.get_suptitle()
+    # lower bars longer than 0.9 x mean are cut at 0.1 x mean, marked and counted
+    cut = 0
+    for method in ("meco", "nce_fixed_c", "nce_profiled"):
+        for var in ("loss", "grad"):
+            values = ds[var].sel({"method": method, "R": 4.0}).values  # (theta, trial)
+            mean = np.abs(values.mean(axis=1))
+            sem = values.std(axis=1, ddof=1) / np.sqrt(values.shape[1])
+            short = sem > 0.9 * mean
+            if method == "meco":
+                short &= ds["chi2_over_m"].sel(R=4.0).values < 1
+            cut += int(short.sum())
+    assert cut >= 1
+    assert f"lower bar cut at 0.1 × mean ({cut})" in texts
+    (marks,) = [
+        ln for ln in fig.axes[1].get_lines() if ln.get_gid() == "cut:nce_fixed_c:4:grad"
+    ]
+    assert list(marks.get_xdata()) == [1.0]
+    mean = abs(np.mean([0.5, -0.45, 0.0]))
+    assert marks.get_ydata()[0] == pytest.approx(0.1 * mean, rel=F64_RTOL)
 
 
 def test_stationary_error_points():

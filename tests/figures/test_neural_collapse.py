@@ -224,3 +224,43 @@ def test_labels_say_what_is_drawn(grids):
     digits = fig_nc.load_grid(grids["digits"])
     legend = fig_nc.plot_digits_layers(digits).axes[0].get_legend()
     assert f"n = {digits.sizes['trial']}" in legend.get_texts()[0].get_text()
+
+
+def test_ufm_metrics_mark_exact_zeros_instead_of_dropping_them(grids):
+    """Converged runs clamp NC1 at exactly 0, which a log axis cannot show: a zero
+    mean is a ▼ on the lower edge (the line does not plunge off the axis), a band
+    reaching 0 runs to the edge (it was cut at 1e-3 x mean), and both are counted."""
+    ds = fig_nc.load_grid(grids["ufm"]).copy(deep=True)
+    prof = str(ds["profile"].values[0])
+    d0, d1 = (int(d) for d in ds["depth"].values[:2])
+    last = int(ds["step"].values[-1])
+    ds["nc1"].loc[{"profile": prof, "depth": d0, "step": last}] = 0.0
+    ds["nc1"].loc[{"profile": prof, "depth": d1, "step": last, "trial": 0}] = 0.0
+    fig = fig_nc.plot_ufm_metrics(ds)
+    ax = fig.axes[0]
+    by_gid = {ln.get_gid(): ln for ln in ax.get_lines()}
+    zeros = by_gid[f"zeros:nc1:{prof}:{d0}"]
+    assert list(zeros.get_xdata()) == [last] and list(zeros.get_ydata()) == [0.0]
+    assert np.isnan(by_gid[f"mean:nc1:{prof}:{d0}"].get_ydata()[-1])
+    assert f"zeros:nc1:{prof}:{d1}" not in by_gid  # its mean is positive
+    (band,) = [c for c in ax.collections if c.get_gid() == f"band:nc1:{prof}:{d1}"]
+    lower = min(p.vertices[:, 1].min() for p in band.get_paths())
+    assert lower == 0.0  # mean − SEM of (0, v) is 0: down to the lower edge
+    legend = [t.get_text() for t in ax.get_legend().get_texts()]
+    assert any(t.startswith("trial mean exactly 0 (1)") for t in legend), legend
+    assert any(t.startswith("mean − SEM <= 0 (") for t in legend), legend
+    assert "trial values are exactly 0" in fig.get_suptitle()
+
+
+def test_digits_layers_mark_a_zero_mean(grids):
+    ds = fig_nc.load_grid(grids["digits"]).copy(deep=True)
+    layer = int(ds["layer"].values[1])
+    ds["nc1"].loc[{"layer": layer}] = 0.0
+    fig = fig_nc.plot_digits_layers(ds)
+    loss = ds["loss"].values[0]
+    (zeros,) = [
+        ln for ln in fig.axes[0].get_lines() if ln.get_gid() == f"zeros:nc1:{loss}"
+    ]
+    assert list(zeros.get_xdata()) == [layer]
+    legend = [t.get_text() for t in fig.axes[0].get_legend().get_texts()]
+    assert "mean exactly 0 (1), on the axis edge" in legend

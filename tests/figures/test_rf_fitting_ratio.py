@@ -156,6 +156,23 @@ def test_fitting_ratio_overlays_a_saved_rf_real_grid(tmp_path):
     assert rf_risk._real_fitting_grid([grid])["alpha"] == 1.3
 
 
+def test_fitting_ratio_measured_points_have_sem_bars_in_both_directions():
+    real = _real_fitting_grid()
+    ax = rf_risk.plot_fitting_ratio(real=real).axes[-1]
+    base = 0.3  # the mean base MSE
+    for s in (0.0, 5.0):
+        (bars,) = [c for c in ax.containers if c.lines[0].get_gid() == f"sim:{s!r}"]
+        sub = real.sel(noise_rel=s)
+        x, y = sub["fitting_ratio"].values, sub["test_mse"].values / (1 + s * base)
+        segments = [np.array(c.get_segments()) for c in bars.lines[2]]
+        (xbars,) = [b for b in segments if np.allclose(b[:, 0, 1], b[:, 1, 1])]
+        (ybars,) = [b for b in segments if np.allclose(b[:, 0, 0], b[:, 1, 0])]
+        for v, b, axis in ((x, xbars, 0), (y, ybars, 1)):
+            sem = v.std(axis=1, ddof=1) / np.sqrt(v.shape[1])  # over 3 orderings
+            np.testing.assert_allclose(b[:, 1, axis] - b[:, 0, axis], 2 * sem)
+            np.testing.assert_allclose(b[:, :, axis].mean(axis=1), v.mean(axis=1))
+
+
 def test_fitting_ratio_argmin_is_the_curve_minimum():
     """Against the real theory.rf_powerlaw."""
     fig = rf_risk.plot_fitting_ratio(num=2000)

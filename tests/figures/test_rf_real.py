@@ -117,6 +117,19 @@ def test_eigenspectra_figure_guides_follow_the_fitted_exponents(reverse):
     np.testing.assert_allclose(guide.get_ydata(), lam.get_ydata(), rtol=1e-12)
 
 
+def test_eigenspectra_mark_values_a_log_axis_cannot_show():
+    """A Gram eigenvalue at or below 0 (rounding) was dropped without a word."""
+    ds = spectra_grid()
+    ds["eigval"].loc[{"eig_n": 20, "mode": 19}] = 0.0
+    ds["eigval"].loc[{"eig_n": 20, "mode": 20}] = -1e-17
+    fig = rf_real.plot_eigenspectra(ds)
+    zeros = line_by_gid(fig, "zeros:eigval:ntk:20")
+    assert list(zeros.get_xdata()) == [19, 20] and list(zeros.get_ydata()) == [0, 0]
+    assert np.isnan(line_by_gid(fig, "eigval:ntk:20").get_ydata()[-2:]).all()
+    legend = [t.get_text() for t in fig.axes[0].get_legend().get_texts()]
+    assert any(t.startswith("2 values <= 0") for t in legend), legend
+
+
 def test_fitting_ratio_figure_marks_theory_and_measured_optimum():
     ds = fitting_grid()
     fig = rf_real.plot_fitting_ratio(ds)
@@ -131,6 +144,148 @@ def test_fitting_ratio_figure_marks_theory_and_measured_optimum():
     np.testing.assert_allclose(
         sim.get_xdata(), ds["fitting_ratio"].sel(noise_rel=0.0).mean("trial")
     )
+
+
+def _errorbar(fig, gid):
+    """The errorbar container whose data line has ``gid``."""
+    for ax in fig.axes:
+        for c in ax.containers:
+            if c.lines[0].get_gid() == gid:
+                return c
+    raise AssertionError(f"no errorbar with gid {gid!r}")
+
+
+def _bar_ends(container):
+    """(x bars, y bars) of an errorbar container: arrays of segment end points."""
+    bars = [np.array(c.get_segments()) for c in container.lines[2]]
+    xbars = [b for b in bars if np.allclose(b[:, 0, 1], b[:, 1, 1])]
+    ybars = [b for b in bars if np.allclose(b[:, 0, 0], b[:, 1, 0])]
+    return xbars[0], ybars[0]
+
+
+def disagreeing_fitting_grid() -> xr.Dataset:
+    """Orderings that disagree on the best ridge: the mean of their R at their own
+    optimum is no ridge's mean R."""
+    ds = fitting_grid()
+    test = ds["test_mse"].values
+    test[1] = [[1.0, 1.0, 1.0], [0.6, 0.9, 0.5], [0.7, 0.5, 0.6], [1.0, 1.0, 1.0]]
+    ds["test_mse"] = (ds["test_mse"].dims, test)
+    ds["fitting_ratio"] = ds["train_mse"] / ds["test_mse"]
+    ds["optimal_ratio"] = ds["fitting_ratio"].isel(ridge=ds["test_mse"].argmin("ridge"))
+    return ds
+
+
+def test_fitting_ratio_points_have_sem_bars_in_both_directions():
+    ds = disagreeing_fitting_grid()
+    fig = rf_real.plot_fitting_ratio(ds)
+    for s in ds["noise_rel"].values:
+        sub = ds.sel(noise_rel=s)
+        R, E = sub["fitting_ratio"].values, sub["test_mse"].values  # (ridge, trial)
+        sem = {
+            name: v.std(axis=1, ddof=1) / np.sqrt(v.shape[1])
+            for name, v in (("R", R), ("E", E))
+        }
+        xbars, ybars = _bar_ends(_errorbar(fig, f"sim:{float(s)!r}"))
+        np.testing.assert_allclose(
+            xbars[:, 1, 0] - xbars[:, 0, 0], 2 * sem["R"], rtol=1e-9
+        )
+        np.testing.assert_allclose(
+            ybars[:, 1, 1] - ybars[:, 0, 1], 2 * sem["E"], rtol=1e-9
+        )
+        np.testing.assert_allclose(ybars[:, :, 1].mean(axis=1), E.mean(axis=1))
+
+
+def test_measured_optimum_is_one_of_the_measured_points():
+    """x and y of the star come from one ridge: the least trial-mean test MSE."""
+    ds = disagreeing_fitting_grid()
+    sub = ds.sel(noise_rel=5.0)
+    per_trial = float(sub["optimal_ratio"].mean())
+    E = sub["test_mse"].mean("trial")
+    best = int(E.argmin("ridge"))
+    R = sub["fitting_ratio"].mean("trial")
+    assert abs(per_trial - float(R[best])) > 0.01  # the two readings differ here
+    fig = rf_real.plot_fitting_ratio(ds)
+    star = line_by_gid(fig, "measured:5.0")
+    assert star.get_xdata()[0] == pytest.approx(float(R[best]), rel=PLOTTED_RTOL)
+    assert star.get_ydata()[0] == pytest.approx(float(E[best]), rel=PLOTTED_RTOL)
+    dots = line_by_gid(fig, "sim:5.0")
+    on_a_dot = np.isclose(dots.get_xdata(), star.get_xdata()[0]) & np.isclose(
+        dots.get_ydata(), star.get_ydata()[0]
+    )
+    assert on_a_dot.sum() == 1
+
+
+def test_fitting_ratio_legend_names_every_kind_of_mark():
+    fig = rf_real.plot_fitting_ratio(fitting_grid())
+    (legend,) = fig.legends
+    entries = dict(
+        zip(
+            [t.get_text() for t in legend.get_texts()],
+            legend.legend_handles,
+            strict=True,
+        )
+    )
+    theory = [h for t, h in entries.items() if t.startswith("theory $E_{te}(R)$")]
+    assert len(theory) == 1 and theory[0].get_linestyle() == "-"
+    assert entries["theory $R^*$"].get_linestyle() == ":"
+    measured = [h for t, h in entries.items() if t.startswith("measured, one per")]
+    assert measured[0].get_marker() == "o"
+    assert any("mean ± SEM, 3 orderings" in t for t in entries)
+
+
+def _rf_grid(ridges, trials=4):
+    """An rf grid from the sim's theory, with seeded log-normal noise over trials."""
+    config = rf.PRESETS["smoke"].replace(n=(48,), k=(8, 16, 96), ridge=tuple(ridges))
+    theory = rf.theory_grid(config)
+    rng = np.random.default_rng(1)
+    shape = (1, 3, len(ridges), trials)
+    noise = np.exp(0.05 * rng.standard_normal(shape))
+    dims = ("n", "k", "ridge", "trial")
+    ds = theory.assign(
+        test_risk=(dims, theory["test_risk_theory"].values[..., None] * noise),
+        train_risk=(dims, theory["train_risk_theory"].values[..., None] * noise),
+    ).assign_coords(trial=np.arange(trials))
+    ds["test_risk"].attrs = {"long_name": "test MSE", "units": "1"}
+    ds["train_risk"].attrs = {"long_name": "train MSE", "units": "1"}
+    ds.attrs = {"weight_var": 2.0, "pool_size_correction": 1797}
+    return ds
+
+
+def test_rf_figure_draws_five_ridges_with_a_bounded_y_range():
+    """The paper preset saves 31 ridges: drawn all, they merge into one band and the
+    tiny train risks squash the test curves."""
+    from figures.rf_risk import select_ridges
+
+    saved = np.geomspace(1e-4, 1e2, 31)
+    ds = _rf_grid(saved)
+    fig = rf_real.plot_risk_vs_k(ds, num_theory=10)
+    ax = fig.axes[0]
+    drawn = sorted(
+        float(ln.get_gid().rsplit(":", 1)[1])
+        for ln in ax.get_lines()
+        if (ln.get_gid() or "").startswith("theory:test_risk:")
+    )
+    np.testing.assert_allclose(drawn, select_ridges(saved, 5))
+    assert ax.get_ylabel() == "test MSE and train MSE"
+    tests = [
+        ln.get_ydata()
+        for ln in ax.get_lines()
+        if (ln.get_gid() or "").startswith("theory:test_risk:")
+    ]
+    least = min(np.nanmin(t) for t in tests)
+    lo = ax.get_ylim()[0]
+    assert lo >= least / 100 / 1.5 * (1 - 1e-12)  # at most two decades below
+    trains = {
+        float(ln.get_gid().rsplit(":", 1)[1]): ln.get_ydata()
+        for ln in ax.get_lines()
+        if (ln.get_gid() or "").startswith("theory:train_risk:")
+    }
+    cut = [r for r, y in trains.items() if np.nanmin(y) < lo]
+    notes = [t.get_text() for t in ax.texts if t.get_gid() == "clipped"]
+    assert cut and len(notes) == 1  # the interpolating train risk of a small ridge
+    assert f"{max(cut):.3g}" in notes[0]
+    two = rf_real.plot_risk_vs_k(ds, ridges=2, num_theory=10).axes[0].get_lines()
+    assert len([ln for ln in two if (ln.get_gid() or "").startswith("theory:t")]) == 4
 
 
 def test_rf_figure_theory_agrees_with_the_saved_theory():
