@@ -336,7 +336,13 @@ def plot_layer_mc(ds: xr.Dataset) -> Figure:
             [0, 1], [_style.symbol(ds.mu_tilde), _style.symbol(ds.nu_tilde)]
         )
         axes[2].set_ylabel("(sim − theory) / SEM")
-        axes[2].set_title(f"{z.size} cells each; band ±{_Z:g}", loc="left")
+        # Every cell of a trial uses that trial's draws (common random numbers), so
+        # the cells' z are correlated: not independent checks.
+        axes[2].set_title(
+            f"{z.size} cells each, sharing each trial's draws\n(z correlated); "
+            f"band ±{_Z:g}",
+            loc="left",
+        )
         trials = ds.sizes["trial"]
         fig.suptitle(
             f"One SELU layer, fan-in {ds.attrs.get('fan_in', '?')}, "

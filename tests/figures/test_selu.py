@@ -215,6 +215,9 @@ def test_layer_figure_points_and_z_scores():
         sem = ds[name].std("trial", ddof=1) / np.sqrt(ds.sizes["trial"])
         z = _line(fig, f"z:{name}").get_ydata()
         np.testing.assert_allclose(z, np.ravel((mean - ds[f"{name}_theory"]) / sem))
+    # The cells of a trial share its draws: the z panel must not read as
+    # independent checks.
+    assert "z correlated" in fig.axes[2].get_title(loc="left")
 
 
 def test_training_mean_and_seed_lines():
