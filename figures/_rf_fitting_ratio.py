@@ -196,13 +196,11 @@ def _measured_points(ax, sub: xr.Dataset, s: float, base: float, colour) -> None
     """One noise level of a ``sims.rf_real`` fitting-ratio grid: per ridge, mean ±
     SEM over orderings of R (x) and of the test MSE / (1 + s b) (y); the data line
     has gid ``sim:<s>``."""
-    R, R_sem = _style.mean_sem(sub["fitting_ratio"])
-    E, E_sem = _style.mean_sem(sub["test_mse"] / (1 + s * base))
-    bars = ax.errorbar(
-        R.values,
-        E.values,
-        xerr=R_sem.values,
-        yerr=E_sem.values,
+    _style.mean_sem_points(
+        ax,
+        sub["fitting_ratio"],
+        sub["test_mse"] / (1 + s * base),
+        gid=f"sim:{s!r}",
         fmt="o",
         ms=3.0,
         mfc="none",
@@ -211,7 +209,6 @@ def _measured_points(ax, sub: xr.Dataset, s: float, base: float, colour) -> None
         color=colour,
         zorder=5,
     )
-    bars.lines[0].set_gid(f"sim:{s!r}")
 
 
 def _real_fitting_grid(grids: Sequence[xr.Dataset]) -> xr.Dataset | None:

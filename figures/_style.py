@@ -37,6 +37,7 @@ __all__ = [
     "label",
     "mark_zeros",
     "mean_sem",
+    "mean_sem_points",
     "plain_log_ticks",
     "ridge_colour",
     "ridge_norm",
@@ -220,6 +221,19 @@ def zeros_entry(count: int, what: str, axis: str = "y") -> tuple[Line2D, str]:
     ``"<what> exactly 0 (<count>), on the axis edge"`` beside a grey ▼ (◀)."""
     handle = Line2D([], [], ls="none", marker=ZERO_MARKERS[axis], color="0.3", ms=5)
     return handle, f"{what} exactly 0 ({count}), on the axis edge"
+
+
+def mean_sem_points(
+    ax, x: xr.DataArray, y: xr.DataArray, *, gid: str, dim: str = "trial", **style
+) -> tuple[xr.DataArray, xr.DataArray]:
+    """Points at the means over ``dim`` of ``x`` and ``y`` with one-SEM bars in both
+    directions; ``gid`` on their data line, ``style`` to ``errorbar``. Returns the
+    two means."""
+    mx, sx = mean_sem(x, dim)
+    my, sy = mean_sem(y, dim)
+    bars = ax.errorbar(mx.values, my.values, xerr=sx.values, yerr=sy.values, **style)
+    bars.lines[0].set_gid(gid)
+    return mx, my
 
 
 def mean_sem(da: xr.DataArray, dim: str = "trial") -> tuple[xr.DataArray, xr.DataArray]:

@@ -336,19 +336,16 @@ def plot_fitting_ratio(ds: xr.Dataset) -> Figure:
         ax = fig.add_subplot()
         for s, colour in zip(noise.tolist(), colours, strict=False):
             sub = ds.sel(noise_rel=s)
-            R, R_sem = _style.mean_sem(sub["fitting_ratio"])
-            E, E_sem = _style.mean_sem(sub["test_mse"])
-            bars = ax.errorbar(
-                R.values,
-                E.values,
-                xerr=R_sem.values,
-                yerr=E_sem.values,
+            R, E = _style.mean_sem_points(
+                ax,
+                sub["fitting_ratio"],
+                sub["test_mse"],
+                gid=f"sim:{s!r}",
                 fmt="o",
                 ms=3.5,
                 elinewidth=0.8,
                 color=colour,
             )
-            bars.lines[0].set_gid(f"sim:{s!r}")
             if "test_mse_curve" in ds:
                 ax.plot(
                     ds["ratio"].values,
