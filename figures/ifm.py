@@ -88,6 +88,12 @@ def _subplots(rows: int, cols: int, size=(3.2, 2.6)):
     return fig, axes
 
 
+def _legend_right(fig: Figure, handles, labels) -> None:
+    """The legend right of the panels (it covered data inside the last one)."""
+    fig.set_figwidth(fig.get_figwidth() + 1.9)
+    fig.legend(handles, labels, loc="outside right center", fontsize=7)
+
+
 def _beta_colours(betas) -> dict:
     cmap = mpl.colormaps["viridis"]
     vals = np.linspace(0.0, 0.88, max(len(betas), 2))
@@ -145,8 +151,7 @@ def plot_accuracy_vs_params(ds: xr.Dataset) -> Figure:
         handles, labels = axes[0][-1].get_legend_handles_labels()
         handles.append(Line2D([], [], color="0.3", ls=":", lw=0.9))
         labels.append("before merging (colour: arch)")
-        fig.set_figwidth(fig.get_figwidth() + 1.9)  # room for the legend
-        fig.legend(handles, labels, loc="outside right center")
+        _legend_right(fig, handles, labels)
     return fig
 
 
@@ -180,7 +185,7 @@ def plot_layer_complexity(ds: xr.Dataset, width: int | None = None) -> Figure:
             ax.set_title(f"{arch}, width {w}")
             ax.set_xlabel("hidden layer")
         axes[0][0].set_ylabel("feature complexity (units kept)")
-        axes[0][-1].legend(fontsize=6)
+        _legend_right(fig, *axes[0][-1].get_legend_handles_labels())
     return fig
 
 
@@ -209,13 +214,21 @@ def plot_complexity_vs_width(ds: xr.Dataset, mode: str = "exact") -> Figure:
                     label=f"β = {float(beta):g}",
                 )
                 bars.lines[0].set_gid(f"width:{arch}:{float(beta)!r}")
-            ax.plot(widths, widths, color="0.5", lw=0.8, ls=":", gid="identity")
+            ax.plot(
+                widths,
+                widths,
+                color="0.5",
+                lw=0.8,
+                ls=":",
+                gid="identity",
+                label="no merge (units kept = width)",
+            )
             ax.set_xscale("log", base=2)
             ax.set_yscale("log", base=2)
             ax.set_title(f"{arch}, {mode} mode")
             ax.set_xlabel("width")
         axes[0][0].set_ylabel("feature complexity (units kept)")
-        axes[0][-1].legend(fontsize=6)
+        _legend_right(fig, *axes[0][-1].get_legend_handles_labels())
     return fig
 
 
@@ -350,7 +363,7 @@ def plot_complexity_training(ds: xr.Dataset, width: int | None = None) -> Figure
             )
             ax.set_xlabel(_style.label(ds["step"]))
         axes[0][0].set_ylabel("feature complexity, hidden layer 0")
-        axes[0][-1].legend(fontsize=6)
+        _legend_right(fig, *axes[0][-1].get_legend_handles_labels())
     return fig
 
 

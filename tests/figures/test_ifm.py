@@ -72,6 +72,22 @@ def test_layer_and_width_complexity(grids):
     np.testing.assert_array_equal(line_by_gid(fig, "identity").get_ydata(), ds["width"])
 
 
+@pytest.mark.parametrize(
+    "plot",
+    ["plot_layer_complexity", "plot_complexity_vs_width", "plot_complexity_training"],
+)
+def test_legends_sit_outside_the_panels(grids, plot):
+    """An axes legend covered lines of the last panel; the legend is the figure's,
+    and names the no-merge line."""
+    fig = getattr(ifm, plot)(
+        grids[1] if plot == "plot_complexity_training" else grids[0]
+    )
+    assert fig.legends and not any(ax.get_legend() for ax in fig.axes)
+    if plot == "plot_complexity_vs_width":
+        texts = [t.get_text() for t in fig.legends[0].get_texts()]
+        assert any("no merge" in t for t in texts)
+
+
 def test_deviation_below_bound_line(grids):
     ds = grids[0]
     fig = ifm.plot_deviation_vs_bound(ds)
