@@ -21,12 +21,13 @@ from collections.abc import Callable
 from collections.abc import Sequence
 from pathlib import Path
 
+import xarray as xr
+
 from sims._config import describe_fields
 from sims._config import show_value
 from sims._experiment import Experiment
 from sims._io import _package_version
 from sims._io import code_version
-from sims._io import read_netcdf
 from sims._report import format_gaps
 from sims._report import theory_gaps
 from sims._sweep import result_path
@@ -261,16 +262,19 @@ def _config_file(path: Path) -> tuple[str, str | None]:
     or a result grid (its ``config_json`` and ``experiment`` attrs)."""
     try:
         with path.open("rb") as f:
-            data = f.read()
+            grid = f.read(4) == b"\x89HDF"  # a netCDF4 (HDF5) file
+            f.seek(0)
+            data = b"" if grid else f.read()
     except OSError as err:
         raise ValueError(f"cannot read --config {path}: {err.strerror}") from None
-    if not data.startswith(b"\x89HDF"):
+    if not grid:
         try:
             return data.decode(), None
         except UnicodeDecodeError:
             raise ValueError(f"--config {path} is neither JSON nor a grid") from None
-    try:
-        attrs = read_netcdf(path).attrs
+    try:  # the attrs only, not the data
+        with xr.open_dataset(path, engine="h5netcdf") as ds:
+            attrs = dict(ds.attrs)
     except (OSError, ValueError) as err:
         raise ValueError(f"--config {path} is not a readable grid ({err})") from None
     if "config_json" not in attrs:
