@@ -25,6 +25,7 @@ from tests._tolerances import PEAK_RTOL
 from tests._tolerances import RESIDUAL_RTOL
 from tests._tolerances import RF_REFERENCE_RTOL
 from tests._tolerances import RIDGE_INF_RTOL
+from tests._tolerances import RIDGE_SQRT_FACTOR
 from tests._tolerances import RIDGE_ZERO_RTOL
 from tests._tolerances import SOLVE_RTOL
 from tests._tolerances import THEOREM1_RTOL
@@ -275,16 +276,30 @@ def test_item7_large_ridge_is_null_predictor(s, n, k, noise):
     assert abs(r["train_risk"] / null - 1) <= RIDGE_INF_RTOL
 
 
-@given(s=power_laws(), n=ns, k=ks, noise=noises)
-@example(s=PAPER, n=256, k=300, noise=0.5)
-@example(s=PAPER, n=300, k=256, noise=0.5)
-def test_item7_small_ridge_matches_ridgeless(s, n, k, noise):
-    """Property 7: delta -> 0+ matches the delta = 0 branch on both sides of k = n.
+def _sqrt_ridge_gaps(s, n, delta, noise):
+    """Leading-order gaps to the delta = 0 branch at k = M < n (derivations §4.1), each
+    as (gap, sum of the absolute values of its terms); and rho, the relative size of
+    the neglected terms plus the rounding of u = M - z = gamma T1 (z is a sum of M
+    terms near 1, so u carries an absolute error of about M eps)."""
+    M, T1 = s.M, np.sum(1 / s.lam)
+    gamma = np.sqrt(delta * M / ((n - M) * T1))
+    amp, shrink = n / (n - M) * gamma, ((n - M) / n) ** 2
+    bias, var = np.sum(s.v2 / s.lam) / 2, 1.5 * T1 * noise / (n - M)
+    te = (amp * (bias - var), amp * (bias + var))
+    tr_extra = 2 * (n - M) * gamma * T1 * (n / (n - M) * noise) / n**2
+    gaps = {
+        "test_risk": te,
+        "train_risk": (shrink * te[0] + tr_extra, shrink * te[1] + tr_extra),
+        "gamma": (gamma, gamma),
+        "learnability_sum": (-gamma * T1, gamma * T1),
+    }
+    rounding = M * np.finfo(np.float64).eps / (gamma * T1)
+    return gaps, gamma * T1 / (n - M) + gamma / s.lam.min() + rounding
 
-    delta_j = 10^-j min(lambda): the distance to the delta = 0 values shrinks with j
-    and is below RIDGE_ZERO_RTOL at j = 14. Peaks (n = min(k, M)) are excluded.
-    """
-    assume(abs(n - min(k, s.M)) >= 3)
+
+def _ridge_zero_gaps(s, n, k, noise):
+    """Values at delta_j = 10^-j min(lambda), j = 6, 10, 14, and their distances to the
+    delta = 0 value, which must shrink with j; rows of the result are the deltas."""
     small = s.lam.min() * 10.0 ** -np.array([6.0, 10.0, 14.0])
     r = _run(s, n=n, k=k, ridge=np.append(small, 0.0), noise_var=noise)
     # Scales: the value itself, floored where the delta = 0 value can be 0 (E_te at
@@ -295,14 +310,51 @@ def test_item7_small_ridge_matches_ridgeless(s, n, k, noise):
         "learnability_sum": 1.0,
     }
     for name, floor in floors.items():
-        v = r[name]
-        gap = np.abs(v[:-1] - v[-1])
-        scale = max(abs(v[-1]), floor)
-        assert gap[-1] <= RIDGE_ZERO_RTOL * scale, (name, gap / scale)
+        gap = np.abs(r[name][:-1] - r[name][-1])
+        scale = max(abs(r[name][-1]), floor)
         assert np.all(np.diff(gap) <= F64_RTOL * scale), (name, gap / scale)
+    return small, r, floors
+
+
+@given(s=power_laws(), n=ns, k=ks, noise=noises)
+@example(s=PAPER, n=256, k=300, noise=0.5)
+@example(s=PAPER, n=300, k=256, noise=0.5)
+def test_item7_small_ridge_matches_ridgeless(s, n, k, noise):
+    """Property 7: delta -> 0+ matches the delta = 0 branch on both sides of k = n.
+
+    The distance to the delta = 0 values shrinks with j and, being linear in delta
+    (derivations §4.1), is below RIDGE_ZERO_RTOL at j = 14. Peaks (n = min(k, M)) and
+    k = M < n (sqrt(delta), the next test) are excluded.
+    """
+    assume(abs(n - min(k, s.M)) >= 3 and not (k == s.M and n > s.M))
+    _, r, floors = _ridge_zero_gaps(s, n, k, noise)
+    for name, floor in floors.items():
+        gap = abs(r[name][-2] - r[name][-1])
+        scale = max(abs(r[name][-1]), floor)
+        assert gap <= RIDGE_ZERO_RTOL * scale, (name, gap / scale)
     # E_tr: 0 for n < min(k, M) (interpolation); (1 - z/n)^2 E_te otherwise.
     train = r["train_risk"]
     assert abs(train[-2] - train[-1]) <= RIDGE_ZERO_RTOL * floors["test_risk"]
+
+
+@given(s=power_laws(), excess=st.integers(3, 2000), noise=noises)
+@example(s=PowerLaw(alpha=2.0, beta=2.0, M=92, c=1.0), excess=3, noise=1.0)
+@example(s=PowerLaw(alpha=1.1, beta=1.2, M=2000, c=1.0), excess=3, noise=0.7)
+@example(s=PowerLaw(alpha=2.0, beta=2.0, M=50, c=1.0), excess=794, noise=0.0)
+def test_item7_small_ridge_at_k_equal_modes(s, excess, noise):
+    """Property 7 at k = M < n: the gaps to the delta = 0 branch go as sqrt(delta)
+    with a prefactor that grows like M/(n - M)^1.5 (at M = 2000, n = 2003 E_te is 4e-5
+    relative above its limit at delta = 1e-14 min(lambda)). They must shrink with j
+    and match the leading-order gaps of derivations §4.1 to RIDGE_SQRT_FACTOR rho at
+    j = 10, 14, with rho the relative size of the neglected terms."""
+    n = s.M + excess
+    small, r, _ = _ridge_zero_gaps(s, n, s.M, noise)
+    for j in (1, 2):
+        gaps, rho = _sqrt_ridge_gaps(s, n, small[j], noise)
+        for name, (want, size) in gaps.items():
+            got = r[name][j] - r[name][-1]
+            tol = RIDGE_SQRT_FACTOR * rho * size + F64_RTOL * abs(r[name][-1])
+            assert abs(got - want) <= tol, (name, j, got, want, rho)
 
 
 @given(
