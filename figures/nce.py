@@ -11,10 +11,12 @@ writes, as PNG and PDF:
   is given; drawn from theory alone otherwise;
 - ``nce_error_vs_steps``: :math:`|\theta_t - \theta^*|` against steps for each
   method and noise distribution (gaussian grid);
-- ``nce_stationary_error``: MECO's stationary error and bias against the noise scale,
-  with :math:`1 + \chi^2(p_{\theta^*}\|q)` from theory (gaussian grid);
-- ``nce_density``: learned 2-D densities next to the truth, and held-out NLL
-  against steps with the true density's NLL as the floor (density grid).
+- ``nce_stationary_error``: MECO's and NCE's stationary error and signed bias against
+  the noise scale, with :math:`1 + \chi^2(p_{\theta^*}\|q)` from theory (gaussian
+  grid);
+- ``nce_density``: learned 2-D densities next to the truth, with a colour bar, and
+  held-out NLL against steps with the true density's NLL as the floor (density
+  grid).
 
 The plotting functions are pure: they return a :class:`matplotlib.figure.Figure`.
 """
@@ -321,42 +323,79 @@ def _setting(ds: xr.Dataset, dim: str, sub: xr.Dataset, name: str) -> str:
     return shown
 
 
-def plot_stationary_error(ds: xr.Dataset) -> Figure:
-    """MECO's stationary RMS error and bias vs the noise scale s (q = N(m, s²))."""
-    sub = ds.isel(batch_size=0, gamma=0, noise_frac=0)
+def plot_stationary_error(
+    ds: xr.Dataset,
+    *,
+    batch_size: float | None = None,
+    gamma: float | None = None,
+    noise_frac: float | None = None,
+) -> Figure:
+    """Stationary RMS error and signed bias (tail mean − θ*, mean ± SEM over trials)
+    of MECO and NCE vs the noise scale s of q = N(ρθ*, s²).
+
+    One batch size, γ and noise mean ρ, by default the grid's first, named in the
+    title. The bias axis is symmetric-log, linear within the median SEM of the bias
+    (differences from 0 below it are noise), so MECO's and NCE's biases keep their
+    signs. Gids: ``rmse:<method>:<θ*>`` and ``bias:<method>:<θ*>`` on the data lines.
+    """
+    first = {d: ds[d].values[0] for d in ("batch_size", "gamma", "noise_frac")}
+    chosen = {"batch_size": batch_size, "gamma": gamma, "noise_frac": noise_frac}
+    sub = ds.sel({d: first[d] if v is None else v for d, v in chosen.items()})
     fig, axes = _subplots(1, 2, (3.6, 3.0))
+    sems = []
     for n_star, star in enumerate(sub["theta_star"].values):
         for method in sub["method"].values:
             if method == "naive":
                 continue
             sel = sub.sel({"method": method, "theta_star": star})
             s = sel["noise_std"].values
-            mean, sem = _mean_sem(sel["tail_rmse"])
             kw = dict(
                 color=_METHOD_COLOURS.get(method, "k"),
                 ls="-" if method == "meco" else "--",
                 marker="os^vD"[n_star % 5],
                 ms=4,
             )
-            axes[0, 0].errorbar(s, mean, yerr=sem, label=f"{method}, θ*={star:g}", **kw)
+            key = f"{method}:{star:g}"
+            mean, sem = _mean_sem(sel["tail_rmse"])
+            bars = axes[0, 0].errorbar(
+                s, mean, yerr=sem, label=f"{method}, θ*={star:g}", **kw
+            )
+            bars.lines[0].set_gid(f"rmse:{key}")
             bias, bsem = _mean_sem(sel["tail_mean"] - star)
-            axes[0, 1].errorbar(s, np.abs(bias), yerr=bsem, **kw)
+            bars = axes[0, 1].errorbar(s, bias, yerr=bsem, **kw)
+            bars.lines[0].set_gid(f"bias:{key}")
+            sems.append(bsem.values)
+    sems = np.concatenate(sems) if sems else np.array([])
+    sems = sems[np.isfinite(sems) & (sems > 0)]
+    axes[0, 0].set_yscale("log")
+    linthresh = float(np.median(sems)) if sems.size else 1.0
+    axes[0, 1].set_yscale("symlog", linthresh=linthresh)
+    axes[0, 1].axhline(0.0, color="0.6", lw=0.8, zorder=0)
     axes[0, 0].set_ylabel("stationary RMS error")
-    axes[0, 1].set_ylabel("|tail mean − θ*|")
+    axes[0, 1].set_ylabel("tail mean − θ*")
     for ax in axes[0]:
         ax.set_xlabel("noise scale s")
-        ax.set_yscale("log")
     top = axes[0, 1].secondary_xaxis("top")
     s_all = sub["noise_std"].values
-    chi = importance_weight_moments(float(sub["theta_star"].values[0]), noise_std=s_all)
+    star0 = float(sub["theta_star"].values[0])
+    frac = float(sub["noise_frac"])
+    chi = importance_weight_moments(star0, noise_std=s_all, noise_mean=frac * star0)
     top.set_ticks(s_all, labels=[f"{np.exp(v):.3g}" for v in chi.log1p_chi2])
-    top.set_xlabel(f"1+χ²(p_θ*‖q), θ*={float(sub['theta_star'].values[0]):g}")
+    top.set_xlabel(f"1+χ²(p_θ*‖q), θ*={star0:g}")
     axes[0, 0].legend(fontsize="x-small")
+    fig.suptitle(
+        f"q = N({_noise_mean(frac)}, s²); "
+        f"{_setting(ds, 'batch_size', sub, 'batch size')}, "
+        f"{_setting(ds, 'gamma', sub, 'γ')}; bars: ± SEM over "
+        f"{ds.sizes['trial']} trials",
+        fontsize="small",
+    )
     return fig
 
 
 def plot_densities(ds: xr.Dataset) -> Figure:
-    """Truth | MECO | NCE densities (trial 0, final step) and held-out NLL curves."""
+    """Truth | MECO | NCE densities (trial 0, final step; one colour scale per row,
+    0 to the truth's max) and held-out NLL (mean ± SEM over trials) vs steps."""
     datasets = ds["dataset"].values
     methods = list(ds["method"].values)
     fig, axes = _subplots(len(datasets), len(methods) + 2, (2.6, 2.6))
@@ -375,12 +414,14 @@ def plot_densities(ds: xr.Dataset) -> Figure:
         vmax = float(np.nanmax(truth))
         for j, (title, img) in enumerate(panels):
             ax = axes[i, j]
-            ax.imshow(
+            im = ax.imshow(
                 img.T, origin="lower", extent=ext, vmin=0, vmax=vmax, cmap="magma"
             )
             ax.set_title(f"{name}: {title}", fontsize="small")
             ax.set_xticks([])
             ax.set_yticks([])
+        bar = fig.colorbar(im, ax=axes[i, : len(panels)], shrink=0.8)
+        bar.set_label("density (clipped at the truth's max)", fontsize="x-small")
         ax = axes[i, -1]
         for m in methods:
             nll = ds["heldout_nll"].sel({"method": m, "dataset": name})

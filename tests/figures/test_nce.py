@@ -260,14 +260,53 @@ def test_stationary_error_points():
     np.testing.assert_array_equal(np.asarray(first.get_xdata(), float), [1.0, 3.0])
 
 
+def test_stationary_bias_keeps_its_sign():
+    """The bias panel draws tail mean − θ* with its sign (|bias| hid that the methods'
+    biases can have opposite signs); the synthetic tails sit near 3, so θ* = 2 gives
+    positive and θ* = 4 negative biases."""
+    ds = gaussian_grid()
+    fig = nce.plot_stationary_error(ds)
+    lines = {ln.get_gid(): ln for ln in fig.axes[1].get_lines() if ln.get_gid()}
+    for method in ("meco", "nce"):
+        for star in (2.0, 4.0):
+            sel = {"method": method, "theta_star": star}
+            want = (ds["tail_mean"].sel(sel) - star).isel(
+                batch_size=0, gamma=0, noise_frac=0
+            )
+            got = np.asarray(lines[f"bias:{method}:{star:g}"].get_ydata(), float)
+            np.testing.assert_allclose(got, want.mean("trial").values, rtol=F64_RTOL)
+            assert np.all(np.sign(got) == (1 if star == 2.0 else -1))
+    assert fig.axes[1].get_yscale() == "symlog"
+
+
+def test_stationary_error_draws_the_chosen_noise_mean():
+    """With ``noise_frac=1`` (q = N(θ*, s²)) the title names it and the top axis gives
+    1 + χ² = s²/√(2s² − 1) (no mean shift), not the ρ = 0 values."""
+    ds = xr.concat(
+        [gaussian_grid(), gaussian_grid().assign_coords(noise_frac=[1.0])],
+        "noise_frac",
+    )
+    fig = nce.plot_stationary_error(ds, noise_frac=1.0)
+    assert fig.get_suptitle().startswith("q = N(θ*, s²)")
+    top = [a for a in fig.axes[1].child_axes if a.get_xlabel().startswith("1+χ²")]
+    labels = [tick.get_text() for tick in top[0].get_xticklabels()]
+    s = np.array([1.0, 3.0])
+    assert labels == [f"{v:.3g}" for v in s**2 / np.sqrt(2 * s**2 - 1)]
+
+
 def test_density_panels_and_floor():
     ds = density_grid()
     fig = nce.plot_densities(ds)
     img = fig.axes[1].get_images()[0].get_array()
     want = np.exp(ds["log_density"].sel({"method": "meco"}).isel(dataset=0, trial=0))
     np.testing.assert_allclose(np.asarray(img), want.values.T, rtol=F64_RTOL)
-    floor = [ln for ln in fig.axes[-1].get_lines() if ln.get_label() == "true density"]
+    (nll,) = [ax for ax in fig.axes if ax.get_ylabel() == "held-out NLL [nats]"]
+    floor = [ln for ln in nll.get_lines() if ln.get_label() == "true density"]
     assert floor[0].get_ydata()[0] == pytest.approx(2.1)
+    # one colour bar per row, on the panels' shared scale: 0 to the truth's max
+    (bar,) = [ax for ax in fig.axes if ax.get_label() == "<colorbar>"]
+    truth = np.exp(ds["log_density_theory"].isel(dataset=0)).values.max()
+    assert bar.get_ylim() == pytest.approx((0.0, truth), rel=F64_RTOL)
 
 
 def test_write_figures_and_main(tmp_path):
