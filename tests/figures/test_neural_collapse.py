@@ -39,7 +39,7 @@ def grids(tmp_path_factory):
         "ufm": (
             snc.UFM.run,
             presets["ufm"]["smoke"].replace(
-                steps=40, checkpoints=5, loss=("mse",), trials=2
+                steps=40, checkpoints=5, loss=("mse", "ce"), trials=2
             ),
         ),
         "perturbation": (snc.PERTURBATION.run, presets["perturbation"]["smoke"]),
@@ -82,6 +82,7 @@ def test_every_figure_from_saved_grids(grids, tmp_path, no_simulation, capsys):
         "nc_perturbation_spectrum",
         "nc_central_path",
         "nc_ufm_metrics",
+        "nc_ufm_metrics_ce",
         "nc_ufm_lengths",
         "nc_digits_layers",
     }
@@ -108,13 +109,14 @@ def test_perturbation_figure_draws_grid_points_and_theorem_42_lines(grids):
     ds = fig_nc.load_grid(grids["perturbation"])
     fig = fig_nc.plot_perturbation_spectrum(ds, beta=100.0)
     ax = fig.axes[0]
-    sub = ds.sel(beta=100.0).isel(lam_w=0, trial=0, **{"class": 0})
+    sub = ds.sel(beta=100.0).isel(lam_w=0)
     points = [ln for ln in ax.lines if ln.get_linestyle() == "None"]
     assert len(points) == sub.sizes["sv_index"]
-    for i, ln in enumerate(points):
-        np.testing.assert_allclose(
-            ln.get_ydata(), sub["sv_intra"].isel(sv_index=i), rtol=F64
-        )
+    for i, ln in enumerate(points):  # every class and trial, not only the first
+        x, y = np.asarray(ln.get_xdata()), np.asarray(ln.get_ydata())
+        for lam_h in sub["lam_h"].values:
+            want = sub["sv_intra"].isel(sv_index=i).sel(lam_h=lam_h).values.ravel()
+            np.testing.assert_allclose(np.sort(y[x == lam_h]), np.sort(want), rtol=F64)
     curves = [ln for ln in ax.lines if ln.get_linestyle() == "-"]
     x = curves[0].get_xdata()
     pred = nc.near_collapse_spectrum(
@@ -250,6 +252,35 @@ def test_ufm_metrics_mark_exact_zeros_instead_of_dropping_them(grids):
     assert any(t.startswith("trial mean exactly 0 (1)") for t in legend), legend
     assert any(t.startswith("mean − SEM <= 0 (") for t in legend), legend
     assert "trial values are exactly 0" in fig.get_suptitle()
+
+
+def test_ufm_metrics_for_cross_entropy(grids):
+    """CE draws NC1, NC2 against the ETF, NC3 and the excess over the minimum (the
+    GOF columns are MSE's closed form); the excess panel of the imbalanced profile,
+    which has no closed form, says so instead of staying blank."""
+    ds = fig_nc.load_grid(grids["ufm"])
+    fig = fig_nc.plot_ufm_metrics(ds, loss="ce")
+    profiles = list(ds["profile"].values)
+    assert len(fig.axes) == 4 * len(profiles)
+    for r, prof in enumerate(profiles):
+        for c, var in enumerate(("nc1", "nc2_etf", "nc3", "excess")):
+            ax = fig.axes[4 * r + c]
+            if var == "excess":
+                sel = ds.sel(profile=prof, loss="ce", bias=0).isel(lam=0)
+                blank = bool((sel["objective_theory"]).isnull().all())
+                texts = [t.get_gid() for t in ax.texts]
+                assert (f"none:excess:{prof}" in texts) == blank
+                continue
+            depth = int(ds["depth"].values[0])
+            gid = f"mean:{var}:{prof}:{depth}"
+            (line,) = [ln for ln in ax.lines if ln.get_gid() == gid]
+            da = ds[var].sel(profile=prof, depth=depth, loss="ce", bias=0).isel(lam=0)
+            want = np.abs(da.mean("trial").values[ds["step"].values > 0])
+            np.testing.assert_allclose(line.get_ydata(), want, rtol=F64)
+    blanks = [t for a in fig.axes for t in a.texts if t.get_gid().startswith("none:")]
+    assert blanks  # the imbalanced smoke profile has no CE closed form
+    with pytest.raises(ValueError, match="closed form a_k\\^2 is MSE's; got loss='ce'"):
+        fig_nc.plot_ufm_lengths(ds, loss="ce")
 
 
 def test_digits_layers_mark_a_zero_mean(grids):
