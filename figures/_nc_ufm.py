@@ -24,6 +24,13 @@ __all__ = ["plot_ufm_lengths", "plot_ufm_metrics"]
 DEPTH_CMAP = mpl.colormaps["viridis"]
 _DEPTH_OFFSET = 1.06  # factor between depths' marker positions along n_k
 _ROUNDING = 1e-12  # mean − SEM below this x mean is 0 up to rounding (2 trials: 0, v)
+# loss -> the label of objective - closed form: MSE's closed form is the global
+# minimum; CE's balanced ETF value is a stationary point, the minimum only at depth 1
+# (docs/derivations/neural_collapse.md §6.5: deeper networks have lower minima).
+_EXCESS_ATTRS = {
+    "mse": {"long_name": "objective - minimum", "math_symbol": r"L-L^*"},
+    "ce": {"long_name": "objective - ETF value", "math_symbol": r"L-L_{ETF}"},
+}
 # loss -> the metrics plot_ufm_metrics draws (columns)
 _UFM_COLUMNS = {
     "mse": ("nc1", "nc2_gof", "nc3_gof", "rel_err", "excess"),
@@ -62,29 +69,30 @@ def plot_ufm_metrics(
     Columns for ``loss="mse"``: NC1 of the features; NC2 of :math:`WW^\top` against
     the closed-form general orthogonal frame :math:`\operatorname{diag}(a_k^2)`; the
     GOF NC3 :math:`w_k \propto (a_k^2+N\lambda)\bar h_k`; the largest relative error
-    of :math:`\|w_k\|^2` against :math:`a_k^2`; and the objective's excess over the
+    of :math:`\|w_k\|^2` against :math:`a_k^2`; and the objective minus the
     closed-form minimum. For ``loss="ce"``: NC1; NC2 against the simplex ETF; NC3
-    (:math:`W^\top` against the centred class means); and the excess over the minimum,
-    which has a closed form only for balanced classes without bias (a panel without
-    one says so). Mean ± SEM over ``trial`` (bands).
+    (:math:`W^\top` against the centred class means); and the objective minus the
+    balanced ETF value, which exists only for balanced classes without bias (a panel
+    without one says so) and is the minimum only at depth 1: deeper networks can
+    end below it. Mean ± SEM over ``trial`` (bands). The objective column keeps its
+    sign, on a symmetric-log axis.
 
-    The axes are logarithmic and a converged run's metric can be exactly 0 (the sims
-    clamp rounding noise at 0): a trial mean of 0 is a ▼ on the lower edge of its
-    panel (``figures._style.mark_zeros``, gid ``zeros:<var>:<profile>:<M>``), and
-    a band whose mean − SEM is <= 0 (up to rounding, ``_ROUNDING``) runs down to
-    that edge. The first panel's legend
-    counts both; the title counts the trial values that are exactly 0. Gids of the
-    mean lines:
-    ``mean:<var>:<profile>:<M>``; of the bands: ``band:<var>:<profile>:<M>``.
+    The metric axes are logarithmic and a converged run's metric can be exactly 0
+    (the sims clamp rounding noise at 0): a trial mean of 0 is a ▼ on the lower edge
+    of its panel (``figures._style.mark_zeros``, gid ``zeros:<var>:<profile>:<M>``),
+    and a band whose mean − SEM is <= 0 (up to rounding, ``_ROUNDING``) runs down to
+    that edge. The first panel's legend counts both; the title counts the trial
+    values that are exactly 0. Gids of the mean lines: ``mean:<var>:<profile>:<M>``;
+    of the bands: ``band:<var>:<profile>:<M>``.
     """
+    if loss not in _UFM_COLUMNS:
+        raise ValueError(f"plot_ufm_metrics: loss must be 'mse' or 'ce', got {loss!r}")
     sub, lam = _ufm_panel_sel(ds, lam, loss, bias)
     profiles = list(sub["profile"].values if profiles is None else profiles)
     depths = sub["depth"].values
     cols = _colours(depths)
     sub = sub.assign(excess=sub["objective"] - sub["objective_theory"])
-    sub["excess"].attrs = {"long_name": "objective - minimum", "math_symbol": r"L-L^*"}
-    if loss not in _UFM_COLUMNS:
-        raise ValueError(f"plot_ufm_metrics: loss must be 'mse' or 'ce', got {loss!r}")
+    sub["excess"].attrs = _EXCESS_ATTRS[loss]
     columns = _UFM_COLUMNS[loss]
     step = sub["step"].values
     pos = step > 0
@@ -97,6 +105,14 @@ def plot_ufm_metrics(
         for r, prof in enumerate(profiles):
             for c, var in enumerate(columns):
                 ax = axes[r, c]
+                if var == "excess":
+                    _plot_signed(ax, sub[var].sel(profile=prof), step, pos, cols)
+                    _no_closed_form(ax, sub[var].sel(profile=prof), f"{var}:{prof}")
+                    ax.set_xscale("log")
+                    ax.set_ylabel(_metric_label(sub[var]), fontsize=7)
+                    if r == len(profiles) - 1:
+                        ax.set_xlabel(_style.label(ds["step"]))
+                    continue
                 ax.set_yscale("log")
                 for m in depths:
                     da = sub[var].sel(profile=prof, depth=m)
@@ -128,17 +144,6 @@ def plot_ufm_metrics(
                             lw=0,
                             gid=f"band:{key}",
                         )
-                if sub[var].sel(profile=prof).isnull().all():
-                    ax.text(
-                        0.5,
-                        0.5,
-                        "no closed form",
-                        ha="center",
-                        va="center",
-                        transform=ax.transAxes,
-                        fontsize=7,
-                        gid=f"none:{var}:{prof}",
-                    )
                 ax.set_xscale("log")
                 if r == len(profiles) - 1:
                     ax.set_xlabel(_style.label(ds["step"]))
@@ -170,6 +175,48 @@ def plot_ufm_metrics(
         )
         fig.tight_layout()
     return fig
+
+
+def _plot_signed(ax, da: xr.DataArray, step, pos, cols) -> None:
+    """Mean ± SEM over trials of ``da`` per depth with its sign, on a symmetric-log
+    axis linear below the decade of the smallest non-zero |mean|. Gids as in
+    :func:`plot_ufm_metrics`."""
+    means = {}
+    for m in da["depth"].values:
+        mean, sem = _style.mean_sem(da.sel(depth=m))
+        means[m] = (mean.values[pos], sem.values[pos])
+    size = np.abs(np.concatenate([y for y, _ in means.values()]))
+    size = size[np.isfinite(size) & (size > 0)]
+    floor = 10.0 ** np.floor(np.log10(size.min())) if size.size else 1.0
+    ax.set_yscale("symlog", linthresh=floor)
+    span = np.log10(size.max() / floor) if size.size else 0.0
+    step_decades = max(1, int(np.ceil(span / 4)))  # at most ~5 labels per sign
+    ax.yaxis.set_major_locator(
+        mpl.ticker.SymmetricalLogLocator(base=10.0**step_decades, linthresh=floor)
+    )
+    ax.axhline(0.0, color="0.6", lw=0.8, zorder=0)
+    for m, (y, e) in means.items():
+        key = f"{da.name}:{da['profile'].item()}:{m}"
+        ax.plot(step[pos], y, color=cols[m], label=f"M={m}", gid=f"mean:{key}")
+        if np.all(np.isfinite(e)):
+            band = dict(color=cols[m], alpha=0.2, lw=0, gid=f"band:{key}")
+            ax.fill_between(step[pos], y - e, y + e, **band)
+
+
+def _no_closed_form(ax, da: xr.DataArray, key: str) -> None:
+    """Say so on a panel whose closed-form comparison is NaN throughout."""
+    if da.isnull().all():
+        ax.text(
+            0.5,
+            0.5,
+            "no closed form",
+            ha="center",
+            va="center",
+            transform=ax.transAxes,
+            fontsize=7,
+            gid=f"none:{key}",
+        )
+        ax.set_yticks([])
 
 
 def _metric_label(da: xr.DataArray) -> str:

@@ -270,6 +270,7 @@ def test_ufm_metrics_for_cross_entropy(grids):
                 blank = bool((sel["objective_theory"]).isnull().all())
                 texts = [t.get_gid() for t in ax.texts]
                 assert (f"none:excess:{prof}" in texts) == blank
+                assert ax.get_yscale() == "symlog"
                 continue
             depth = int(ds["depth"].values[0])
             gid = f"mean:{var}:{prof}:{depth}"
@@ -277,6 +278,16 @@ def test_ufm_metrics_for_cross_entropy(grids):
             da = ds[var].sel(profile=prof, depth=depth, loss="ce", bias=0).isel(lam=0)
             want = np.abs(da.mean("trial").values[ds["step"].values > 0])
             np.testing.assert_allclose(line.get_ydata(), want, rtol=F64)
+    # Depth >= 2 can end below the ETF value (docs/derivations/neural_collapse.md
+    # §6.5): the excess keeps its sign (|excess| drew it as a positive gap).
+    prof, depth, last = profiles[0], int(ds["depth"].values[-1]), ds["step"].values[-1]
+    at = (ds["profile"] == prof) & (ds["depth"] == depth) & (ds["step"] == last)
+    below = ds.assign(
+        objective=xr.where(at, ds["objective_theory"] - 1e-3, ds["objective"])
+    )
+    ax = fig_nc.plot_ufm_metrics(below, loss="ce").axes[3]
+    (line,) = [ln for ln in ax.lines if ln.get_gid() == f"mean:excess:{prof}:{depth}"]
+    assert line.get_ydata()[-1] == pytest.approx(-1e-3, rel=1e-9)
     blanks = [t for a in fig.axes for t in a.texts if t.get_gid().startswith("none:")]
     assert blanks  # the imbalanced smoke profile has no CE closed form
     with pytest.raises(ValueError, match="closed form a_k\\^2 is MSE's; got loss='ce'"):
