@@ -82,6 +82,17 @@ def style() -> Iterator[None]:
         yield
 
 
+def panels(
+    rows: int, cols: int, size: tuple[float, float] = (3.2, 2.6)
+) -> tuple[Figure, np.ndarray]:
+    """A pyplot-free figure with constrained layout and a (rows, cols) array of axes,
+    each panel ``size`` inches, made under :func:`style`."""
+    with style():
+        fig = Figure(figsize=(size[0] * cols, size[1] * rows), layout="constrained")
+        axes = fig.subplots(rows, cols, squeeze=False)
+    return fig, axes
+
+
 def apply() -> None:
     """Install :data:`RC` globally (for notebooks; scripts use :func:`style`)."""
     mpl.rcParams.update(RC)

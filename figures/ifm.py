@@ -81,13 +81,6 @@ def load_grid(path: str | Path) -> xr.Dataset:
     return open_grid(path, check_grid)
 
 
-def _subplots(rows: int, cols: int, size=(3.2, 2.6)):
-    with _style.style():
-        fig = Figure(figsize=(size[0] * cols, size[1] * rows), layout="constrained")
-        axes = fig.subplots(rows, cols, squeeze=False)
-    return fig, axes
-
-
 def _legend_right(fig: Figure, handles, labels) -> None:
     """The legend right of the panels (it covered data inside the last one)."""
     fig.set_figwidth(fig.get_figwidth() + 1.9)
@@ -120,7 +113,7 @@ def plot_accuracy_vs_params(ds: xr.Dataset) -> Figure:
     own legend entry.
     """
     widths = [int(w) for w in ds["width"].values]
-    fig, axes = _subplots(1, len(widths))
+    fig, axes = _style.panels(1, len(widths))
     with _style.style():
         for ax, w in zip(axes[0], widths, strict=True):
             sub = ds.sel(width=w)
@@ -163,7 +156,7 @@ def plot_layer_complexity(ds: xr.Dataset, width: int | None = None) -> Figure:
     w = int(ds["width"].max()) if width is None else int(width)
     archs = [str(a) for a in ds["arch"].values]
     colours = _beta_colours(ds["beta"].values)
-    fig, axes = _subplots(1, len(archs))
+    fig, axes = _style.panels(1, len(archs))
     with _style.style():
         for ax, arch in zip(axes[0], archs, strict=True):
             layers = _layers_of(ds, arch)
@@ -198,7 +191,7 @@ def plot_complexity_vs_width(ds: xr.Dataset, mode: str = "exact") -> Figure:
     archs = [str(a) for a in ds["arch"].values]
     widths = np.asarray(ds["width"].values, dtype=float)
     colours = _beta_colours(ds["beta"].values)
-    fig, axes = _subplots(1, len(archs))
+    fig, axes = _style.panels(1, len(archs))
     with _style.style():
         for ax, arch in zip(axes[0], archs, strict=True):
             layers = _layers_of(ds, arch)
@@ -244,7 +237,7 @@ def plot_deviation_vs_bound(ds: xr.Dataset) -> Figure:
     bound, y: deviation, one per cell and trial, positive bound and deviation);
     ``y = x`` has gid ``identity``.
     """
-    fig, axes = _subplots(1, 1, (3.6, 3.2))
+    fig, axes = _style.panels(1, 1, (3.6, 3.2))
     ax = axes[0][0]
     lo, hi = np.inf, 0.0
     zeros, dropped, no_bound, dropped_dev = 0, 0, 0, []
@@ -322,7 +315,7 @@ def plot_complexity_training(ds: xr.Dataset, width: int | None = None) -> Figure
     copies = [int(c) for c in ds["copies"].values]
     steps = np.asarray(ds["step"].values, dtype=float)
     colours = _beta_colours(ds["beta"].values)
-    fig, axes = _subplots(1, len(copies))
+    fig, axes = _style.panels(1, len(copies))
     with _style.style():
         for ax, c in zip(axes[0], copies, strict=True):
             cell = ds.sel(arch=arch, width=w, copies=c, layer=0)

@@ -94,13 +94,6 @@ def load_grid(path: str | Path) -> xr.Dataset:
     return open_grid(path, check_grid)
 
 
-def _subplots(rows: int, cols: int, size: tuple[float, float]):
-    with _style.style():
-        fig = Figure(figsize=(size[0] * cols, size[1] * rows), layout="constrained")
-        axes = fig.subplots(rows, cols, squeeze=False)
-    return fig, axes
-
-
 def plot_landscapes(
     ds: xr.Dataset | None = None, *, R: Sequence[float] = (4.0, 8.0)
 ) -> Figure:
@@ -118,7 +111,7 @@ def plot_landscapes(
     """
     if ds is not None:
         R = [float(r) for r in ds["R"].values]
-    fig, axes = _subplots(2, len(R), (3.6, 2.6))
+    fig, axes = _style.panels(2, len(R), (3.6, 2.6))
     hidden = cut = zeros = 0
     for j, r in enumerate(R):
         lo = float(ds["theta"].min()) if ds is not None else -1.0
@@ -247,7 +240,7 @@ def plot_error_vs_steps(
         gamma=ds["gamma"].values[0] if gamma is None else gamma,
     )
     stars = sub["theta_star"].values
-    fig, axes = _subplots(1, len(stars), (3.6, 3.0))
+    fig, axes = _style.panels(1, len(stars), (3.6, 3.0))
     combos = [(f, s) for f in sub["noise_frac"].values for s in sub["noise_std"].values]
     for j, star in enumerate(stars):
         ax = axes[0, j]
@@ -341,7 +334,7 @@ def plot_stationary_error(
     first = {d: ds[d].values[0] for d in ("batch_size", "gamma", "noise_frac")}
     chosen = {"batch_size": batch_size, "gamma": gamma, "noise_frac": noise_frac}
     sub = ds.sel({d: first[d] if v is None else v for d, v in chosen.items()})
-    fig, axes = _subplots(1, 2, (3.6, 3.0))
+    fig, axes = _style.panels(1, 2, (3.6, 3.0))
     sems = []
     for n_star, star in enumerate(sub["theta_star"].values):
         for method in sub["method"].values:
@@ -398,7 +391,7 @@ def plot_densities(ds: xr.Dataset) -> Figure:
     0 to the truth's max) and held-out NLL (mean ± SEM over trials) vs steps."""
     datasets = ds["dataset"].values
     methods = list(ds["method"].values)
-    fig, axes = _subplots(len(datasets), len(methods) + 2, (2.6, 2.6))
+    fig, axes = _style.panels(len(datasets), len(methods) + 2, (2.6, 2.6))
     ext = [
         float(ds.x1.min()),
         float(ds.x1.max()),
