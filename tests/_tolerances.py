@@ -39,10 +39,14 @@ RIDGE_INF_RTOL = 1e-10
 # (every case but k = M < n, rf_ridge.md §4.1): gap ~ 1e-14 times the sensitivity;
 RIDGE_ZERO_RTOL = 1e-6
 # k = M < n: the gap goes as sqrt(delta) and must match rf_ridge.md §4.1's leading
-# order; the neglected terms are O(rho), rho = gamma T1/(n - M) + gamma/min(lambda) +
-# M eps/(gamma T1) (the last is the rounding of u = M - z), with coefficients of order
-# one (measured up to 2.0 rho at M = 50..2000, n - M = 3..794);
+# order; the neglected terms are O(rho), rho = gamma T1/(n - M) + gamma/min(lambda),
+# with coefficients of order one (measured up to 2.0 rho at M = 50..2000,
+# n - M = 3..794);
 RIDGE_SQRT_FACTOR = 5.0
+# gamma at n >= M or k >= M against a 60-digit solve: the polish stops at steps of
+# 4 eps in log gamma and sums ~50 terms (measured <= 4.7e-15 at delta down to
+# 1e-30 min(lambda)); the old cancelling form was off by 1e-8 at 1e-14 min(lambda).
+FULL_RANK_GAMMA_RTOL = 1e-13
 # |k - n| E_te at |k - n| = 1e-6 n, delta = 0 -> n [sum (1-L) v^2 + s^2]: the test
 # allows the analytic first-order gap 3 |k - n|/(n - q) explicitly; PEAK_RTOL is the
 # numerical part, E_te's conditioning n/|k - n| ~ 1e6 times ~1e-13 of z and q.

@@ -37,6 +37,9 @@ _CALL_OVERHEAD = 1000
 _SUBDIVISIONS = 16
 # Newton steps on a cubic model of z(t) for the solver's start (see _start).
 _MODEL_STEPS = 3
+# Most Newton steps of polish_full_rank (it starts within ~M eps / c of the root and
+# converges quadratically; steps are capped at 1 in log gamma).
+_POLISH_STEPS = 12
 
 
 def _ridge_equation(z, w, gamma, n, k, ridge, log_ridge):
@@ -276,3 +279,43 @@ def solve_all(spec: _Spectrum, problems: list[Problem]) -> list[tuple[np.ndarray
     if table < direct:
         spec.tabulate(table_lo, table_hi)
     return [_solve(spec, p, *n) for p, n in zip(problems, narrowed, strict=True)]
+
+
+def polish_full_rank(spec: _Spectrum, gamma, n, k, ridge):
+    r"""Newton steps in :math:`\log\gamma` on :math:`\log r` for cells with
+    :math:`n \ge M` or :math:`k \ge M` (explicit modes only), with
+    :math:`n - z = (n - M) + c` and :math:`k - z = (k - M) + c` formed from
+    :math:`c = \sum_i (1-L_i)` (:meth:`_Spectrum.complement`).
+
+    There :math:`\gamma \to 0` as :math:`\delta \to 0` when :math:`k = M` or
+    :math:`n = M`, z comes within :math:`M\epsilon` of M, and :func:`_ridge_equation`
+    forms the vanishing factor from z with a relative error :math:`M\epsilon/c`,
+    which the root inherits (``docs/derivations/rf_ridge.md`` §4.1). Each cell
+    stops on its own once its step is at rounding level, so its result does not
+    depend on the other cells. Returns gamma and (z, w) there.
+    """
+    M = spec.num_modes
+    finite = np.isfinite(k)
+    t, log_ridge = np.log(gamma), np.log(ridge)
+    active = np.ones(t.shape, dtype=bool)
+    for _ in range(_POLISH_STEPS):
+        g = np.exp(t[active])
+        z, w = spec(g, rows=ZW, direct=True)
+        c = spec.complement(g)
+        nn, kk, fin = n[active], k[active], finite[active]
+        s = np.where(nn >= M, (nn - M) + c, nn - z)
+        u = np.where(kk >= M, (kk - M) + c, kk - z)
+        log_r = np.log(g) + np.log(s) + np.where(fin, np.log(u / kk), 0.0)
+        slope = 1 + w / s + np.where(fin, w / u, 0.0)
+        step = np.clip((log_r - log_ridge[active]) / slope, -1.0, 1.0)
+        ok = np.isfinite(step)
+        t_new = t[active] - np.where(ok, step, 0.0)
+        tiny = 4 * np.finfo(np.float64).eps * np.maximum(1.0, np.abs(t_new))
+        done = ~ok | (np.abs(step) <= tiny)
+        t[active] = t_new
+        active[np.flatnonzero(active)[done]] = False
+        if not active.any():
+            break
+    gamma = np.exp(t)
+    z, w = spec(gamma, rows=ZW, direct=True)
+    return gamma, z, w

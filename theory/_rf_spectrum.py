@@ -243,6 +243,23 @@ class _Spectrum:
             )
         return _mode_sums(gamma, t.lam, t.count_lam, t.power_lam, t.power, sq)
 
+    def complement(self, gamma: np.ndarray) -> np.ndarray:
+        r""":math:`c = \sum_i (1-L_i) = \sum_i \gamma/(\lambda_i+\gamma)` over the
+        explicit modes at ``gamma`` (shape (P,)), summed directly from its positive
+        terms: M - z without the cancellation of forming it from z when z is close
+        to M (``docs/derivations/rf_ridge.md`` §4.1)."""
+        t = self.terms
+        lam = t.lam[t.zw]
+        count = t.count_lam[t.zw] / lam  # the mode counts (1, or Gauss weights)
+        out = np.empty(gamma.size)
+        block = max(1, _BLOCK_ELEMENTS // max(lam.size, 1))
+        for start in range(0, gamma.size, block):
+            g = gamma[start : start + block]
+            r = np.add(lam, g[:, None])
+            np.divide(g[:, None], r, out=r)
+            out[start : start + block] = r @ count
+        return out
+
     def tabulate(self, gamma_lo, gamma_hi) -> None:
         """Build the interpolant of :meth:`exact` on [gamma_lo, gamma_hi].
 

@@ -28,6 +28,7 @@ from theory._args import require
 from theory._rf_roots import RIDGE
 from theory._rf_roots import RIDGELESS
 from theory._rf_roots import Problem
+from theory._rf_roots import polish_full_rank
 from theory._rf_roots import solve_all
 from theory._rf_spectrum import BIAS
 from theory._rf_spectrum import _Spectrum
@@ -295,6 +296,10 @@ class SpectrumTail(Protocol):
         ...
 
 
+# n - z or k - z below this fraction of M (at n or k >= M): polish_full_rank.
+_FULL_RANK_FRACTION = 0.05
+
+
 def _solve_cells(spec: _Spectrum, n, k, ridge, noise_var) -> dict[str, np.ndarray]:
     """The risks of the cells (1-D arrays), under the caller's ``np.errstate``."""
     M = spec.num_modes
@@ -327,6 +332,16 @@ def _solve_cells(spec: _Spectrum, n, k, ridge, noise_var) -> dict[str, np.ndarra
     if problems:
         for mask, (root, z, w) in zip(where, solve_all(spec, problems), strict=True):
             gamma[mask], sums[0, mask], sums[1, mask] = root, z, w
+    # n >= M or k >= M with n - z or k - z small (gamma -> 0 as delta -> 0 when n or
+    # k is M): formed from z, that factor has a relative error ~M eps / (n - z) that
+    # the root inherits; re-solve without the cancellation where it can exceed ~1e-14
+    # (docs/derivations/rf_ridge.md §4.1).
+    z = sums[0]
+    near = _FULL_RANK_FRACTION * M
+    full = pos & (((n >= M) & (n - z < near)) | ((k >= M) & (k - z < near)))
+    if full.any():
+        polished = polish_full_rank(spec, gamma[full], n[full], k[full], ridge[full])
+        gamma[full], sums[0, full], sums[1, full] = polished
     full_rank = gamma == 0
     if (~full_rank).any():
         sums[2:, ~full_rank] = spec(gamma[~full_rank], rows=BIAS)

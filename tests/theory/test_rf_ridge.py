@@ -29,6 +29,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from tests._tolerances import F64_RTOL
+from tests._tolerances import FULL_RANK_GAMMA_RTOL
 from tests._tolerances import N_INF_RTOL
 from tests._tolerances import RF_REFERENCE_RTOL
 from tests._tolerances import SOLVE_RTOL
@@ -298,6 +299,41 @@ def test_grid_matches_smaller_calls():
         )
         want = {f: v for f, v in _cell(one).items() if f != "residual"}
         assert_fields_close(_cell(grid, idx), want, SOLVE_RTOL, idx)
+
+
+def _mp_gamma(lam, n, k, ridge, start):
+    """gamma of equation (1), gamma (n - z)(1 - z/k) = delta/n, at 60 digits with
+    n - z and k - z formed from c = sum gamma/(lam_i + gamma) (no cancellation)."""
+    mpmath = pytest.importorskip("mpmath")
+    with mpmath.workdps(60):
+        lam_mp = [mpmath.mpf(float(x)) for x in lam]
+        M, n_mp, d = len(lam_mp), mpmath.mpf(n), mpmath.mpf(ridge)
+
+        def log_r(t):
+            g = mpmath.exp(t)
+            c = mpmath.fsum(g / (x + g) for x in lam_mp)
+            r = t + mpmath.log(n_mp - M + c) - mpmath.log(d)
+            if np.isfinite(k):
+                r += mpmath.log((mpmath.mpf(k) - M + c) / k)
+            return r
+
+        return float(mpmath.exp(mpmath.findroot(log_r, mpmath.log(start))))
+
+
+@pytest.mark.parametrize("j", [6, 14, 30])
+@pytest.mark.parametrize(
+    "n, k", [(844, 50), (53, 50), (50, 300), (50, np.inf), (50, 50 + 1e-9)]
+)
+def test_full_rank_gamma_to_rounding_at_tiny_ridge(n, k, j):
+    """min(n, k) = M = 50 or n, k >= M: gamma -> 0 with delta and z comes within
+    M eps of M, where forming n - z or k - z from z cost up to 9.5x in gamma at
+    delta = 1e-30 min(lambda) (1e-8 at 1e-14). The full-rank polish (derivations
+    §4.1) gives gamma to rounding; against a 60-digit solve."""
+    lam = np.arange(1, 51, dtype=np.float64) ** -2.0
+    ridge = lam.min() * 10.0**-j
+    got = float(rf_ridge_risk(lam, lam, n=n, k=k, ridge=ridge).gamma)
+    want = _mp_gamma(lam, n, k, ridge, got)
+    assert abs(got / want - 1) <= FULL_RANK_GAMMA_RTOL, (got, want)
 
 
 # ==============================================================================
