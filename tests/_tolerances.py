@@ -307,3 +307,8 @@ SUM_ROUNDING_RTOL = 1e-14
 # over 400 random pairs at depths 1-6 (3.2e-8 before the determinant was carried
 # through the layers); 1e-13 is rounding with a margin.
 KERNEL_ANGLE_ATOL = 1e-13
+# Depth-1 deep linear UFM within 1e-8 of the collapse threshold (b/n_k -> 1 for MSE,
+# 1/sqrt(lbar lam_h n) - K + 1 -> 1 for CE): the answer's condition number with
+# respect to the inputs' rounding is 1/(1 - b/n_k) (MSE) or K/u (CE); the test
+# allows this many roundings, each so amplified (measured up to 3.2).
+NC_THRESHOLD_ROUNDINGS = 16

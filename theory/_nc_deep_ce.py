@@ -142,7 +142,7 @@ def deep_linear_ce_etf(
         if not arg > 1:
             return CrossEntropyETF(0.0, 0.0, 0.0, zero, zero, False, 0.0)
         if np.isfinite(inv):
-            u = float(np.log(arg))
+            u = float(np.log1p(inv - K))  # log(arg) without rounding arg near 1
         else:  # inv > 1.8e308 >> K: log(inv - K + 1) = log(inv) to rounding
             u = float(-0.5 * (np.log(lbar) + np.log(lh) + np.log(n)))
         res = 0.0
@@ -173,7 +173,10 @@ def deep_linear_ce_etf(
         sol = solve_bracketed(fun, u_star, hi, log=True, xtol=_XTOL)
         u, res = float(sol.root[0]), float(abs(sol.residual[0]))
     obj, a, h = J(u)
-    if obj >= zero:
+    # M = 1: the root beats the origin wherever it exists (arg > 1); near arg = 1 the
+    # two objectives differ by less than rounding, so comparing them would decide
+    # on rounding.
+    if M > 1 and obj >= zero:
         return CrossEntropyETF(0.0, 0.0, 0.0, zero, zero, False, 0.0)
     return CrossEntropyETF(float(a), float(h), u, obj, zero, True, res)
 

@@ -292,7 +292,9 @@ def _per_class(sizes, N, M, lw, lh, branch):
         with np.errstate(over="ignore"):  # inf: _check_a2 raises
             scale = np.exp(np.log(N) / M + np.log(lh) / M)
     t = scale * x
-    if branch == "global":
+    if branch == "global" and M > 1:
+        # (M = 1: the root, where it exists, is the global minimum, docs §3; comparing
+        # it with zero near b/n_k = 1 would decide on rounding and could drop it.)
         # g_k / n_k at t relative to zero: 1/(2N) against
         # 1/(2 (N + t^M/lam_h)) + M lbar t / (2 n_k), with t^M/lam_h in logs.
         with np.errstate(over="ignore", divide="ignore"):

@@ -28,6 +28,7 @@ from tests._tolerances import NC_EXACT_ATOL as EXACT_ATOL
 from tests._tolerances import NC_EXTREME_RTOL as EXTREME_RTOL
 from tests._tolerances import NC_STATIONARY_ATOL as STATIONARY_ATOL
 from tests._tolerances import NC_TABLE_ATOL as TABLE_ATOL
+from tests._tolerances import NC_THRESHOLD_ROUNDINGS
 from tests.theory._nc_helpers import _lbfgs
 
 # autouse: one BLAS/torch thread for every test of this module
@@ -458,3 +459,31 @@ def test_class_quantities_at_extreme_decays_match_mpmath(sizes, depth, lam_w, la
         rtols = (EXTREME_RTOL, EXTREME_RTOL, EXTREME_RTOL + lbar_rtol)
         for g, w, rtol in zip(got, want, rtols, strict=True):
             assert abs(mp.mpf(float(g)) - w) <= rtol * abs(w), (k, float(g), float(w))
+
+
+@pytest.mark.parametrize("gap", [1e-5, 1e-8, 1e-9])
+def test_depth_one_keeps_the_root_next_to_the_threshold(gap):
+    """At depth 1 the root is the global minimum wherever it exists (derivations §3,
+    §4). Within 1e-8 of the threshold its objective and the origin's differ by less
+    than rounding; comparing them returned 0 (MSE a_2^2 = 0 against 3.5e-8 at
+    gap 1e-8; CE nonzero=False). Against 50-digit closed forms: MSE
+    a^2 = N lam_h (sqrt(n_k/b) - 1), b = N^2 lam_w lam_h; CE
+    u = log(1/sqrt(lam lam_h n) - K + 1)."""
+    mpmath = pytest.importorskip("mpmath")
+    mp = mpmath.mp.clone()
+    mp.dps = 50
+    eps = np.finfo(np.float64).eps
+    sizes, N = (200, 50), 250
+    lam = float(((1 - gap) * sizes[1] / N**2) ** 0.5)  # b/n_2 = 1 - gap
+    a2 = nc.deep_linear_mse_minimizer(sizes, depth=1, lam_w=lam, lam_h=lam).a2[1]
+    x = mp.sqrt(sizes[1] / (mp.mpf(N) ** 2 * mp.mpf(lam) ** 2)) - 1
+    want = N * mp.mpf(lam) * x
+    rtol = NC_THRESHOLD_ROUNDINGS * eps / gap
+    assert abs(mp.mpf(float(a2)) - want) <= rtol * want, (a2, float(want))
+    for K in (2, 100):
+        n = 10
+        lam = float((1 - gap) / (K * np.sqrt(n)))  # 1/sqrt(lam^2 n) - K + 1 ~ 1 + K gap
+        e = nc.deep_linear_ce_etf(K, n, depth=1, lam_w=lam, lam_h=lam)
+        u = mp.log(1 / (mp.mpf(lam) * mp.sqrt(n)) - K + 1)
+        assert e.nonzero
+        assert abs(mp.mpf(e.u) - u) <= NC_THRESHOLD_ROUNDINGS * eps * K / u * u, K
