@@ -312,3 +312,7 @@ KERNEL_ANGLE_ATOL = 1e-13
 # respect to the inputs' rounding is 1/(1 - b/n_k) (MSE) or K/u (CE); the test
 # allows this many roundings, each so amplified (measured up to 3.2).
 NC_THRESHOLD_ROUNDINGS = 16
+# ufm_minimizer / near_collapse_spectrum as c = sqrt(lam_h lam_w) -> 1: 1 - c is formed
+# to one rounding and each output takes two to four more (measured <= 2.9e-16 against
+# 50 digits); 1 - c from a rounded c was off by up to 1.1e-4.
+NC_ONE_MINUS_C_RTOL = 1e-15

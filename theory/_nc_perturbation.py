@@ -32,6 +32,7 @@ from theory._nc_metrics import check_num_classes
 from theory._nc_ufm import _balanced
 from theory._nc_ufm import _finite_out
 from theory._nc_ufm import _labels_matrix
+from theory._nc_ufm import _one_minus_c
 from theory._nc_ufm import _ufm_args
 from theory._nc_ufm import _ufm_sizes
 from theory._nc_ufm import _velocity
@@ -385,6 +386,7 @@ def near_collapse_spectrum(
             f"lam_h * lam_w must be < 1 (collapse to zero otherwise), got "
             f"lam_h={plain(lh.flat[i])!r}, lam_w={plain(lw.flat[i])!r}"
         )
+    gap = _one_minus_c(lh, lw)
     mult = np.array([d - K, (d - K) * (n - 1), K * (n - 1), K - 1, 1])
     with np.errstate(over="ignore", invalid="ignore"):  # checked below
         kappa = np.stack(
@@ -392,8 +394,8 @@ def near_collapse_spectrum(
                 np.zeros_like(lh),
                 lh,
                 np.sqrt(lh / lw),
-                2 * lh * (1 - c),
-                4 * lh * (1 - c),
+                2 * lh * gap,
+                4 * lh * gap,
             ],
             axis=-1,
         )
@@ -406,7 +408,7 @@ def near_collapse_spectrum(
             sv,
             1 - present.min(axis=-1) / b,
             1 - present.max(axis=-1) / b,
-            2 * lh * (1 - c) / b,
+            2 * lh * gap / b,
         )
     if not all(np.all(np.isfinite(a)) for a in out):
         raise ValueError(

@@ -108,6 +108,32 @@ class UFMMinimizer(NamedTuple):
     objective: float
 
 
+def _one_minus_c(lam_h: ArrayLike, lam_w: ArrayLike) -> np.ndarray:
+    r""":math:`1 - c`, :math:`c = \sqrt{\lambda_H\lambda_W}`, to rounding also as
+    :math:`c \to 1`.
+
+    Formed as :math:`(1 - \lambda_H\lambda_W)/(1 + c)` with the product split
+    exactly into ``p + e`` (Dekker's product, after scaling by a power of two), so
+    that :math:`1 - \lambda_H\lambda_W = (1 - p) - e` rounds once where it is small;
+    ``1 - c`` from a rounded c lost up to all digits there (1.1e-4 relative at
+    :math:`\lambda_H = \lambda_W = 1 - 10^{-12}`).
+    """
+    lh, lw = np.asarray(lam_h, np.float64), np.asarray(lam_w, np.float64)
+    c = np.sqrt(lh) * np.sqrt(lw)
+    with np.errstate(over="ignore", under="ignore", invalid="ignore"):
+        m, e = np.frexp(lh)
+        a, b = m, np.ldexp(lw, e)  # a * b = lh * lw exactly, a in [0.5, 1)
+        p = a * b
+        split = 134217729.0  # 2^27 + 1 (Veltkamp)
+        ta, tb = split * a, split * b
+        ah, bh = ta - (ta - a), tb - (tb - b)
+        al, bl = a - ah, b - bh
+        err = ((ah * bh - p) + ah * bl + al * bh) + al * bl
+        exact = ((1 - p) - err) / (1 + c)
+    near = (p > 0.5) & (p < 2) & np.isfinite(err)
+    return np.where(near, exact, 1 - c)
+
+
 def ufm_minimizer(
     K: int,
     n: int,
@@ -169,13 +195,14 @@ def ufm_minimizer(
         return UFMMinimizer(
             np.zeros((K, d)), np.zeros((d, K * n)), 0.0, c, 0.0, 0.0, 0.5
         )
+    gap = float(_one_minus_c(lh, lw))
     # sqrt(lw)/sqrt(lh), not sqrt(lw/lh): the ratio overflows for 1e-300 vs 1e300
-    rho = (1 - c) * (np.sqrt(lw) / np.sqrt(lh))
+    rho = gap * (np.sqrt(lw) / np.sqrt(lh))
     Hbar = np.sqrt(rho) * R
     H = np.repeat(Hbar, n, axis=1)
     W = (np.sqrt(lh) / np.sqrt(lw)) * Hbar.T
-    w_norm2 = (1 - c) * (np.sqrt(lh) / np.sqrt(lw))
-    return UFMMinimizer(W, H, float(rho), c, float(w_norm2), 1 - c, c - c * c / 2)
+    w_norm2 = gap * (np.sqrt(lh) / np.sqrt(lw))
+    return UFMMinimizer(W, H, float(rho), c, float(w_norm2), gap, c - c * c / 2)
 
 
 def _check_h0(H0, shape) -> np.ndarray:

@@ -28,6 +28,7 @@ from tests._tolerances import NC_COR22_ATOL as COR22_ATOL
 from tests._tolerances import NC_EXACT_ATOL as EXACT_ATOL
 from tests._tolerances import NC_INVARIANCE_RTOL as INVARIANCE_RTOL
 from tests._tolerances import NC_LBFGS_VALUE_ATOL as LBFGS_VALUE_ATOL
+from tests._tolerances import NC_ONE_MINUS_C_RTOL
 from tests._tolerances import NC_STATIONARY_ATOL as STATIONARY_ATOL
 from tests._tolerances import NC_THM41_RTOL as THM41_RTOL
 from tests.theory._nc_helpers import _lbfgs
@@ -543,3 +544,36 @@ def test_outputs_are_float64():
     assert s.a2.dtype == np.float64 and s.layer_sv2.dtype == np.float64
     m = nc.ufm_minimizer(2, 2, 3, lam_w=0.5, lam_h=0.5)
     assert m.W.dtype == np.float64 and m.H.dtype == np.float64
+
+
+@pytest.mark.parametrize(
+    ("lam_w", "lam_h"),
+    [
+        (0.999999999999, 0.999999999999),
+        (4.0, 0.24999999999975),
+        (1e6, 9.99999999999e-07),
+        (0.3, 3.3333333333333),
+        (0.5, 0.4),
+    ],
+)
+def test_ufm_minimizer_as_c_tends_to_one(lam_w, lam_h):
+    """rho = (1 - c) sqrt(lam_w/lam_h), |w|^2 = (1 - c) sqrt(lam_h/lam_w), w.h = 1 - c
+    and the Theorem 4.2 level 2 lam_h (1 - c) against 50 digits at the float inputs,
+    with 1 - c down to 5e-15."""
+    mpmath = pytest.importorskip("mpmath")
+    mp = mpmath.mp.clone()
+    mp.dps = 50
+    lw, lh = mp.mpf(lam_w), mp.mpf(lam_h)
+    gap = 1 - mp.sqrt(lw * lh)
+    m = nc.ufm_minimizer(4, 5, 6, lam_w=lam_w, lam_h=lam_h)
+    want = {
+        "rho": gap * mp.sqrt(lw / lh),
+        "w_norm2": gap * mp.sqrt(lh / lw),
+        "wh": gap,
+    }
+    for name, w in want.items():
+        got = mp.mpf(float(getattr(m, name)))
+        assert abs(got - w) <= NC_ONE_MINUS_C_RTOL * w, (name, float(got), float(w))
+    s = nc.near_collapse_spectrum(4, 5, 6, beta=1.0, lam_w=lam_w, lam_h=lam_h)
+    got = mp.mpf(float(s.kappa[3]))
+    assert abs(got - 2 * lh * gap) <= NC_ONE_MINUS_C_RTOL * 2 * lh * gap
