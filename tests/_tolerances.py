@@ -316,3 +316,7 @@ NC_THRESHOLD_ROUNDINGS = 16
 # to one rounding and each output takes two to four more (measured <= 2.9e-16 against
 # 50 digits); 1 - c from a rounded c was off by up to 1.1e-4.
 NC_ONE_MINUS_C_RTOL = 1e-15
+# chi^2(N(theta,1)||N(m,s^2)) near s = 1 and s^2 = 1/2, and the tracker moments at
+# small gamma, against 50 digits: formed without cancellation, a few roundings each
+# (measured <= 4.9e-16); the plain forms were off by up to 0.5 (chi^2 at s = 1 + 1e-9).
+NCE_CANCELLATION_RTOL = 2e-15

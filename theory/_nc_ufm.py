@@ -29,6 +29,7 @@ from numpy.typing import ArrayLike
 
 from theory._args import bounded
 from theory._args import integer
+from theory._exact import two_product
 from theory._nc_metrics import _normalized
 from theory._nc_metrics import check_features
 from theory._nc_metrics import check_num_classes
@@ -122,13 +123,7 @@ def _one_minus_c(lam_h: ArrayLike, lam_w: ArrayLike) -> np.ndarray:
     c = np.sqrt(lh) * np.sqrt(lw)
     with np.errstate(over="ignore", under="ignore", invalid="ignore"):
         m, e = np.frexp(lh)
-        a, b = m, np.ldexp(lw, e)  # a * b = lh * lw exactly, a in [0.5, 1)
-        p = a * b
-        split = 134217729.0  # 2^27 + 1 (Veltkamp)
-        ta, tb = split * a, split * b
-        ah, bh = ta - (ta - a), tb - (tb - b)
-        al, bl = a - ah, b - bh
-        err = ((ah * bh - p) + ah * bl + al * bh) + al * bl
+        p, err = two_product(m, np.ldexp(lw, e))  # the product of lh and lw
         exact = ((1 - p) - err) / (1 + c)
     near = (p > 0.5) & (p < 2) & np.isfinite(err)
     return np.where(near, exact, 1 - c)

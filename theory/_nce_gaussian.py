@@ -18,6 +18,7 @@ import math
 import numpy as np
 from scipy.special import log_expit
 
+from theory._exact import two_product
 from theory._nce_quad import Z_LOGW
 from theory._nce_quad import Z_NODES
 from theory._nce_quad import blocks
@@ -99,7 +100,18 @@ def gaussian_chi2_log1p(theta, m, s):
     .. math:: 1 + \chi^2 = \frac{s^2}{\sqrt{2s^2-1}}
               \exp\Big(\frac{(\theta-m)^2}{2s^2-1}\Big)
     """
-    d = 2.0 * s**2 - 1.0
+    # s^2 = p + err exactly: e = s^2 - 1 and d = 2 s^2 - 1 = 1 + 2e without the
+    # cancellation of forming them from a rounded s^2 (d -> 0 as s^2 -> 1/2). Near
+    # s = 1, 2 log s - log(d)/2 = log1p(e^2/d)/2, since s^4 = d + e^2.
+    p, err = two_product(s, s)
     with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
-        val = 2.0 * np.log(s) - 0.5 * np.log(d) + (theta - m) ** 2 / d
+        e = (p - 1.0) + err
+        d = (2.0 * p - 1.0) + 2.0 * err
+        d = np.where(np.isfinite(d), d, 2.0 * s**2 - 1.0)
+        head = np.where(
+            np.abs(e) <= 1.0,
+            0.5 * np.log1p(e * e / d),
+            2.0 * np.log(s) - 0.5 * np.log(d),
+        )
+        val = head + (theta - m) ** 2 / d
     return np.where(d > 0, val, math.inf)

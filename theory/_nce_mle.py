@@ -290,10 +290,15 @@ def tracker_moments(
         ("u0_var", v0, v0 >= 0),
     ):
         require(name, arr, ok, "in (0, 1]" if name == "gamma" else ">= 0")
-    decay = np.where(gamma == 1.0, np.where(t == 0, 1.0, 0.0), (1.0 - gamma) ** t)
+    # (1 - gamma)^t and 1 - (1 - gamma)^(2t) through log1p/expm1: the plain forms
+    # lose digits for small gamma (2e-2 relative in the variance at gamma = 1e-15).
+    with np.errstate(divide="ignore", invalid="ignore"):
+        log_decay = np.where(t == 0, 0.0, t * np.log1p(-gamma))  # -inf at gamma = 1
+    decay = np.exp(log_decay)
+    fill = -np.expm1(2.0 * log_decay)  # 1 - decay^2
     stat = gamma / (2.0 - gamma) * v
     return TrackerMoments(
         mean=g + decay * (u0 - g),
-        variance=decay**2 * v0 + stat * (1.0 - decay**2),
+        variance=decay**2 * v0 + stat * fill,
         stationary_variance=stat,
     )

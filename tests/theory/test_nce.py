@@ -35,6 +35,7 @@ from scipy.special import expit
 from scipy.special import log_expit
 
 from tests._tolerances import F64_RTOL
+from tests._tolerances import NCE_CANCELLATION_RTOL
 from tests._tolerances import NCE_CONSISTENCY_ATOL
 from tests._tolerances import NCE_CURVATURE_BAND
 from tests._tolerances import NCE_FD_ATOL
@@ -520,3 +521,53 @@ def test_extremes_are_finite_or_inf_never_nan():
     t = tracker_moments([0, 10, 10**9], gamma=1.0, g=1.0, var_ghat=2.0, u0=5.0)
     _close(t.mean, [5.0, 1.0, 1.0], F64_RTOL)
     _close(t.variance, [0.0, 2.0, 2.0], F64_RTOL)
+
+
+@pytest.mark.parametrize(
+    "s",
+    [
+        1 + 1e-9,
+        1 - 1e-7,
+        1 + 1e-6,
+        1.0001,
+        0.7071067811865477,
+        0.7071067811875476,
+        25.0,
+    ],
+)
+@pytest.mark.parametrize("theta", [0.0, 1e-5, 2.0])
+def test_chi2_near_its_cancellations_matches_50_digits(theta, s):
+    """1 + chi^2 = s^2/sqrt(2s^2 - 1) exp(theta^2/(2s^2 - 1)) (m = 0) where it cancels:
+    chi^2 ~ (s^2 - 1)^2/2 near s = 1 (0.5 relative error at s = 1 + 1e-9 before) and
+    2s^2 - 1 -> 0 as s -> 1/sqrt(2) (7.5e-3 at the next float above it)."""
+    mpmath = pytest.importorskip("mpmath")
+    mp = mpmath.mp.clone()
+    mp.dps = 50
+    sm, th = mp.mpf(s), mp.mpf(theta)
+    d = 2 * sm**2 - 1
+    l1p = 2 * mp.log(sm) - mp.log(d) / 2 + th**2 / d
+    r = importance_weight_moments(theta, noise_std=s)
+    assert abs(mp.mpf(float(r.log1p_chi2)) - l1p) <= NCE_CANCELLATION_RTOL * abs(l1p)
+    chi2 = mp.expm1(l1p)
+    if chi2 > np.finfo(np.float64).max:  # beyond float64: inf, as documented
+        assert r.chi2 == np.inf
+    else:
+        assert abs(mp.mpf(float(r.chi2)) - chi2) <= NCE_CANCELLATION_RTOL * chi2
+
+
+@pytest.mark.parametrize(
+    ("t", "gamma"),
+    [(2.5, 1e-15), (1000.0, 1e-12), (1e10, 1e-10), (5.0, 0.3), (3.0, 1.0)],
+)
+def test_tracker_moments_at_small_gamma_match_50_digits(t, gamma):
+    """E u_t and Var u_t (g = 1, sigma^2 = 1, E u_0 = 2, Var u_0 = 0) where
+    (1 - gamma)^t and 1 - (1 - gamma)^2t lose digits in the plain forms (2e-2
+    relative in the variance at gamma = 1e-15)."""
+    mpmath = pytest.importorskip("mpmath")
+    mp = mpmath.mp.clone()
+    mp.dps = 50
+    decay = (1 - mp.mpf(gamma)) ** mp.mpf(t)
+    stat = mp.mpf(gamma) / (2 - mp.mpf(gamma))
+    r = tracker_moments(t, gamma=gamma, g=1.0, var_ghat=1.0, u0=2.0, u0_var=0.0)
+    for got, want in ((r.mean, 1 + decay), (r.variance, stat * (1 - decay**2))):
+        assert abs(mp.mpf(float(got)) - want) <= NCE_CANCELLATION_RTOL * abs(want)
