@@ -40,6 +40,8 @@ from tests._tolerances import NCE_CONSISTENCY_ATOL
 from tests._tolerances import NCE_CURVATURE_BAND
 from tests._tolerances import NCE_FD_ATOL
 from tests._tolerances import NCE_FLATNESS_BAND
+from tests._tolerances import NCE_G_RATIO_ATOL
+from tests._tolerances import NCE_G_RATIO_WIDE_S_ATOL
 from tests._tolerances import NCE_JENSEN_ALLOWANCE
 from tests._tolerances import NCE_QUAD_ATOL
 from tests._tolerances import NCE_QUAD_RTOL
@@ -571,3 +573,23 @@ def test_tracker_moments_at_small_gamma_match_50_digits(t, gamma):
     r = tracker_moments(t, gamma=gamma, g=1.0, var_ghat=1.0, u0=2.0, u0_var=0.0)
     for got, want in ((r.mean, 1 + decay), (r.variance, stat * (1 - decay**2))):
         assert abs(mp.mpf(float(got)) - want) <= NCE_CANCELLATION_RTOL * abs(want)
+
+
+@given(s=st.floats(0.2215, 25.0), frac=st.floats(-1.0, 1.0), m=st.floats(-5.0, 5.0))
+@example(s=0.2215, frac=1.0, m=0.0)
+@example(s=25.0, frac=-1.0, m=0.0)
+def test_compositional_g_is_exact_over_its_whole_domain(s, frac, m):
+    """g = integral of exp(-E_theta) = sqrt(2 pi) and grad g = 0 for every q, at every
+    accepted (theta, s): |theta - m| + 8.5 <= 38.6 s. The old rule |theta - m| <= 30 s
+    accepted s = 0.01 (log g off by 1.3) and theta - m = 30 s at s = 0.3 (5e-3)."""
+    theta = m + frac * (38.5 * s - 8.5)
+    r = gaussian_mean_nll(theta, data_mean=0.0, noise_mean=m, noise_std=s)
+    _close(r.log_g, HALF_LOG_2PI, F64_RTOL)
+    atol = NCE_G_RATIO_ATOL if s <= 15 else NCE_G_RATIO_WIDE_S_ATOL
+    _close(r.grad_g_over_g, 0.0, 0, atol=atol)
+
+
+@pytest.mark.parametrize(("theta", "s"), [(0.0, 0.01), (-9.0, 0.3), (0.0, 0.2)])
+def test_compositional_nll_refuses_what_its_nodes_do_not_cover(theta, s):
+    with pytest.raises(ValueError, match=f"noise_std={s!r}"):
+        gaussian_mean_nll(theta, data_mean=0.0, noise_std=s)
