@@ -389,9 +389,14 @@ def central_path_velocity(
     return out
 
 
-def _velocity(H, K, n, lw, lh):
+def _classifier_pull(H, K, n, lw):
+    """The part of the flow's velocity that is not weight decay: -W*^T (W* H - Y)."""
     W = _optimal_classifier(H, K, n, lw)
-    return -W.T @ (W @ H - _labels_matrix(K, n)) - lh * H
+    return -W.T @ (W @ H - _labels_matrix(K, n))
+
+
+def _velocity(H, K, n, lw, lh):
+    return _classifier_pull(H, K, n, lw) - lh * H
 
 
 def _traces(H, K, n):

@@ -577,3 +577,16 @@ def test_ufm_minimizer_as_c_tends_to_one(lam_w, lam_h):
     s = nc.near_collapse_spectrum(4, 5, 6, beta=1.0, lam_w=lam_w, lam_h=lam_h)
     got = mp.mpf(float(s.kappa[3]))
     assert abs(got - 2 * lh * gap) <= NC_ONE_MINUS_C_RTOL * 2 * lh * gap
+
+
+def test_nc1_tilde_rate_does_not_depend_on_lam_h():
+    """The weight decay -lam_h H of the flow scales H and leaves NC1~ alone, so its rate
+    cannot depend on lam_h (Theorem 3.1's flow; derivations §2). Formed from the whole
+    velocity it cancelled, off by 7.7e-8 relative at lam_h = 1e8."""
+    H = np.random.default_rng(1).standard_normal((6, 12))
+    rates = [
+        nc.central_path_rates(H, K=3, lam_w=0.2, lam_h=lh).d_nc1_tilde
+        for lh in (0.0, 1.0, 1e4, 1e8)
+    ]
+    np.testing.assert_array_equal(rates, rates[0])
+
