@@ -589,4 +589,3 @@ def test_nc1_tilde_rate_does_not_depend_on_lam_h():
         for lh in (0.0, 1.0, 1e4, 1e8)
     ]
     np.testing.assert_array_equal(rates, rates[0])
-
