@@ -411,7 +411,12 @@ def alpha_dropout_affine(
         # D^2 and nu_f may be near 1e308: (1-q) D^2 / nu_f = ((1-q)^(1/2) D)^2 / nu_f.
         ratio = (np.sqrt(1.0 - q) * (alpha_prime - mu_f) / np.sqrt(nu_f)) ** 2
         a = 1.0 / np.sqrt(q * (ratio + 1.0))
-        b = mu_f - a * (q * mu_f + (1.0 - q) * alpha_prime)
+        # b = mu_f (1 - a q) - a (1 - q) alpha', with 1 - a q = (1 - q + ratio) /
+        # ((1 + ratio)(1 + a q)): a q -> 1 as q -> 1, and 1 - a q formed as a
+        # difference lost digits (4e-5 relative in b at q = 1 - 1e-12).
+        omq = 1.0 - q
+        one_minus_aq = (omq + ratio) / ((1.0 + ratio) * (1.0 + a * q))
+        b = mu_f * one_minus_aq - a * omq * alpha_prime
     out = AlphaDropout(a, b, alpha_prime)
     for name, value in [("a", a), ("b", b), ("alpha_prime", alpha_prime)]:
         require(

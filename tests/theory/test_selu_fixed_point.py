@@ -28,6 +28,7 @@ from hypothesis import example
 from hypothesis import given
 from hypothesis import strategies as st
 
+from tests._tolerances import SELU_MPMATH_RTOL
 from tests._tolerances import SELU_PARAMS_ATOL
 from tests._tolerances import SELU_THEOREM1_ATOL as THEOREM1_ATOL
 from tests._tolerances import SELU_THEOREM2_ATOL as THEOREM2_ATOL
@@ -321,3 +322,23 @@ def test_broadcasting_and_dtype():
     assert jac.matrix.shape == (5, 2, 2)
     traj = iterate_map(np.zeros(2), 1.0, steps=3)
     assert traj.mu_tilde.shape == (4, 2)
+
+
+@pytest.mark.parametrize(
+    ("q", "mu_f", "nu_f"),
+    [(1 - 1e-12, 0.5, 1.0), (1 - 1e-10, 2.0, 1.0), (0.95, 0.0, 1.0), (0.5, -1.0, 3.0)],
+)
+def test_alpha_dropout_affine_near_full_keep_matches_50_digits(q, mu_f, nu_f):
+    """a = (q((1 - q)(alpha' - mu_f)^2/nu_f + 1))^(-1/2) and
+    b = mu_f - a(q mu_f + (1 - q) alpha') (derivations §9) at 50 digits: as q -> 1,
+    a q -> 1 and b is a small difference (4e-5 relative error at q = 1 - 1e-12)."""
+    mpmath = pytest.importorskip("mpmath")
+    mp = mpmath.mp.clone()
+    mp.dps = 50
+    qm, mf, nf = mp.mpf(q), mp.mpf(mu_f), mp.mpf(nu_f)
+    ap = -mp.mpf(LAMBDA_01) * mp.mpf(ALPHA_01)
+    a = 1 / mp.sqrt(qm * ((1 - qm) * (ap - mf) ** 2 / nf + 1))
+    b = mf - a * (qm * mf + (1 - qm) * ap)
+    d = alpha_dropout_affine(q, mu_f=mu_f, nu_f=nu_f)
+    for got, want in ((d.a, a), (d.b, b)):
+        assert abs(mp.mpf(float(got)) - want) <= SELU_MPMATH_RTOL * abs(want)
