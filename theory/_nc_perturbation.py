@@ -399,7 +399,7 @@ def near_collapse_spectrum(
             [
                 np.zeros_like(lh),
                 lh,
-                np.sqrt(lh / lw),
+                np.sqrt(lh) / np.sqrt(lw),  # lh / lw alone under- or overflows
                 2 * lh * gap,
                 4 * lh * gap,
             ],

@@ -24,6 +24,7 @@ from hypothesis import given
 from hypothesis import settings
 from hypothesis import strategies as st
 
+from tests._tolerances import F64_RTOL
 from tests._tolerances import NC_COR22_ATOL as COR22_ATOL
 from tests._tolerances import NC_EXACT_ATOL as EXACT_ATOL
 from tests._tolerances import NC_INVARIANCE_RTOL as INVARIANCE_RTOL
@@ -589,3 +590,12 @@ def test_nc1_tilde_rate_does_not_depend_on_lam_h():
         for lh in (0.0, 1.0, 1e4, 1e8)
     ]
     np.testing.assert_array_equal(rates, rates[0])
+
+
+@pytest.mark.parametrize(("lam_w", "lam_h"), [(1e150, 1e-200), (1e-200, 1e150)])
+def test_near_collapse_level_sqrt_ratio_at_extreme_decays(lam_w, lam_h):
+    """The level kappa = sqrt(lam_h/lam_w) of Theorem 4.2 at ratios beyond float64
+    (1e-350, 1e350) but a representable root: it underflowed to 0 or raised."""
+    s = nc.near_collapse_spectrum(4, 5, 6, beta=1e300, lam_w=lam_w, lam_h=lam_h)
+    want = 10.0 ** ((np.log10(lam_h) - np.log10(lam_w)) / 2)
+    np.testing.assert_allclose(s.kappa[2], want, rtol=F64_RTOL)
