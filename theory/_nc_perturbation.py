@@ -386,13 +386,14 @@ def near_collapse_spectrum(
             f"broadcast"
         ) from None
     c = np.sqrt(lh) * np.sqrt(lw)
-    if np.any(c >= 1):
-        i = np.flatnonzero(c >= 1)[0]
+    gap = _one_minus_c(lh, lw)  # 1 - c; its sign decides, not the rounded c
+    bad = (c >= 1) | ~(gap > 0)
+    if np.any(bad):
+        i = np.flatnonzero(bad)[0]
         raise ValueError(
             f"lam_h * lam_w must be < 1 (collapse to zero otherwise), got "
             f"lam_h={plain(lh.flat[i])!r}, lam_w={plain(lw.flat[i])!r}"
         )
-    gap = _one_minus_c(lh, lw)
     mult = np.array([d - K, (d - K) * (n - 1), K * (n - 1), K - 1, 1])
     with np.errstate(over="ignore", invalid="ignore"):  # checked below
         kappa = np.stack(

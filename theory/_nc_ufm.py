@@ -186,11 +186,11 @@ def ufm_minimizer(
         if not np.allclose(R.T @ R, np.eye(K), atol=1e-10):
             raise ValueError("rotation must have orthonormal columns")
     c = float(np.sqrt(lh) * np.sqrt(lw))  # sqrt(lh lw) overflows at 1e300
-    if c > 1:
+    gap = float(_one_minus_c(lh, lw))  # its sign decides, not the rounded c
+    if not gap > 0:
         return UFMMinimizer(
             np.zeros((K, d)), np.zeros((d, K * n)), 0.0, c, 0.0, 0.0, 0.5
         )
-    gap = float(_one_minus_c(lh, lw))
     # sqrt(lw)/sqrt(lh), not sqrt(lw/lh): the ratio overflows for 1e-300 vs 1e300
     rho = gap * (np.sqrt(lw) / np.sqrt(lh))
     Hbar = np.sqrt(rho) * R
