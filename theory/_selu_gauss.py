@@ -175,7 +175,7 @@ def _selu_moments(p: _Pieces, alpha, lam) -> tuple[np.ndarray, np.ndarray]:
     # m >= 0, c = λ m:
     d = alpha + m
     # d * (d * P) rather than d² P: for |m| > 1.3e154, d² overflows where P = 0.
-    second_pos = tail + alpha**2 * e2 - 2.0 * alpha * d * e1 + d * (d * cdf_c)
+    second_pos = tail + alpha**2 * e2 - 2.0 * alpha * (d * e1) + d * (d * cdf_c)
     shift_pos = sqrt_v * pdf + alpha * e1 - d * cdf_c
     var_pos = second_pos - shift_pos**2
     # m < 0, c = -λ α: E[(f/λ + α)²] = E[max(z,0)²] + 2α E[max(z,0)] + α²Φ(a)
@@ -189,6 +189,11 @@ def _selu_moments(p: _Pieces, alpha, lam) -> tuple[np.ndarray, np.ndarray]:
     # f = lam alpha expm1(z) is one smooth branch: E f = lam alpha expm1(m + v/2) and
     # Var f = (lam alpha)^2 e^(2m+v) expm1(v) (lognormal), without the cancellation
     # of E(f - c)^2 - (E f - c)^2 at small v (4.2e-4 relative at m = -1, v = 1e-12).
+    # Far above it (a > _FAR_BELOW; also where m/sqrt(v) overflows) f = lam z.
+    above = a > _FAR_BELOW
+    if np.any(above):
+        mean = np.where(above, lam * m, mean)
+        var = np.where(above, lam * lam * v, var)
     far = (m + 2.0 * v) < -_FAR_BELOW * sqrt_v
     if np.any(far):
         la = lam * alpha

@@ -371,3 +371,13 @@ def test_selu_with_alpha0_lambda1_is_relu(mu, nu):
     assert abs(out.nu_tilde - var) <= 1e-12 * var
     relu = relu_moment_map(mu, nu, omega=1.0, tau=1.0)
     np.testing.assert_array_equal(relu, out)
+
+
+@pytest.mark.parametrize(("m", "v"), [(6e307, 1.0), (1e200, 1e-300), (39.0, 1.0)])
+def test_moment_map_far_above_the_kink_is_linear(m, v):
+    """a = m/sqrt(v) > 38: P(z <= 0) < 1e-316, f = lam z, so (lam m, lam^2 v) to
+    rounding. Any finite m is supported: 6e307 raised (2 alpha d overflowed and met
+    e1 = 0) and so did m/sqrt(v) beyond float64."""
+    out = moment_map(m, v, omega=1.0, tau=1.0)
+    assert out.mu_tilde == pytest.approx(LAMBDA_01 * m, rel=F64_RTOL)
+    assert out.nu_tilde == pytest.approx(LAMBDA_01**2 * v, rel=F64_RTOL)
