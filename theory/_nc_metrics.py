@@ -206,7 +206,9 @@ def nc1(
     .. math:: \mathcal{NC}_1 = \frac1K \operatorname{Tr}(\Sigma_W \Sigma_B^\dagger)
 
     (Papyan et al. 2020, with the :math:`1/K` factor; some re-implementations drop
-    it). :math:`\Sigma_B^\dagger` is the Moore-Penrose pseudo-inverse: eigenvalues
+    it). :math:`\Sigma_B^\dagger` is the Moore-Penrose pseudo-inverse, taken from the
+    SVD of the centred class means rather than from :math:`\Sigma_B` itself (which
+    squares their condition number): eigenvalues
     of :math:`\Sigma_B` below ``rcond`` times the largest are treated as zero (the
     Han-Papyan Colab instead inverts the top ``K-1`` directions; the two agree when
     the class means span exactly ``K-1`` centered directions, e.g. balanced data).
@@ -231,16 +233,17 @@ def nc1(
     """
     rcond = bounded("rcond", rcond, low=0.0, high=1.0, low_open=True, high_open=True)
     cm = class_means(_normalized(check_features(H)), labels, global_mean=global_mean)
-    evals, evecs = np.linalg.eigh(cm.sigma_b)
-    top = evals.max()
-    if not top > 0:
+    # Sigma_B = C C^T / K with C the centred means: from the SVD C = U S V^T,
+    # NC1 = sum_i u_i^T Sigma_W u_i / S_i^2, without forming Sigma_B (whose
+    # eigenvectors carry the square of the means' condition number).
+    U, S, _ = np.linalg.svd(cm.centered, full_matrices=False)
+    if not S[0] > 0:
         raise ValueError(
             "nc1: the class means coincide (Sigma_B = 0); NC1 is undefined"
         )
-    keep = evals > rcond * top
-    inv = (evecs[:, keep] / evals[keep]) @ evecs[:, keep].T
-    K = cm.counts.size
-    return max(float(np.sum(cm.sigma_w * inv)) / K, 0.0)
+    keep = (S / S[0]) ** 2 > rcond
+    u = U[:, keep]
+    return max(float(np.sum(np.sum((cm.sigma_w @ u) * u, axis=0) / S[keep] ** 2)), 0.0)
 
 
 def nc1_tilde(

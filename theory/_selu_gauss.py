@@ -179,6 +179,53 @@ def _psi(t, cdf_t, pdf_t):
     return out
 
 
+def _upper_moments(b, p0, p1, n):
+    """[P_0, ..., P_n], P_j = E[u^j 1{u >= 0}] for u ~ N(b, 1) given P_0 and P_1
+    (P_j = b P_(j-1) + (j-1) P_(j-2)); divided by Phi(b) they are E[u^j | u >= 0]."""
+    P = [p0, p1]
+    for j in range(2, n + 1):
+        P.append(b * P[j - 1] + (j - 1) * P[j - 2])
+    return P
+
+
+def _exp_below_kink(p: _Pieces) -> tuple[np.ndarray, np.ndarray]:
+    """(E[e^z | z <= 0] - 1, Var(e^z | z <= 0)) for z ~ N(m, v), as used by the
+    Jacobian (docs/derivations/selu_moments.md §4).
+
+    For a >= 0 the ratios E[e^kz | z <= 0] = E_k / Phi(-a) are erfcx((a + k sqrt(v))
+    / sqrt 2) / erfcx(a / sqrt 2): the Gaussian factors cancel exactly, so nothing
+    underflows as Phi(-a) does. For a < 0, Phi(-a) >= 1/2 and E_k / Phi(-a) is used.
+    Near the kink at small v (|a| <= _FAR_BELOW, v <= _KINK_V) both would cancel
+    (the variance is O(v), the mean shift O(sqrt v)); there, with z = -sqrt(v) u and
+    p_j = E[u^j | u >= 0], E[expm1(z) | .] = sum (-s)^j p_j / j! and
+    E[expm1(z)^2 | .] = sum (2^j - 2)(-s)^j p_j / j!.
+    """
+    a, s = p.a, p.sqrt_v
+    up = a >= 0
+    au = np.where(up, a, 0.0)
+    den = np.where(up, erfcx(au / _SQRT2), p.cdf_c)  # Phi(-a) >= 1/2 where a < 0
+    r1 = np.where(up, erfcx((au + s) / _SQRT2), p.e1) / den
+    r2 = np.where(up, erfcx((au + 2.0 * s) / _SQRT2), p.e2) / den
+    shift, var = r1 - 1.0, r2 - r1 * r1
+    kink = (np.abs(a) <= _FAR_BELOW) & (p.v <= _KINK_V)
+    if np.any(kink):
+        b = np.where(kink, -a, 0.0)
+        # p_1 = psi(b) / Phi(b): 1 / D_1 of _relu_tail in the tail, where Phi(b)
+        # may have underflowed to 0
+        tail = b < -_TAIL_A
+        p1_tail = _relu_tail(np.where(tail, -b, _TAIL_A), 1.0, 1.0)[0]
+        cdf_c = np.where(tail, 1.0, p.cdf_c)
+        p1 = np.where(tail, p1_tail, (p.pdf + b * cdf_c) / cdf_c)
+        P = _upper_moments(b, 1.0, p1, 2 * _KINK_TERMS)
+        ms, k1, k2 = -s, 0.0, 0.0
+        for j in range(1, 2 * _KINK_TERMS + 1):
+            term = ms**j * P[j] / math.factorial(j)
+            k1, k2 = k1 + term, k2 + (2.0**j - 2.0) * term
+        shift = np.where(kink, k1, shift)
+        var = np.where(kink, k2 - k1 * k1, var)
+    return shift, var
+
+
 def _kink_series(m, v, s, a, cdf, cdf_c, pdf, alpha):
     """(E D, E D^2) of D = f/lam - k0 m, k0 = 1 (a >= 0) or alpha (a < 0), for z ~
     N(m, v) near the kink at small v (docs/derivations/selu_moments.md §3).
@@ -193,9 +240,7 @@ def _kink_series(m, v, s, a, cdf, cdf_c, pdf, alpha):
     """
     J = _KINK_TERMS
     b = -a
-    P = [cdf_c, _psi(b, cdf_c, pdf)]
-    for j in range(2, 2 * J + 1):
-        P.append(b * P[j - 1] + (j - 1) * P[j - 2])
+    P = _upper_moments(b, cdf_c, _psi(b, cdf_c, pdf), 2 * J)
     fact = [math.factorial(j) for j in range(2 * J + 1)]
     ms = -s
     R1 = sum(ms**j * P[j] / fact[j] for j in range(2, J + 1))

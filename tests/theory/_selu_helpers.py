@@ -95,6 +95,34 @@ def mp_moments(m, v, alpha=ALPHA_01, lam=LAMBDA_01, dps=50):
         return float(e1), float(var)
 
 
+def mp_jacobian(m, v, alpha=ALPHA_01, lam=LAMBDA_01, dps=60):
+    """(J11, J12, J21, J22) at omega = tau = 1 by ``dps``-digit quadrature of the
+    score-function forms, independent of the closed form and of the heat equation:
+    d/dm E F(z) = E[F (z - m)] / v, d/dv E F(z) = E[F ((z - m)^2 - v)] / (2 v^2),
+    with F = f for the mean and F = (f - mu~)^2 (mu~ held fixed) for the variance."""
+    with mpmath.workdps(dps):
+        m, v = mpmath.mpf(m), mpmath.mpf(v)
+        a, lm = mpmath.mpf(alpha), mpmath.mpf(lam)
+        sd = mpmath.sqrt(v)
+
+        def f(x):  # z = m + sd x
+            z = m + sd * x
+            return lm * z if z > 0 else lm * a * mpmath.expm1(z)
+
+        kink = -m / sd
+        pts = sorted({-40, 40, *([kink] if abs(kink) < 40 else [])})
+
+        def mean(g):
+            return mpmath.quad(lambda x: g(x) * mpmath.npdf(x), pts)
+
+        mu = mean(f)
+        out = []
+        for F in (f, lambda x: (f(x) - mu) ** 2):
+            out.append(mean(lambda x, F=F: F(x) * x) / sd)
+            out.append(mean(lambda x, F=F: F(x) * (x * x - 1)) / (2 * v))
+        return tuple(float(x) for x in out)
+
+
 def torch_moment_map(mu, nu, omega, tau, alpha=ALPHA_01, lam=LAMBDA_01):
     """§3 in torch float64 (Φ form), for autograd."""
     m, v = mu * omega, nu * tau

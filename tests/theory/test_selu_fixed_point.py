@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import math
 
+import mpmath
 import numpy as np
 import pytest
 import xarray as xr
@@ -138,6 +139,38 @@ def test_fixed_point_range_over_omega_tau():
     # The fixed point depends on omega: it is (0, 1) only at omega = 0, tau = 1.
     fp0 = fixed_point(omega=0.0, tau=1.0, mu0=0.05, nu0=1.3)
     assert abs(float(fp0.mu)) < 1e-13 and abs(float(fp0.nu) - 1) < 1e-13
+
+
+def _mp_fixed_point_at_omega0(tau):
+    """(mu*, nu*) at omega = 0 in 50-digit mpmath: m = 0, so mu~ and nu~ depend on nu
+    only (the closed form of derivations §3 at a = 0), and nu* solves one equation."""
+    with mpmath.workdps(50):
+        al, lm = mpmath.mpf(ALPHA_01), mpmath.mpf(LAMBDA_01)
+
+        def g(nu):
+            v = mpmath.mpf(tau) * nu
+            sv = mpmath.sqrt(v)
+            e1 = mpmath.exp(v / 2) * mpmath.ncdf(-sv)
+            e2 = mpmath.exp(2 * v) * mpmath.ncdf(-2 * sv)
+            mean = lm * (
+                sv / mpmath.sqrt(2 * mpmath.pi) + al * (e1 - mpmath.mpf(1) / 2)
+            )
+            xi = lm**2 * (v / 2 + al**2 * (e2 - 2 * e1 + mpmath.mpf(1) / 2))
+            return mean, xi - mean**2
+
+        nu = mpmath.findroot(lambda x: g(x)[1] - x, mpmath.mpf("1.3e-4"))
+        return float(g(nu)[0]), float(nu)
+
+
+def test_fixed_point_where_g_contracts_slowly():
+    """omega = 0, tau = 0.5: the variance contracts by J22 = 0.9956 per step. Plain
+    iteration took 4462 steps and stopped 5.5e-9 (relative) short, with a residual of
+    2.3e-14; the Newton finish reaches the 50-digit fixed point to rounding."""
+    mu_ref, nu_ref = _mp_fixed_point_at_omega0(0.5)
+    fp = fixed_point(omega=0.0, tau=0.5)
+    assert abs(fp.mu - mu_ref) <= SELU_MPMATH_RTOL * abs(mu_ref)
+    assert abs(fp.nu - nu_ref) <= SELU_MPMATH_RTOL * nu_ref
+    assert fp.iterations < 200
 
 
 def test_sample_trajectory():

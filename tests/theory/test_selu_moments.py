@@ -36,11 +36,13 @@ from scipy.special import erfc
 
 from tests._tolerances import F64_RTOL
 from tests._tolerances import SELU_FD_ATOL as FD_ATOL
+from tests._tolerances import SELU_JAC_MPMATH_RTOL
 from tests._tolerances import SELU_MPMATH_RTOL as MPMATH_RTOL
 from tests._tolerances import SELU_PLAIN_RTOL as PLAIN_RTOL
 from tests._tolerances import SELU_QUAD_RTOL as QUAD_RTOL
 from tests.theory._selu_helpers import fd_jacobian
 from tests.theory._selu_helpers import interval
+from tests.theory._selu_helpers import mp_jacobian
 from tests.theory._selu_helpers import mp_moments
 from tests.theory._selu_helpers import plain_moment_map
 from tests.theory._selu_helpers import quad_moments
@@ -394,3 +396,32 @@ def test_moment_map_near_the_kink_at_small_variance(a, v):
     out = moment_map(m, v, omega=1.0, tau=1.0)
     assert abs(out.mu_tilde - e1) <= MPMATH_RTOL * abs(e1)
     assert abs(out.nu_tilde - var) <= MPMATH_RTOL * var
+
+
+@pytest.mark.parametrize(
+    ("m", "v", "dps"),
+    [
+        (0.0, 1.0, 40),
+        (-0.1, 0.8, 40),
+        (5.0, 1.0, 50),  # J21 = -1.3e-6 against J22 ~ 1
+        (10.0, 1.0, 60),  # J21 ~ -8.9e-23; the old form gave +3.6e-15
+        (0.5, 1e-3, 110),  # a = 15.8: J21 ~ -9.7e-57
+        (-20.0, 1.0, 60),  # far below the kink: lognormal forms
+        (-100.0, 1.0, 160),  # J21 ~ 4.0e-86; the old form gave -8.0e-59
+        (-3.0, 1e-8, 60),
+        (0.0, 1e-16, 60),  # near the kink at small v: the series
+        (2e-4, 1e-8, 60),
+        (-2e-4, 1e-8, 60),
+        (-0.03, 1.0001e-4, 60),  # just above the series' range (a = -3)
+        (3.0, 100.0, 40),
+    ],
+)
+def test_jacobian_against_score_function_quadrature(m, v, dps):
+    """Every entry to a relative SELU_JAC_MPMATH_RTOL against quadrature of the
+    score-function forms (no heat equation, no closed form). The variance row used to
+    be d xi~ - 2 mu~ d mu~, which cancels where nu~ << xi~: J21 had the wrong sign at
+    (10, 1) and J22 at (-100, 1) (derivations §4)."""
+    ref = mp_jacobian(m, v, dps=dps)
+    got = moment_jacobian(m, v, omega=1.0, tau=1.0).matrix.ravel()
+    for entry, g, r in zip(("J11", "J12", "J21", "J22"), got, ref, strict=True):
+        assert abs(g - r) <= SELU_JAC_MPMATH_RTOL * abs(r), (entry, g, r)
