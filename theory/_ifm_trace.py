@@ -137,6 +137,15 @@ def _norm(u: torch.Tensor) -> torch.Tensor:
     return m * torch.linalg.norm(u / m) if m > 0 else m
 
 
+def _row_norms(d: torch.Tensor) -> torch.Tensor:
+    """Euclidean norm of each row of ``(B, m)`` ``d``, without overflow of the squares
+    (a plain norm is inf for entries above ~1e154)."""
+    if d.shape[1] == 0:
+        return d.new_zeros(d.shape[0])
+    m = d.abs().amax(dim=1, keepdim=True)
+    return m.squeeze(1) * torch.linalg.norm(d / torch.where(m > 0, m, 1.0), dim=1)
+
+
 def ifm_error_trace(result, x: torch.Tensor) -> ErrorTrace:
     r"""Replay an MLP's IFM run step by step on inputs ``x`` and bound every step.
 
@@ -152,6 +161,10 @@ def ifm_error_trace(result, x: torch.Tensor) -> ErrorTrace:
 
     Returns:
       :class:`ErrorTrace`.
+
+    Raises:
+      ValueError: a network that is not an MLP; ``x`` of the wrong shape, with a
+        non-finite entry, or whose outputs exceed the float64 range.
     """
     W = [w.clone() for w, _ in result.start]
     b = [bb.clone() for _, bb in result.start]
@@ -164,8 +177,12 @@ def ifm_error_trace(result, x: torch.Tensor) -> ErrorTrace:
         raise ValueError(
             f"x must have shape (B, {W[0].shape[1]}), got {tuple(x.shape)}"
         )
+    if not torch.isfinite(x).all():
+        raise ValueError("x has non-finite entries (NaN or inf)")
     counts = [torch.ones(w.shape[0], dtype=w.dtype, device=w.device) for w in W[:-1]]
     f_prev = mlp_forward(list(zip(W, b, strict=True)), x)
+    if not torch.isfinite(f_prev).all():
+        raise ValueError("the network's outputs at x exceed the float64 range")
     f0 = f_prev
     layers, devs, bounds = [], [], []
     for st in result.steps:
@@ -187,7 +204,7 @@ def ifm_error_trace(result, x: torch.Tensor) -> ErrorTrace:
             ni, nj = counts[h][i], counts[h][j]
             ci, cj = W[h + 1][:, i], W[h + 1][:, j]
             if st.rule == "collapse":
-                bz = torch.linalg.norm(cj) * (a[:, 0] - a[:, 1]).abs()
+                bz = _norm(cj) * (a[:, 0] - a[:, 1]).abs()
             elif st.rule == "official":
                 bz = merge_error_bound(a[:, 0] / ni, a[:, 1] / nj, ci, cj, ni, nj)
             else:
@@ -214,7 +231,7 @@ def ifm_error_trace(result, x: torch.Tensor) -> ErrorTrace:
             counts[h][j] = 0.0
         f_new = mlp_forward(list(zip(W, b, strict=True)), x)
         layers.append(h)
-        devs.append(torch.linalg.norm(f_new - f_prev, dim=1))
+        devs.append(_row_norms(f_new - f_prev))
         bounds.append(bound)
         f_prev = f_new
     B = x.shape[0]
@@ -224,6 +241,6 @@ def ifm_error_trace(result, x: torch.Tensor) -> ErrorTrace:
         torch.tensor(layers, dtype=torch.long),
         dev,
         bnd,
-        torch.linalg.norm(f_prev - f0, dim=1),
+        _row_norms(f_prev - f0),
         bnd.sum(0),
     )

@@ -502,6 +502,32 @@ def test_p15_bound_holds_on_every_merge(layers, beta, mode):
     assert _close(got, tr.total_deviation, 1e-9)
 
 
+@pytest.mark.parametrize("mode", ["official", "exact"])
+def test_p15_trace_scales_exactly_up_to_huge_inputs(mode):
+    """A bias-free ReLU MLP is positively homogeneous and a power of two scales every
+    rounding step exactly, so the trace at 2^600 x is 2^600 times the trace at x,
+    bitwise. The plain norms made the deviations inf from about x = 1e154."""
+    g = torch.Generator().manual_seed(0)
+    layers = [
+        (torch.randn(6, 4, dtype=D64, generator=g), torch.zeros(6, dtype=D64)),
+        (torch.randn(2, 6, dtype=D64, generator=g), torch.zeros(2, dtype=D64)),
+    ]
+    res = ifm(layers, beta=0.5, mode=mode)
+    x = torch.randn(3, 4, dtype=D64, generator=g)
+    c = 2.0**600
+    small, big = ifm_error_trace(res, x), ifm_error_trace(res, c * x)
+    assert small.deviation.count_nonzero() > 0
+    for name in ("deviation", "bound", "total_deviation", "total_bound"):
+        assert torch.equal(getattr(big, name), c * getattr(small, name)), name
+
+
+def test_p15_trace_names_a_non_finite_x():
+    layers = [(_t([[3.0], [1.0]]), _t([0, 0])), (_t([[1.0, -1.0]]), _t([0]))]
+    res = ifm(layers, beta=1.0, mode="official")
+    with pytest.raises(ValueError, match="x has non-finite"):
+        ifm_error_trace(res, _t([[float("nan")]]))
+
+
 # ---- P16 replicated initialisation --------------------------------------------------
 
 
