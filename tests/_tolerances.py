@@ -324,9 +324,14 @@ NC_ONE_MINUS_C_RTOL = 1e-15
 # small gamma, against 50 digits: formed without cancellation, a few roundings each
 # (measured <= 4.9e-16); the plain forms were off by up to 0.5 (chi^2 at s = 1 + 1e-9).
 NCE_CANCELLATION_RTOL = 2e-15
-# gaussian_mean_nll's grad g / g (exactly 0) where the quadrature resolves the model:
-# s <= 15 (measured <= 1.3e-13 on a 41 x 11 grid of the domain); for 15 < s <= 25 the
-# model's standard deviation in the noise variable, 1/s, is under one 0.1-wide panel
-# and the error grows to 1.4e-10 at s = 25 (documented in the docstring).
+# gaussian_mean_nll's grad g / g (exactly 0) over its whole domain: the panels are
+# refined around the model, whose width in the noise variable is 1/s (measured
+# <= 2.3e-14 on a 41 x 11 grid; 1.4e-10 at s = 25 with the fixed 0.1-wide panels).
 NCE_G_RATIO_ATOL = 1e-12
-NCE_G_RATIO_WIDE_S_ATOL = 1e-9
+# NCE Gaussian-mean quadrature (nce_gaussian_mean, nce_hessian_at_optimum,
+# gaussian_mean_nll's log g) against 30-digit mpmath composite Gauss-Legendre
+# references at the corners of the accepted range (s = 0.25 and 25, distances 25)
+# and interior points: the per-cell panels refined at the logit's poles measured
+# <= 1.3e-14 relative (a few hundred roundings of O(1)-relative terms); the fixed
+# 0.1-wide panels before were off by up to 3.1e-5 (curv_c at s = 0.25).
+NCE_MPMATH_RTOL = 1e-12

@@ -19,23 +19,60 @@ import numpy as np
 from scipy.special import log_expit
 
 from theory._exact import two_product
-from theory._nce_quad import Z_LOGW
-from theory._nce_quad import Z_NODES
+from theory._nce_quad import HALF_LOG_2PI
 from theory._nce_quad import blocks
+from theory._nce_quad import gauss_breaks
+from theory._nce_quad import logit_poles
+from theory._nce_quad import panel_nodes
+from theory._nce_quad import pole_breaks
 
 __all__ = ["nce_hessian_flat", "nce_terms_flat"]
 
 
-def _logits(theta, cprime, mu_d, m, s, nu):
-    """The logit G at the nodes of the data, model and noise expectations."""
-    z = Z_NODES[None, :]
-    th, cp, md, mm, ss = (a[:, None] for a in (theta, cprime, mu_d, m, s))
-    shift = -cp - np.log(nu)[:, None] + np.log(ss)
+def _standard_nodes(breaks) -> tuple[np.ndarray, np.ndarray]:
+    """Nodes and log-weights of ``E_{N(0,1)}`` on the panels split at ``breaks``."""
+    z, log_w = panel_nodes(*breaks, shift=-HALF_LOG_2PI)
+    log_w -= 0.5 * z * z
+    return z, log_w
+
+
+def _logits(theta, cprime, mu_d, m, s, nu, *, model_and_noise=True):
+    r"""Per-cell nodes, log-weights and the logit G of the data, model and noise
+    expectations (each in its standardized variable z, ``docs/derivations/nce.md``
+    §3.1). In every variable G is the quadratic :math:`a z^2 + b z + c`; its poles
+    place the breakpoints, and in the noise variable the model's width :math:`1/s`
+    does too. Returns ``{"d"|"m"|"q": (z, log_w, G)}`` and ``x - theta`` at the data
+    nodes."""
+    th, md, mm, ss = (a[:, None] for a in (theta, mu_d, m, s))
+    shift1 = -cprime - np.log(nu) + np.log(s)
+    inv = 1.0 / s**2
+    a_x = 0.5 * (inv - 1.0)
+    u, v, w = mu_d - theta, mu_d - m, theta - m
+    shift = shift1[:, None]
+    out = {}
+    poles = logit_poles(a_x, v * inv - u, 0.5 * v * v * inv - 0.5 * u * u + shift1)
+    z, lw = _standard_nodes([pole_breaks(p) for p in poles])
     x_d = md + z
     g_d = -0.5 * (x_d - th) ** 2 + 0.5 * ((x_d - mm) / ss) ** 2 + shift
-    g_m = -0.5 * z**2 + 0.5 * ((th + z - mm) / ss) ** 2 + shift
-    g_q = -0.5 * (mm + ss * z - th) ** 2 + 0.5 * z**2 + shift
-    return x_d - th, g_d, g_m, g_q
+    out["d"] = (z, lw, g_d)
+    if model_and_noise:
+        poles = logit_poles(a_x, w * inv, 0.5 * w * w * inv + shift1)
+        z, lw = _standard_nodes([pole_breaks(p) for p in poles])
+        g_m = -0.5 * z**2 + 0.5 * ((th + z - mm) / ss) ** 2 + shift
+        out["m"] = (z, lw, g_m)
+        poles = logit_poles(0.5 * (1.0 - s * s), s * w, shift1 - 0.5 * w * w)
+        breaks = [pole_breaks(p) for p in poles] + [gauss_breaks(w / s, 1.0 / s)]
+        z, lw = _standard_nodes(breaks)
+        g_q = -0.5 * (mm + ss * z - th) ** 2 + 0.5 * z**2 + shift
+        out["q"] = (z, lw, g_q)
+    return out, x_d - th
+
+
+def _log1p_exp_neg_abs(g) -> np.ndarray:
+    r""":math:`E = \log(1 + e^{-|G|})`, from which :math:`\mathrm{softplus}(\pm G) =
+    \max(0, \pm G) + E`, :math:`\log\sigma(\pm G) = -\max(0, \mp G) - E` and
+    :math:`\log(\sigma(G)\sigma(-G)) = -|G| - 2E`, each to full relative precision."""
+    return np.log1p(np.exp(-np.abs(g)))
 
 
 def nce_terms_flat(theta, cprime, mu_d, m, s, nu):
@@ -50,26 +87,26 @@ def nce_terms_flat(theta, cprime, mu_d, m, s, nu):
     :math:`\partial_c^2 L = E_{p_d}[\sigma(G)\sigma(-G)]
     + \nu E_q[\sigma(G)\sigma(-G)]`.
     The gradient integral is split into a model expectation (weight
-    :math:`e^{-c'}\sigma(-G)`, combined in log space) and a data expectation, so both
-    halves use the same nodes and cancel exactly at :math:`p_m = p_d`.
+    :math:`e^{-c'}\sigma(-G)`, combined in log space) and a data expectation. Each
+    cell's value depends on its own parameters only.
     """
     n = theta.size
     out = np.empty((4, n))
     for sl in blocks(n):
         args = (theta[sl], cprime[sl], mu_d[sl], m[sl], s[sl], nu[sl])
-        dx_d, g_d, g_m, g_q = _logits(*args)
-        lw = Z_LOGW[None, :]
-        w = np.exp(lw)
-        nu_b = args[5][:, None]
-        cp = args[1][:, None]
-        loss = np.sum(w * np.logaddexp(0.0, -g_d), 1)
-        loss += nu_b[:, 0] * np.sum(w * np.logaddexp(0.0, g_q), 1)
-        wm = np.exp(lw - cp + log_expit(-g_m))
-        wd = np.exp(lw + log_expit(-g_d))
-        grad_t = np.sum(wm * Z_NODES[None, :], 1) - np.sum(wd * dx_d, 1)
+        nodes, dx_d = _logits(*args)
+        (_, lw_d, g_d), (z_m, lw_m, g_m), (_, lw_q, g_q) = (nodes[k] for k in "dmq")
+        nu_b, cp = args[5], args[1][:, None]
+        e_d, e_m, e_q = (_log1p_exp_neg_abs(g) for g in (g_d, g_m, g_q))
+        loss = np.sum(np.exp(lw_d) * (np.maximum(-g_d, 0.0) + e_d), 1)
+        loss += nu_b * np.sum(np.exp(lw_q) * (np.maximum(g_q, 0.0) + e_q), 1)
+        # e^{-c'} sigma(-G) and sigma(-G) on the model and data nodes, in log space.
+        wm = np.exp(lw_m - cp - np.maximum(g_m, 0.0) - e_m)
+        wd = np.exp(lw_d - np.maximum(g_d, 0.0) - e_d)
+        grad_t = np.sum(wm * z_m, 1) - np.sum(wd * dx_d, 1)
         grad_c = np.sum(wd, 1) - np.sum(wm, 1)
-        h_cc = np.sum(np.exp(lw + log_expit(g_d) + log_expit(-g_d)), 1)
-        h_cc += nu_b[:, 0] * np.sum(np.exp(lw + log_expit(g_q) + log_expit(-g_q)), 1)
+        h_cc = np.sum(np.exp(lw_d - np.abs(g_d) - 2.0 * e_d), 1)
+        h_cc += nu_b * np.sum(np.exp(lw_q - np.abs(g_q) - 2.0 * e_q), 1)
         out[:, sl] = loss, grad_t, grad_c, h_cc
     return out
 
@@ -87,9 +124,10 @@ def nce_hessian_flat(mu_d, m, s, nu):
     out = np.empty((3, n))
     zero = np.zeros(n)
     for sl in blocks(n):
-        _, g_d, _, _ = _logits(mu_d[sl], zero[sl], mu_d[sl], m[sl], s[sl], nu[sl])
-        wd = np.exp(Z_LOGW[None, :] + log_expit(-g_d))
-        z = Z_NODES[None, :]
+        args = (mu_d[sl], zero[sl], mu_d[sl], m[sl], s[sl], nu[sl])
+        nodes, _ = _logits(*args, model_and_noise=False)
+        z, lw, g_d = nodes["d"]
+        wd = np.exp(lw + log_expit(-g_d))
         out[:, sl] = np.sum(wd * z**2, 1), -np.sum(wd * z, 1), np.sum(wd, 1)
     return out
 
