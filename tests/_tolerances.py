@@ -220,9 +220,10 @@ KERNEL_NT_RTOL = 1e-10
 KERNEL_PSD_RTOL = 1e-12
 # Exponent proxies on synthetic power-law data, beyond the eigenframework's own
 # finite-size bias and Z_SEM standard errors: 1/Tr(K_n^-1) equals the KRR constant
-# kappa(n) only up to O(1/n) (measured ratio 0.96 at n = 25 rising to 0.997 at
-# n = 400, i.e. a log-log slope change of ~0.015 over a window from 40 to 240), and
-# the test MSE over 600 test points adds its own O(1/sqrt(T)) scatter: 0.03.
+# kappa(n) only up to O(1/n) (over 40 draws the ratio is 0.9989 +- 0.0047 at n = 25
+# and 0.998 +- 0.0004 at n = 400, mean +- SEM, docs/derivations/kernels.md §6; one
+# draw ranged 0.93-1.06 at n = 25), and the test MSE over 600 test points adds its
+# own O(1/sqrt(T)) scatter: 0.03.
 KERNEL_EXPONENT_ALLOWANCE = 0.03
 
 # --- IFM (tests/theory/test_feature_merging.py, tests/sims/test_ifm.py)
@@ -335,3 +336,21 @@ NCE_G_RATIO_ATOL = 1e-12
 # <= 1.3e-14 relative (a few hundred roundings of O(1)-relative terms); the fixed
 # 0.1-wide panels before were off by up to 3.1e-5 (curv_c at s = 0.25).
 NCE_MPMATH_RTOL = 1e-12
+# (power-law tail) PowerLawTail against math.fsum of explicit modes plus a 30-digit
+# tail far out, at large h = (beta-1)/alpha, small M, large alpha/beta and subnormal
+# gamma: each output is a few dozen float64 roundings of positive terms (measured
+# <= 2e-15 after the fixes; before them up to 1e7 relative, or negative).
+POWERLAW_TAIL_FSUM_RTOL = 1e-14
+
+# --- kernels (tests/theory/test_kernels_myrtle.py)
+# Myrtle NTK of an image with itself against a float128 evaluation: about ten
+# layers of float64 sums and arc-cosine steps, each a few roundings; measured
+# <= 7.2e-16 relative (80 images, op by op). 1e-14 leaves margin yet catches the
+# ~1e-10 errors that jit-fused evaluations have shown on these entries.
+KERNEL_MYRTLE_SELF_RTOL = 1e-14
+# (power-law tail) PowerLawTail at subnormal gamma against the exact continuum limit:
+# h = -1/alpha and e = (beta-1)/alpha are rounded to float64 (relative 1.1e-16), and
+# gamma**h amplifies that by |h ln gamma| <= 745 |h|: bound ~8e-14 for |h| <= 1
+# (measured 2.8e-14 at alpha = 1.5, gamma = 5e-324; the same at gamma = 1e-300 before
+# the fixes). 2e-13 is that bound plus a few roundings.
+POWERLAW_TAIL_TINY_GAMMA_RTOL = 2e-13

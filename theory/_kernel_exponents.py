@@ -9,7 +9,9 @@ sample size ``n`` that the eigenframework ties to them:
   :math:`\mathrm{Tr}(K_n^{-1}) \approx 1/\kappa` and the KRR constant of a power-law
   kernel scales as :math:`\kappa \propto n^{-\alpha}` (:func:`trace_inverse_scale`,
   :func:`alpha_proxy`);
-* the ridgeless kernel-regression test MSE :math:`\propto n^{-(\beta-1)}`
+* the ridgeless kernel-regression test MSE :math:`\propto n^{-(\beta-1)}` when
+  :math:`\beta < 2\alpha + 1`; for :math:`\beta \ge 2\alpha + 1` it falls as
+  :math:`n^{-2\alpha}` instead, so the proxy saturates at :math:`2\alpha + 1`
   (:func:`ridgeless_test_mse`, :func:`beta_proxy`).
 
 Both are straight lines in log-log over a stated window of ``n``; the uncertainty is
@@ -42,6 +44,14 @@ __all__ = [
 # Eigenvalues below this fraction of the largest count as zero (pseudo-inverse):
 # duplicated inputs make a kernel matrix exactly singular.
 _RCOND = 1e-12
+# A kernel matrix built in float64 is symmetric and positive semi-definite only up to
+# rounding: its entries carry relative errors of a few eps (neural-tangents' Myrtle
+# NTK: up to ~4e-10 on nearly parallel pairs, docs/derivations/kernels.md §4), which
+# move its eigenvalues by at most about n max|error|. Asymmetry up to _SYM_RTOL max|K|
+# and eigenvalues down to -_PSD_RTOL times the largest are accepted as rounding;
+# beyond that the matrix is not a kernel matrix and the functions raise.
+_SYM_RTOL = 1e-8
+_PSD_RTOL = 1e-9
 
 
 class ExponentFit(NamedTuple):
@@ -90,21 +100,43 @@ def _check_sizes(sizes: ArrayLike, limit: int | None = None) -> np.ndarray:
     return n
 
 
-def _pinv_solve(K: np.ndarray, Y: np.ndarray, rcond: float):
+def _pinv_solve(K: np.ndarray, Y: np.ndarray, rcond: float, name: str):
     """Pseudo-inverse solve and trace of the pseudo-inverse of a PSD matrix."""
     mu, U = np.linalg.eigh(K)
+    check_psd(name, mu)
     keep = mu > rcond * max(mu[-1], np.finfo(float).tiny)
     inv = np.where(keep, 1.0 / np.where(keep, mu, 1.0), 0.0)
     return U @ (inv[:, None] * (U.T @ Y)), float(inv.sum())
 
 
-def _check_square(name: str, kernel) -> np.ndarray:
+def check_kernel_matrix(name: str, kernel) -> np.ndarray:
+    """``kernel`` as a float64 square, finite matrix, symmetric to ``_SYM_RTOL``
+    relative to its largest entry (ValueError naming ``name`` otherwise), returned
+    symmetrized, so that no result depends on which triangle is read."""
     K = floats(name, kernel)
     if K.ndim != 2 or K.shape[0] != K.shape[1] or K.shape[0] == 0:
         raise ValueError(f"{name} must be a non-empty square matrix, got {K.shape}")
     if not np.all(np.isfinite(K)):
         raise ValueError(f"{name} must be finite, got a NaN or inf entry")
-    return K
+    scale = float(np.abs(K).max())
+    asym = float(np.abs(K - K.T).max())
+    if asym > _SYM_RTOL * scale:
+        raise ValueError(
+            f"{name} must be symmetric to {_SYM_RTOL:g} relative, got "
+            f"max|K - K.T| = {asym:.3g} with max|K| = {scale:.3g}"
+        )
+    return (K + K.T) / 2
+
+
+def check_psd(name: str, mu: np.ndarray) -> None:
+    """ValueError naming ``name`` unless the ascending eigenvalues ``mu`` are those of
+    a positive semi-definite matrix up to rounding: ``mu[0] >= -_PSD_RTOL mu[-1]``."""
+    if mu[0] < -_PSD_RTOL * max(float(mu[-1]), 0.0):
+        raise ValueError(
+            f"{name} must be positive semi-definite (smallest eigenvalue >= "
+            f"-{_PSD_RTOL:g} x the largest), got eigenvalues from {plain(mu[0])!r} "
+            f"to {plain(mu[-1])!r}"
+        )
 
 
 def trace_inverse_scale(
@@ -119,7 +151,11 @@ def trace_inverse_scale(
     :math:`\alpha` proxy of arXiv:2311.14646 (real-data appendix).
 
     Args:
-      kernel: shape ``(N, N)``, symmetric PSD kernel matrix of the points in order.
+      kernel: shape ``(N, N)``, symmetric PSD kernel matrix of the points in order:
+        symmetric to 1e-8 of its largest entry (it is symmetrized, so both
+        triangles count) and, on every block used, with smallest eigenvalue
+        >= -1e-9 times the largest, which must be positive (rounding-level
+        negative eigenvalues fall below the cutoff and are dropped).
       sizes: strictly increasing integers in ``[1, N]``.
       rcond: relative eigenvalue cutoff in (0, 1).
 
@@ -127,25 +163,43 @@ def trace_inverse_scale(
       float64 array of shape ``(len(sizes),)``.
 
     Raises:
-      ValueError: bad kernel, sizes or rcond.
+      ValueError: ``kernel`` not square, not finite or not symmetric; a block
+        ``kernel[:n, :n]`` not positive semi-definite, without a positive
+        eigenvalue (a zero or negative semi-definite block), or with kept
+        eigenvalues so small that :math:`\mathrm{Tr}(K_n^+)` overflows (all
+        naming the block); bad sizes or rcond.
 
     Examples:
       >>> trace_inverse_scale(np.diag([4.0, 4.0, 2.0]), [1, 3]).tolist()
       [4.0, 1.0]
     """
-    K = _check_square("kernel", kernel)
+    K = check_kernel_matrix("kernel", kernel)
     n = _check_sizes(sizes, K.shape[0])
     r = bounded("rcond", rcond, low=0.0, high=1.0, low_open=True, high_open=True)
     out = np.empty(n.size)
     for j, m in enumerate(n):
-        out[j] = 1.0 / np.sum(_inverse_eigs(K[:m, :m], r))
+        out[j] = _trace_inverse_scale(K[:m, :m], r, f"kernel[:{m}, :{m}]")
     return out
 
 
-def _inverse_eigs(K: np.ndarray, rcond: float) -> np.ndarray:
+def _trace_inverse_scale(K: np.ndarray, rcond: float, name: str) -> float:
+    """1/Tr(K^+) of one symmetric block, ValueError naming ``name`` unless the block
+    is PSD with a positive largest eigenvalue and Tr(K^+) stays finite."""
     mu = np.linalg.eigvalsh(K)
-    keep = mu > rcond * max(mu[-1], np.finfo(float).tiny)
-    return 1.0 / mu[keep]
+    check_psd(name, mu)
+    if not mu[-1] > 0:
+        raise ValueError(
+            f"{name} must have a positive eigenvalue (1/Tr(K^+) is undefined for a "
+            f"zero block), got largest eigenvalue {plain(mu[-1])!r}"
+        )
+    with np.errstate(over="ignore", divide="ignore"):
+        total = float(np.sum(1.0 / mu[mu > rcond * mu[-1]]))
+    if not math.isfinite(total):
+        raise ValueError(
+            f"{name} has eigenvalues down to {plain(mu[mu > rcond * mu[-1]][0])!r}, "
+            "whose inverses exceed float64 (about 1.8e308): rescale the kernel"
+        )
+    return 1.0 / total
 
 
 def ridgeless_test_mse(
@@ -162,11 +216,16 @@ def ridgeless_test_mse(
     :math:`\hat f(x) = K(x, X_n) K_n^{+} Y_n` for each ``n`` in ``sizes``; the MSE is
     :math:`\frac1T\sum_{t}\lVert \hat f(x_t) - y_t\rVert^2` over the ``T`` test
     points, summed over target columns (the convention of arXiv:2311.14646). For a
-    task with :math:`v_i^2 \propto i^{-\beta}` it falls as :math:`n^{-(\beta-1)}`,
-    the :math:`\beta` proxy of the paper's real-data appendix.
+    kernel with :math:`\lambda_i \propto i^{-\alpha}` and a task with
+    :math:`v_i^2 \propto i^{-\beta}` it falls as :math:`n^{-(\beta-1)}` when
+    :math:`\beta < 2\alpha + 1`, the :math:`\beta` proxy of the paper's real-data
+    appendix; for :math:`\beta \ge 2\alpha + 1` it falls as :math:`n^{-2\alpha}`
+    (docs/derivations/kernels.md §6).
 
     Args:
-      kernel_train: shape ``(N, N)``, kernel among the training pool, in order.
+      kernel_train: shape ``(N, N)``, kernel among the training pool, in order;
+        symmetric and PSD as for :func:`trace_inverse_scale` (symmetrized), but a
+        zero block is allowed (it predicts 0).
       kernel_test: shape ``(T, N)``, kernel between test points and the pool.
       targets_train: shape ``(N,)`` or ``(N, c)``.
       targets_test: shape ``(T,)`` or ``(T, c)``.
@@ -177,15 +236,16 @@ def ridgeless_test_mse(
       float64 array of shape ``(len(sizes),)``.
 
     Raises:
-      ValueError: shapes that do not match (naming them), non-finite input, bad
-        sizes or rcond.
+      ValueError: shapes that do not match (naming them), non-finite input,
+        ``kernel_train`` not symmetric to 1e-8 relative or a block
+        ``kernel_train[:n, :n]`` not PSD (naming it), bad sizes or rcond.
 
     Examples:
       >>> K = np.eye(3)
       >>> ridgeless_test_mse(K, np.eye(3)[:1], [1.0, 2.0, 3.0], [1.0], [1, 2]).tolist()
       [0.0, 0.0]
     """
-    K = _check_square("kernel_train", kernel_train)
+    K = check_kernel_matrix("kernel_train", kernel_train)
     Kt = floats("kernel_test", kernel_test)
     Y = floats("targets_train", targets_train)
     Yt = floats("targets_test", targets_test)
@@ -214,7 +274,7 @@ def ridgeless_test_mse(
     r = bounded("rcond", rcond, low=0.0, high=1.0, low_open=True, high_open=True)
     out = np.empty(n.size)
     for j, m in enumerate(n):
-        coef, _ = _pinv_solve(K[:m, :m], Y[:m], r)
+        coef, _ = _pinv_solve(K[:m, :m], Y[:m], r, f"kernel_train[:{m}, :{m}]")
         resid = Kt[:, :m] @ coef - Yt
         out[j] = np.mean(np.einsum("tc,tc->t", resid, resid))
     if not np.all(np.isfinite(out)):
@@ -332,6 +392,10 @@ def beta_proxy(
     sizes: ArrayLike, test_mse: ArrayLike, *, window: tuple[float, float]
 ) -> ExponentFit:
     r""":math:`\beta = 1 - d\log E_{te}/d\log n` over ``window``.
+
+    This is :math:`\beta` only while :math:`\beta < 2\alpha + 1`: beyond, the
+    ridgeless test MSE falls as :math:`n^{-2\alpha}` and the proxy saturates at
+    :math:`2\alpha + 1` (docs/derivations/kernels.md §6).
 
     Args:
       sizes: shape ``(S,)``.

@@ -12,8 +12,9 @@ The kernels the random-feature (RF) eigenframework of Simon, Karkada, Ghosh & Be
 * :func:`kernel_eigendata`: eigenvalues of :math:`K_n/n` and target coefficients
   :math:`v_i = u_i^\top Y/\sqrt n`, the inputs of :func:`theory.rf_ridge.rf_ridge_risk`.
 
-The exponent proxies for :math:`(\alpha, \beta)` are in ``theory._kernel_exponents``
-and re-exported here.
+The exponent proxies for :math:`(\alpha, \beta)` are in ``theory._kernel_exponents``,
+the Myrtle NTK in ``theory._kernel_myrtle`` and the shared input checks and
+neural-tangents plumbing in ``theory._kernel_common``; all are re-exported here.
 
 jax and neural-tangents are optional (the ``kernels`` extra): they are imported only
 inside the functions that need them, so ``import theory.kernels`` and the closed forms
@@ -22,11 +23,7 @@ work without them. Derivation of the recursions: ``docs/derivations/kernels.md``
 
 from __future__ import annotations
 
-import functools
 import math
-import sys
-import types
-import warnings
 from typing import NamedTuple
 
 import numpy as np
@@ -34,15 +31,22 @@ from numpy.typing import ArrayLike
 
 from theory._args import floats
 from theory._args import integer
-from theory._args import plain
 from theory._args import real
 from theory._args import require
+from theory._kernel_common import _check_inputs
+from theory._kernel_common import _check_scale
+from theory._kernel_common import _nt_kernel
+from theory._kernel_common import _stax
+from theory._kernel_common import neural_tangents_available
 from theory._kernel_exponents import ExponentFit
 from theory._kernel_exponents import alpha_proxy
 from theory._kernel_exponents import beta_proxy
+from theory._kernel_exponents import check_kernel_matrix
+from theory._kernel_exponents import check_psd
 from theory._kernel_exponents import fit_power_law
 from theory._kernel_exponents import ridgeless_test_mse
 from theory._kernel_exponents import trace_inverse_scale
+from theory._kernel_myrtle import myrtle_ntk
 
 __all__ = [
     "EigenData",
@@ -63,11 +67,6 @@ __all__ = [
 # Rows of x1 per block: keeps the (block, n2) temporaries near 8 MB each.
 _BLOCK_ELEMENTS = 1 << 20
 _MAX_DEPTH = 1000
-_NT_HINT = (
-    "needs jax and neural-tangents (the `kernels` extra): "
-    "pip install 'learning-dynamics[kernels]' && "
-    "pip install --no-deps neural-tangents==0.6.5"
-)
 
 
 class KernelPair(NamedTuple):
@@ -103,27 +102,6 @@ class EigenData(NamedTuple):
 # ---------------------------------------------------------------------------- checks
 
 
-def _check_inputs(x1: ArrayLike, x2: ArrayLike | None, ndim: int, what: str):
-    a = floats("x1", x1)
-    if a.ndim != ndim or a.shape[0] == 0 or 0 in a.shape:
-        raise ValueError(f"x1 must be a non-empty {what}, got shape {a.shape}")
-    if not np.all(np.isfinite(a)):
-        raise ValueError("x1 must be finite, got a NaN or inf entry")
-    if x2 is None:
-        return a, None
-    b = floats("x2", x2)
-    if b.ndim != ndim or b.shape[0] == 0 or 0 in b.shape:
-        raise ValueError(f"x2 must be a non-empty {what}, got shape {b.shape}")
-    if b.shape[1:] != a.shape[1:]:
-        raise ValueError(
-            f"x1 and x2 must have the same feature shape, got x1 {a.shape} and "
-            f"x2 {b.shape}"
-        )
-    if not np.all(np.isfinite(b)):
-        raise ValueError("x2 must be finite, got a NaN or inf entry")
-    return a, b
-
-
 def _check_hyper(depth, weight_var, bias_var) -> tuple[int, float, float]:
     depth = integer("depth", depth, 1)
     require("depth", depth, depth <= _MAX_DEPTH, f"in [1, {_MAX_DEPTH}]")
@@ -131,38 +109,6 @@ def _check_hyper(depth, weight_var, bias_var) -> tuple[int, float, float]:
     require("weight_var", w, math.isfinite(w) and w > 0, "> 0 and finite")
     require("bias_var", b, math.isfinite(b) and b >= 0, ">= 0 and finite")
     return depth, w, b
-
-
-def _check_scale(rows: np.ndarray, depth: int, w: float, b: float) -> None:
-    r"""ValueError unless :math:`|x|^2/d` of every non-zero input (``rows``) and every
-    layer variance stay in [2^-450, 2^450].
-
-    The variances of an input with itself, :math:`\Sigma^1 = w|x|^2/d + b` and
-    :math:`\Sigma^{l+1} = w\Sigma^l/2 + b`, grow with :math:`|x|^2/d`, so the
-    smallest and largest input bound them. Inside that range no product of two of
-    them leaves float64; outside it the kernels came out NaN, or silently wrong (7.5 %
-    off at :math:`|x| \sim 10^{-100}`). A zero input with ``b = 0`` (variance 0) is
-    exact and allowed.
-    """
-    lo, hi = 2.0**-450, 2.0**450
-    rng = "outside [2^-450, 2^450] (about 3e-136 to 3e135)"
-    squares = np.einsum("ij,ij->i", rows, rows) / rows.shape[1]
-    nonzero = squares[rows.any(axis=1)]
-    out = nonzero[(nonzero < lo) | (nonzero > hi)]
-    if out.size:
-        raise ValueError(f"|x|^2/d of an input is {plain(out[0])!r}, {rng}")
-    ends = [nonzero.min(), nonzero.max()] if nonzero.size else []
-    if b > 0 and nonzero.size < squares.size:
-        ends.append(0.0)  # a zero input has variance b
-    v = w * np.array(ends) + b
-    for layer in range(1, depth + 2):
-        out = v[(v < lo) | (v > hi)]
-        if out.size:
-            raise ValueError(
-                f"the variance of layer {layer} is {plain(out[0])!r}, {rng}: rescale "
-                f"the inputs or change weight_var, bias_var or depth"
-            )
-        v = w * (v / 2) + b
 
 
 # ---------------------------------------------------------------- closed-form kernels
@@ -328,81 +274,6 @@ def relu_nngp_ntk(
 # ------------------------------------------------------------ neural-tangents paths
 
 
-def neural_tangents_available() -> bool:
-    """Whether jax and neural-tangents import (the ``kernels`` extra is installed).
-
-    Examples:
-      >>> isinstance(neural_tangents_available(), bool)
-      True
-    """
-    try:
-        _stax()
-    except ImportError:
-        return False
-    return True
-
-
-def _stax():
-    """neural-tangents' ``stax`` and ``jax``, imported lazily.
-
-    neural-tangents 0.6.5 imports its ``experimental`` subpackage, which needs
-    tensorflow; the kernels never use it, so an empty module stands in for it when
-    tensorflow is absent (neural-tangents is installed with ``--no-deps``).
-    """
-    try:
-        import jax
-    except ImportError as err:
-        raise ImportError(f"jax is not installed: {_NT_HINT}") from err
-    if "neural_tangents" not in sys.modules:
-        try:
-            import tensorflow  # noqa: F401
-        except ImportError:
-            name = "neural_tangents.experimental"
-            sys.modules.setdefault(name, types.ModuleType(name))
-    try:
-        with warnings.catch_warnings():  # its jax.core imports are deprecated in 0.5
-            warnings.simplefilter("ignore", DeprecationWarning)
-            from neural_tangents import stax
-    except ImportError as err:
-        raise ImportError(
-            f"neural-tangents does not import ({err}): {_NT_HINT}"
-        ) from err
-    return jax, stax
-
-
-def _nt_kernel(kernel_fn, a, b, get, batch, jax):
-    """Evaluate an analytic ``kernel_fn`` in float64 over blocks of a and b.
-
-    Every block has one shape (the last ones are zero-padded), so a jitted
-    ``kernel_fn`` compiles once. The fully connected kernels run op by op: under
-    ``jit`` XLA may round the input Gram and its diagonal differently, which moves
-    the ReLU angle of nearly parallel pairs (the diagonal included) by about
-    sqrt(eps).
-    """
-    import jax.numpy as jnp
-
-    b = a if b is None else b
-    n1, n2 = a.shape[0], b.shape[0]
-    batch = min(batch, max(n1, n2))
-    out = {g: np.empty((n1, n2)) for g in get}
-
-    def padded(x, start):  # one block shape, so the jitted kernel compiles once
-        block = x[start : start + batch]
-        pad = np.zeros((batch - block.shape[0], *x.shape[1:]))
-        return jnp.asarray(np.concatenate([block, pad]), dtype=jnp.float64)
-
-    with jax.experimental.enable_x64():
-        for i in range(0, n1, batch):
-            xi, rows = padded(a, i), min(batch, n1 - i)
-            for j in range(0, n2, batch):
-                cols = min(batch, n2 - j)
-                k = kernel_fn(xi, padded(b, j), get=get)
-                for g in get:
-                    block = np.asarray(getattr(k, g), dtype=np.float64)
-                    out[g][i : i + rows, j : j + cols] = block[:rows, :cols]
-    return out
-
-
 def relu_nngp_ntk_nt(
     x1: ArrayLike,
     x2: ArrayLike | None = None,
@@ -443,88 +314,6 @@ def relu_nngp_ntk_nt(
     return KernelPair(out["nngp"], out["ntk"])
 
 
-def _check_layers(layers) -> tuple[int, ...]:
-    try:
-        blocks = tuple(layers)
-    except TypeError:
-        raise ValueError(
-            f"layers must be a tuple of 3 ints >= 1, got {layers!r}"
-        ) from None
-    ok = len(blocks) == 3 and all(
-        isinstance(m, int | np.integer) and not isinstance(m, bool) and m >= 1
-        for m in blocks
-    )
-    if not ok:
-        raise ValueError(f"layers must be a tuple of 3 ints >= 1, got {layers!r}")
-    return tuple(int(m) for m in blocks)
-
-
-@functools.lru_cache(maxsize=8)
-def _myrtle_kernel_fn(blocks: tuple[int, ...], side: int):
-    """The jitted analytic kernel function of one Myrtle network (compiled once)."""
-    jax, stax = _stax()
-    net = []
-    for i, m in enumerate(blocks):
-        if i:
-            net.append(stax.AvgPool((2, 2), strides=(2, 2)))
-        conv = stax.Conv(1, (3, 3), padding="SAME", W_std=1.0, b_std=0.0)
-        net += [conv, stax.Relu()] * m
-    net += [stax.AvgPool((2, 2), strides=(2, 2))] * (int(math.log2(side)) - 2)
-    net += [stax.Flatten(), stax.Dense(1, W_std=1.0, b_std=0.0)]
-    _, _, kernel_fn = stax.serial(*net)
-    return jax.jit(kernel_fn, static_argnames="get")
-
-
-def myrtle_ntk(
-    x1: ArrayLike,
-    x2: ArrayLike | None = None,
-    *,
-    layers: tuple[int, int, int] = (2, 1, 1),
-    batch_size: int = 32,
-) -> np.ndarray:
-    r"""NTK of a Myrtle-style convolutional ReLU network on images, by neural-tangents.
-
-    Three blocks of ``layers[b]`` × (Conv 3×3 ``SAME``, ``W_std = 1``, ``b_std = 0``,
-    then ReLU), a 2×2 average pool between blocks and :math:`\log_2 H - 2` final ones
-    (down to 1×1), Flatten and a Dense readout: the Myrtle family arXiv:2311.14646
-    used for its real-data eigenstructure (depth 10 is ``layers=(3, 3, 3)``; the
-    default ``(2, 1, 1)`` is its depth-5 variant). Analytic NTK in jax's 64-bit mode,
-    on ``batch_size x batch_size`` blocks. A convolutional kernel keeps the
-    covariance of every pair of pixels, ``(H W)^2`` numbers per pair of images: on a
-    CPU, budget about a millisecond per pair of 8×8 images.
-
-    Args:
-      x1: shape ``(n1, H, W, C)``, images with ``H == W`` a power of two >= 4.
-      x2: shape ``(n2, H, W, C)``, or ``None`` for ``x1``.
-      layers: convolutions per block, three integers >= 1.
-      batch_size: images per block side, integer >= 1.
-
-    Returns:
-      float64 array of shape ``(n1, n2)``.
-
-    Raises:
-      ValueError: images not 4-D, not square, side not a power of two >= 4,
-        non-finite, or different shapes; bad ``layers`` or ``batch_size``; an
-        image's mean square or a layer variance outside [2^-450, 2^450].
-      ImportError: jax or neural-tangents missing (with the install command).
-    """
-    a, b = _check_inputs(x1, x2, 4, "4-D array (n, H, W, C)")
-    side = a.shape[1]
-    if a.shape[2] != side or side < 4 or side & (side - 1):
-        raise ValueError(
-            f"x1 images must be square with a power-of-two side >= 4, got shape "
-            f"{a.shape}"
-        )
-    blocks = _check_layers(layers)
-    batch = integer("batch_size", batch_size, 1)
-    # W_std = 1, b_std = 0: each ReLU layer halves the variance, as w = 1 here
-    images = a if b is None else np.concatenate([a, b])
-    _check_scale(images.reshape(images.shape[0], -1), sum(blocks), 1.0, 0.0)
-    jax, _ = _stax()
-    kernel_fn = _myrtle_kernel_fn(blocks, side)
-    return _nt_kernel(kernel_fn, a, b, ("ntk",), batch, jax)["ntk"]
-
-
 # ----------------------------------------------------------------------- eigen-data
 
 
@@ -537,19 +326,38 @@ def kernel_eigendata(kernel: ArrayLike, targets: ArrayLike) -> EigenData:
     \phi_i\phi_i^\top` with :math:`\phi_i = \sqrt n\,u_i` orthonormal in the
     empirical measure: the plug-in estimates of the Mercer eigenvalues and target
     eigencoefficients arXiv:2311.14646 feeds its eigenframework on real data
-    (Section 6 and the eigenspectra figure). Eigenvalues are sorted descending;
-    eigenvector signs are arbitrary, ``target_power`` is not.
+    (Section 6 and the eigenspectra figure). Eigenvalues are sorted descending.
+
+    What is determined: the eigenvalues, to about ``4e-16`` times the largest in
+    absolute terms (not relative: the small ones of a badly conditioned kernel
+    carry that absolute error). Eigenvector signs are arbitrary, so ``coeffs`` is
+    defined up to the sign of each row. ``target_power`` does not depend on the
+    signs, but for a repeated eigenvalue the eigenvectors are any basis of its
+    eigenspace, so only the sum of ``target_power`` over that eigenspace is
+    defined: rounding can move all of it onto one member (``diag(1, 1, 0.5)``
+    rotated, ``Y`` along one eigenvector: ``[0.333, 0.000, 0]`` becomes
+    ``[0.009, 0.325, 0]`` when ``1e-15`` is added along another). Likewise for
+    nearly equal eigenvalues and for the small eigenvalues of a badly conditioned
+    kernel, whose eigenvectors are accurate only to about
+    ``eps max|mu| / gap``: at condition number 1e15 (``n = 30``) the
+    per-eigenvector power was off by ``1e-4`` of the total against a 40-digit
+    evaluation, at 1e12 (``n = 20``) by ``7e-8``. Sums over well-separated groups
+    of modes (and ``sum(target_power) = |Y|^2/n``) are reliable.
 
     Args:
-      kernel: shape ``(n, n)``, a symmetric positive semi-definite kernel matrix.
+      kernel: shape ``(n, n)``, a symmetric positive semi-definite kernel matrix:
+        symmetric to 1e-8 of its largest entry (it is symmetrized) and with
+        smallest eigenvalue >= -1e-9 times the largest (rounding-level negative
+        eigenvalues are returned as they are).
       targets: shape ``(n,)`` or ``(n, c)``, targets of the same points.
 
     Returns:
       :class:`EigenData`; ``coeffs`` is ``(n, c)`` (``c = 1`` for 1-D targets).
 
     Raises:
-      ValueError: ``kernel`` not square, not symmetric to 1e-8 relative, not finite;
-        ``targets`` of the wrong length or non-finite.
+      ValueError: ``kernel`` not square, not symmetric to 1e-8 relative, not
+        positive semi-definite to 1e-9 relative, not finite; ``targets`` of the
+        wrong length or non-finite.
 
     Examples:
       >>> K = np.diag([4.0, 2.0])
@@ -557,14 +365,7 @@ def kernel_eigendata(kernel: ArrayLike, targets: ArrayLike) -> EigenData:
       >>> e.eigvals.tolist(), e.target_power.round(12).tolist()
       ([2.0, 1.0], [0.5, 4.5])
     """
-    K = floats("kernel", kernel)
-    if K.ndim != 2 or K.shape[0] != K.shape[1] or K.shape[0] == 0:
-        raise ValueError(f"kernel must be a non-empty square matrix, got {K.shape}")
-    if not np.all(np.isfinite(K)):
-        raise ValueError("kernel must be finite, got a NaN or inf entry")
-    scale = max(float(np.abs(K).max()), np.finfo(float).tiny)
-    if np.abs(K - K.T).max() > 1e-8 * scale:
-        raise ValueError("kernel must be symmetric, got |K - K.T| > 1e-8 max|K|")
+    K = check_kernel_matrix("kernel", kernel)
     Y = floats("targets", targets)
     Y = Y[:, None] if Y.ndim == 1 else Y
     if Y.ndim != 2 or Y.shape[0] != K.shape[0]:
@@ -575,7 +376,8 @@ def kernel_eigendata(kernel: ArrayLike, targets: ArrayLike) -> EigenData:
     if not np.all(np.isfinite(Y)):
         raise ValueError("targets must be finite, got a NaN or inf entry")
     n = K.shape[0]
-    mu, U = np.linalg.eigh((K + K.T) / 2)
+    mu, U = np.linalg.eigh(K)
+    check_psd("kernel", mu)
     order = np.argsort(mu)[::-1]
     mu, U = mu[order], U[:, order]
     coeffs = U.T @ Y / math.sqrt(n)

@@ -13,7 +13,10 @@ Groups:
     in any block layout;
 (e) eigen-data identities, and the exponent proxies against direct implementations
     and on synthetic Gaussian data with a known power-law spectrum;
-(f) input validation.
+(f) input validation;
+(g) kernel matrices that are not symmetric or not PSD beyond rounding raise, those
+    within rounding are accepted; target power per degenerate eigenspace; the beta
+    proxy's saturation at 2 alpha + 1.
 """
 
 from __future__ import annotations
@@ -42,6 +45,8 @@ from theory.kernels import relu_nngp_ntk
 from theory.kernels import relu_nngp_ntk_nt
 from theory.kernels import ridgeless_test_mse
 from theory.kernels import trace_inverse_scale
+from theory.rf_powerlaw import PowerLawTail
+from theory.rf_powerlaw import powerlaw_spectrum
 from theory.rf_ridge import rf_ridge_risk
 
 needs_nt = pytest.mark.skipif(
@@ -403,3 +408,118 @@ def test_exponent_proxies_recover_synthetic_power_law(alpha, beta):
 def test_bad_input_raises_value_error(call, match):
     with pytest.raises(ValueError, match=match):
         call()
+
+
+# ------------------------------------- (g) kernel matrices: symmetric and PSD inputs
+
+_ASYM = [[1.0, 5.0], [0.0, 1.0]]  # read from its lower triangle this is I
+
+
+def _mse(K):
+    K = np.asarray(K, dtype=float)
+    return ridgeless_test_mse(K, K[:1], np.arange(1.0, len(K) + 1), [1.0], [len(K)])
+
+
+@pytest.mark.parametrize(
+    ("call", "match"),
+    [
+        (lambda: trace_inverse_scale(_ASYM, [2]), r"kernel must be symmetric"),
+        (lambda: _mse(_ASYM), r"kernel_train must be symmetric"),
+        (lambda: kernel_eigendata(_ASYM, [1, 2]), r"kernel must be symmetric"),
+        (
+            lambda: trace_inverse_scale([[0.0, 1.0], [1.0, 0.0]], [2]),
+            r"kernel\[:2, :2\] must be positive semi-definite",
+        ),
+        (
+            lambda: trace_inverse_scale(-np.eye(2), [1, 2]),
+            r"kernel\[:1, :1\] must be positive semi-definite",
+        ),
+        (
+            lambda: trace_inverse_scale(np.zeros((2, 2)), [2]),
+            r"kernel\[:2, :2\] must have a positive eigenvalue",
+        ),
+        (
+            lambda: trace_inverse_scale(1e-320 * np.eye(2), [2]),
+            r"kernel\[:2, :2\] has eigenvalues down to 1e-320",
+        ),
+        (
+            lambda: trace_inverse_scale(1e-300 * np.diag([1.0, 1e-11]), [2]),
+            r"kernel\[:2, :2\] has eigenvalues down to 1e-311",
+        ),
+        (
+            lambda: _mse([[0.0, 1.0], [1.0, 0.0]]),
+            r"kernel_train\[:2, :2\] must be positive semi-definite",
+        ),
+        (
+            lambda: kernel_eigendata([[0.0, 1.0], [1.0, 0.0]], [1, 2]),
+            r"kernel must be positive semi-definite",
+        ),
+        (
+            lambda: kernel_eigendata(-np.eye(2), [1, 2]),
+            r"kernel must be positive semi-definite",
+        ),
+    ],
+)
+def test_non_kernel_matrices_raise(call, match):
+    with pytest.raises(ValueError, match=match):
+        call()
+
+
+def test_kernels_symmetric_and_psd_to_rounding_are_accepted():
+    """A Gram matrix of rank 3 < n, with asymmetry and negative eigenvalues at the
+    rounding level, gives what its symmetrized version gives."""
+    rng = np.random.default_rng(4)
+    x = rng.normal(size=(8, 3))
+    K = x @ x.T
+    noise = rng.normal(size=K.shape)
+    Kr = K + 1e-15 * np.abs(K).max() * noise  # not symmetric, eigenvalues ~ -1e-15
+    assert np.linalg.eigvalsh((Kr + Kr.T) / 2)[0] < 0 < np.abs(Kr - Kr.T).max()
+    Ks = (Kr + Kr.T) / 2
+    y = x[:, 0] + 1.0
+    sizes = [2, 5, 8]
+    assert np.array_equal(
+        trace_inverse_scale(Kr, sizes), trace_inverse_scale(Ks, sizes)
+    )
+    assert np.array_equal(
+        ridgeless_test_mse(Kr, K[:2], y, y[:2], sizes),
+        ridgeless_test_mse(Ks, K[:2], y, y[:2], sizes),
+    )
+    assert np.array_equal(
+        kernel_eigendata(Kr, y).eigvals, kernel_eigendata(Ks, y).eigvals
+    )
+
+
+def test_target_power_is_defined_per_eigenspace_only():
+    """For a repeated eigenvalue only the sum of ``target_power`` over its eigenspace
+    is determined: a 1e-15 perturbation inside the eigenspace moves the split, not
+    the sum, which is |P Y|^2 / n for the eigenspace's projector P."""
+    Q = np.linalg.qr(np.random.default_rng(5).normal(size=(3, 3)))[0]
+    K = Q @ np.diag([1.0, 1.0, 0.5]) @ Q.T
+    K = (K + K.T) / 2
+    y = Q[:, 0] + 0.3 * Q[:, 1] + 0.2 * Q[:, 2]
+    exact = np.array([1.09, 0.04]) / 3  # |P y|^2 / n for the two eigenspaces
+    for eps in (0.0, 1e-15, -1e-15):
+        Kp = K + eps * np.outer(Q[:, 1], Q[:, 1])
+        p = kernel_eigendata((Kp + Kp.T) / 2, y).target_power
+        got = np.array([p[0] + p[1], p[2]])
+        assert np.max(np.abs(got - exact)) <= F64_RTOL * exact.sum()
+
+
+def test_beta_proxy_saturates_at_two_alpha_plus_one():
+    """The ridgeless risk falls as n^-(beta - 1) only for beta < 2 alpha + 1, and as
+    n^-2alpha beyond, so the beta proxy reads 2 alpha + 1 there: checked on the
+    eigenframework's own ridgeless risk (6000 modes plus the power-law tail, n in
+    [200, 3200])."""
+    sizes = np.geomspace(200, 3200, 5)
+    for alpha, beta, expect in [
+        (1.5, 5.0, 4.0),
+        (1.2, 6.0, 3.4),
+        (2.0, 8.0, 5.0),
+        (1.5, 2.0, 2.0),
+    ]:
+        lam, v2 = powerlaw_spectrum(alpha, beta, 6000)
+        risk = rf_ridge_risk(
+            lam, v2, n=sizes, k=np.inf, ridge=0.0, tail=PowerLawTail(alpha, beta, 6000)
+        )
+        fit = beta_proxy(sizes, risk.test_risk, window=(200, 3200))
+        assert abs(fit.exponent - expect) <= EXPONENT_ALLOWANCE
