@@ -337,9 +337,9 @@ NCE_G_RATIO_ATOL = 1e-12
 # 0.1-wide panels before were off by up to 3.1e-5 (curv_c at s = 0.25).
 NCE_MPMATH_RTOL = 1e-12
 # (power-law tail) PowerLawTail against math.fsum of explicit modes plus a 30-digit
-# tail far out, at large h = (beta-1)/alpha, small M, large alpha/beta and subnormal
-# gamma: each output is a few dozen float64 roundings of positive terms (measured
-# <= 2e-15 after the fixes; before them up to 1e7 relative, or negative).
+# tail far out, at large h = (beta-1)/alpha, small M and large alpha/beta: each
+# output is a few dozen float64 roundings of positive terms (measured <= 2e-15 after
+# the fixes; before them up to 1e7 relative, or negative).
 POWERLAW_TAIL_FSUM_RTOL = 1e-14
 
 # --- kernels (tests/theory/test_kernels_myrtle.py)

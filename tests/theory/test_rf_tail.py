@@ -13,6 +13,8 @@ The paper's (alpha, beta) are its Fig. 2 exponents for CIFAR-10, SVHN and MNIST
 
 from __future__ import annotations
 
+import math
+
 import mpmath
 import numpy as np
 import pytest
@@ -21,9 +23,11 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from tests._tolerances import F64_RTOL
+from tests._tolerances import POWERLAW_TAIL_FSUM_RTOL as TAIL_FSUM_RTOL
 from tests._tolerances import POWERLAW_TAIL_MPMATH_RTOL as TAIL_MPMATH_RTOL
 from tests._tolerances import POWERLAW_TAIL_PIPELINE_RTOL as TAIL_PIPELINE_RTOL
 from tests._tolerances import POWERLAW_TAIL_SUM_RTOL as TAIL_SUM_RTOL
+from tests._tolerances import POWERLAW_TAIL_TINY_GAMMA_RTOL as TAIL_TINY_GAMMA_RTOL
 from tests.theory._powerlaw_helpers import PAPER_PAIRS
 from tests.theory._powerlaw_helpers import _ex
 from tests.theory._powerlaw_helpers import exponents
@@ -124,6 +128,19 @@ def _mp_reference(alpha, beta, M, gamma, d):
         return np.array([float(z), float(q), float(B2 + (1 - d) * B1)])
 
 
+def _explicit_plus_mp(alpha, beta, M, N, gamma, d):
+    """The three tails at M: math.fsum of the modes M < i <= N (float64 terms,
+    cancellation-free as in _brute) plus the 30-digit reference at N, far enough
+    out (N >= 600 + 12 max(alpha, beta)) that its Euler-Maclaurin remainder,
+    about (max(alpha, beta) / (2 pi N))^8, is below 1e-20."""
+    i = np.arange(M + 1, N + 1, dtype=np.float64)
+    lam, v2 = i**-alpha, i**-beta
+    L, one_minus_L = lam / (lam + gamma), gamma / (lam + gamma)
+    bias = one_minus_L * ((1 - d) + d * one_minus_L) * v2
+    near = np.array([math.fsum(L), math.fsum(L * L), math.fsum(bias)])
+    return near + _mp_reference(alpha, beta, N, gamma, d)
+
+
 @given(
     ab=exponents(beta_over=3.0),
     M=st.integers(1, 100),
@@ -133,12 +150,13 @@ def _mp_reference(alpha, beta, M, gamma, d):
 @_ex(M=10, log_u=0.0, d=0.5)
 @example(ab=(2.0, 3.0), M=3, log_u=2.0, d=0.5)  # beta = alpha + 1: P = 0, log case
 @example(ab=(1.5, 4.0), M=3, log_u=3.0, d=0.5)  # beta = 2 alpha + 1
-def test_tail_formula_matches_mpmath(ab, M, log_u, d):
-    """What the tail computes (integral + 3 Euler-Maclaurin terms) equals its
-    definition evaluated in mpmath, on both series branches (u < 1 and u > 1)."""
+@example(ab=(3.0, 9.0), M=1, log_u=0.0, d=0.5)  # M = 1 < 12 max(alpha, beta)
+def test_tail_matches_explicit_modes_plus_mpmath(ab, M, log_u, d):
+    """The tail after M = 1..100 modes, on both series branches (u < 1 and u > 1),
+    equals the explicit modes up to N = M + 720 plus the 30-digit tail after N."""
     alpha, beta = ab
     gamma = _gamma_at(10.0**log_u, M, alpha)
-    want = _mp_reference(alpha, beta, M, gamma, d)
+    want = _explicit_plus_mp(alpha, beta, M, M + 720, gamma, d)
     got = _tail3(PowerLawTail(alpha, beta, M), gamma, d)
     np.testing.assert_allclose(got, want, rtol=TAIL_MPMATH_RTOL)
 
@@ -179,8 +197,10 @@ def test_tail_integral_substitution_matches_quadrature(alpha, beta, M, u):
 
 def test_n_terms_sets_the_series_accuracy():
     """The documented accuracy of the truncation knob: worst error over ridges on
-    both branches at (1.5, 1.25), M = 5 (16 terms ~1e-4, 32 ~1e-8, 64 rounding)."""
-    alpha, beta, M, d = 1.5, 1.25, 5, 0.5
+    both branches at (1.5, 1.25), M = 70 (16 terms ~1e-4, 32 ~1e-8, 64 rounding;
+    at M = 70 the Euler-Maclaurin remainder of the reference, integral +
+    corrections at X = M + 1/2, is below 1e-15, so it is the sum to rounding)."""
+    alpha, beta, M, d = 1.5, 1.25, 70, 0.5
     gammas = [_gamma_at(u, M, alpha) for u in (0.3, 0.9, 1.0, 1.2, 5.0)]
     want = np.array([_mp_reference(alpha, beta, M, g, d) for g in gammas])
 
@@ -330,3 +350,111 @@ def test_tail_is_immutable_and_exposes_its_parameters():
     np.testing.assert_array_equal(
         spec.target_power, np.array([1.0, 2**-1.25, 3**-1.25])
     )
+
+
+@pytest.mark.parametrize(
+    ("alpha", "beta", "u"),
+    [
+        (1.1, 20.0, 1.0 / 0.9),  # h = (beta - 1)/alpha = 17
+        (1.5, 40.0, 1.0 / 0.9),  # h = 26
+        (1.1, 40.0, 1.0 / 0.9),  # h = 35.5: was off by 9e-2
+        (1.1, 40.0, 1.0 / 0.3),
+        (2.0, 40.0, 20.0),
+        (1.5, 80.0, 1.0 / 0.9),  # h = 52.7: was negative
+        (1.2, 10.0, 2.0),  # h = 7.5
+        (1.3, 8.0, 100.0),  # h = 5.4, L(X) = 0.99
+    ],
+)
+def test_bias_with_large_h_matches_explicit_modes(alpha, beta, u):
+    """Large h = (beta - 1)/alpha at u = 1/(gamma X^alpha) > 1 (the branch y > 1/2,
+    where the binomial series of derivations §1.2 alternates with terms ~3^Q times
+    the sum): B2 and B2 + B1 after M = 1000 (integral-dominated, no explicit
+    modes) against math.fsum of the modes up to 2 M plus the 30-digit tail after
+    2 M (a share of 2^(1 - beta) at beta = 40, 2^-4.4 at (1.3, 8))."""
+    M = 1000
+    gamma = _gamma_at(u, M, alpha)
+    tail = PowerLawTail(alpha, beta, M)
+    for d in (1.0, 0.0):  # B2, B2 + B1
+        want = _explicit_plus_mp(alpha, beta, M, 2 * M, gamma, d)[2]
+        got = float(tail.bias(gamma, d))
+        assert got == pytest.approx(want, rel=TAIL_FSUM_RTOL, abs=0.0), (d, got, want)
+
+
+@pytest.mark.parametrize(
+    ("alpha", "beta", "M", "u"),
+    [
+        (10.0, 1.5, 1, 1.0),  # z and q were negative
+        (10.0, 1.5, 1, 0.01),
+        (4.0, 2.0, 1, 1e-3),
+        (1.5, 40.0, 5, 1.0),  # B2, B1 were negative
+        (1.5, 3.0, 5, 1.0),
+        (10.0, 2.0, 50, 1.0),
+        (50.0, 2.0, 50, 1.0),  # was off by 2e-6 at M = 50
+        (1.5, 20.0, 50, 1.0),
+    ],
+)
+def test_tail_after_few_modes_or_large_exponents(alpha, beta, M, u):
+    """Small M and large alpha or beta, where the Euler-Maclaurin remainder
+    (max(alpha, beta) / (2 pi X))^8 at X = M + 1/2 is not small: the tail equals the
+    explicit modes up to N plus the 30-digit tail after N."""
+    N = M + 600 + math.ceil(12 * max(alpha, beta))
+    gamma = _gamma_at(u, M, alpha)
+    tail = PowerLawTail(alpha, beta, M)
+    for d in (1.0, 0.3):
+        want = _explicit_plus_mp(alpha, beta, M, N, gamma, d)
+        assert np.all(want > 0)
+        np.testing.assert_allclose(_tail3(tail, gamma, d), want, rtol=TAIL_FSUM_RTOL)
+
+
+def _continuum(alpha, beta, M, gamma, d):
+    """gamma -> 0 (u(X) ~ 1e300 and beyond): every explicit-mode correction is
+    O(gamma) relative, so Z = I_1 gamma^(-1/alpha) - X, Q2 = (1 - 1/alpha) I_1
+    gamma^(-1/alpha) - X (Sum_{i>=1} f(i) = int_0^inf f - f(0)/2), and the bias is
+    gamma^e / alpha [B(2 - e, e) + (1 - d) B(1 - e, 1 + e)], e = (beta - 1)/alpha < 1
+    (substitute w = gamma x^alpha in the integral over (0, inf)); 30-digit mpmath."""
+    with mpmath.workdps(30):
+        a, g = mpmath.mpf(alpha), mpmath.mpf(gamma)
+        e = (mpmath.mpf(beta) - 1) / a
+        I_1 = mpmath.pi / a / mpmath.sin(mpmath.pi / a)
+        X = mpmath.mpf(M) + mpmath.mpf(1) / 2
+        z = I_1 * g ** (-1 / a) - X
+        q = (1 - 1 / a) * I_1 * g ** (-1 / a) - X
+        bias = g**e / a * (mpmath.beta(2 - e, e) + (1 - d) * mpmath.beta(1 - e, 1 + e))
+        return np.array([float(z), float(q), float(bias)])
+
+
+@pytest.mark.parametrize(("alpha", "beta"), [(1.5, 1.25), (2.0, 2.5), (3.0, 2.0)])
+@pytest.mark.parametrize("gamma", [5e-324, 1e-320, 1e-310, 1e-300])
+def test_tail_at_subnormal_gamma(alpha, beta, gamma):
+    """gamma down to the smallest subnormal: finite sums ~gamma^(-1/alpha) (they
+    were inf and NaN) and a bias ~gamma^e (it was 0), against the continuum limit
+    with the exact exponents (the tolerance allows for rounding h = -1/alpha)."""
+    M, d = 50, 0.5
+    got = _tail3(PowerLawTail(alpha, beta, M), gamma, d)
+    want = _continuum(alpha, beta, M, gamma, d)
+    np.testing.assert_allclose(got, want, rtol=TAIL_TINY_GAMMA_RTOL)
+
+
+def test_tail_overflow_at_tiny_gamma_is_inf_not_nan():
+    """alpha = 1.01 at gamma = 5e-324: the true sums, ~1e322, exceed float64."""
+    z, q = PowerLawTail(1.01, 1.5, 50).sums(np.array([5e-324, 1e-300]))
+    assert z[0] == q[0] == np.inf
+    assert np.isfinite(z[1]) and np.isfinite(q[1])
+
+
+@pytest.mark.parametrize("d", [-1.0, 2.0, -1e-300, 1.0 + 1e-15, np.nan, np.inf])
+def test_bias_rejects_d_outside_the_unit_interval(d):
+    tail = PowerLawTail(1.5, 1.25, 50)
+    rule = "a number" if np.isnan(d) else r"in \[0, 1\]"
+    with pytest.raises(ValueError, match=f"d must be {rule}"):
+        tail.bias(1e-3, d)
+    with pytest.raises(ValueError, match="d must be"):
+        tail.bias(np.array([1e-3, 1e-2]), np.array([0.5, d]))
+
+
+@pytest.mark.parametrize("name", ["num_modes", "n_terms"])
+@pytest.mark.parametrize("flag", [True, False, np.True_])
+def test_tail_rejects_bool_counts(name, flag):
+    kwargs = {"alpha": 1.5, "beta": 1.25, "num_modes": 50, name: flag}
+    with pytest.raises(ValueError, match=name):
+        PowerLawTail(**kwargs)
