@@ -5,7 +5,6 @@ Jacobian, in closed form (arXiv:1706.02515; ``docs/derivations/selu_moments.md``
 
 from __future__ import annotations
 
-import math
 from typing import NamedTuple
 
 import numpy as np
@@ -16,6 +15,7 @@ from theory._args import floats
 from theory._args import positive
 from theory._args import require
 from theory._selu_gauss import _FAR_BELOW
+from theory._selu_gauss import _SQRT2PI
 from theory._selu_gauss import ALPHA_01
 from theory._selu_gauss import LAMBDA_01
 from theory._selu_gauss import _broadcast
@@ -25,8 +25,6 @@ from theory._selu_gauss import _pieces
 from theory._selu_gauss import _pre_activation
 from theory._selu_gauss import _selu_moments
 from theory._selu_gauss import _selu_params
-
-_SQRT2PI = math.sqrt(2.0 * math.pi)
 
 __all__ = ["MomentJacobian", "MomentMap", "moment_jacobian", "moment_map", "selu"]
 
