@@ -357,3 +357,11 @@ KERNEL_MYRTLE_SELF_RTOL = 1e-14
 # (measured 2.8e-14 at alpha = 1.5, gamma = 5e-324; the same at gamma = 1e-300 before
 # the fixes). 2e-13 is that bound plus a few roundings.
 POWERLAW_TAIL_TINY_GAMMA_RTOL = 2e-13
+
+# SELU allowances (sims/selu/allowances.py) against 30-digit quadrature. The Gaussian
+# derivatives sum a smooth part and jump terms of the size v^{-k/2}(1+|m|+√v)^power;
+# measured worst error on |m| <= 3, v in [0.05, 20], k in {3, 4, 6}: 3e-11 of that
+# scale (cancellation at v = 20). The allowances need ~1e-3. The power moments:
+# measured worst 3.6e-14 relative (the closed form just above q = 0.05).
+SELU_ALLOWANCE_DERIV_RTOL = 1e-10
+SELU_ALLOWANCE_MOMENT_RTOL = 1e-13

@@ -100,9 +100,10 @@ def batched_metrics(
     Returns:
       ``nc1, nc1_tilde, nc2_etf, nc2_of, nc2_gof, nc3, nc3_gof, nc4`` of shape
       ``(B,)`` and ``diag_wwt, mean_norm2, wh`` of shape ``(B, K)``;
-      conventions as :mod:`theory.neural_collapse` (NC1 with 1/K and a pseudo-inverse
-      at relative cut-off ``max(1e-12, 100 eps d)``; NC3 unsquared). A diverged
-      (non-finite) batch element gets a NaN NC1, never an error.
+      conventions as :mod:`theory.neural_collapse` (NC1 with 1/K, from the SVD of the
+      centred means, squared singular-value ratios below ``max(1e-12, d (100
+      eps)^2)`` dropped; NC3 unsquared). A diverged (non-finite) batch element, or
+      one whose class means coincide, gets a NaN NC1, never an error.
     """
     B, K, d = W.shape
     N = H.shape[-1]
@@ -114,25 +115,25 @@ def batched_metrics(
     centered = means - glob
     dev = H - means[..., labels]
     sigma_w = dev @ dev.mT / N
-    sigma_b = centered @ centered.mT / K
-    # A diverged run (overflowed features) has a non-finite Sigma_B, on which eigh
-    # fails: decompose the identity there instead and report NaN for its NC1.
-    finite = torch.isfinite(sigma_b).all(-1).all(-1) & torch.isfinite(sigma_w).all(
+    # A diverged run (overflowed features) has non-finite means, on which the SVD
+    # fails: decompose zeros there instead and report NaN for its NC1.
+    finite = torch.isfinite(centered).all(-1).all(-1) & torch.isfinite(sigma_w).all(
         -1
     ).all(-1)
-    if not bool(finite.all()):
-        eye_d = torch.eye(d, dtype=H.dtype, device=H.device)
-        sigma_b = torch.where(finite[:, None, None], sigma_b, eye_d)
-    evals, evecs = torch.linalg.eigh(sigma_b)
-    top = evals.amax(-1, keepdim=True)
-    rcond = max(1e-12, 100 * torch.finfo(H.dtype).eps * d)
-    inv_vals = torch.where(evals > rcond * top, 1.0 / evals, torch.zeros_like(evals))
-    pinv = (evecs * inv_vals[..., None, :]) @ evecs.mT
+    centered_svd = torch.where(finite[:, None, None], centered, 0.0)
+    # Sigma_B = C C^T / K with C the centred means; from the SVD C = U S V^T,
+    # NC1 = sum_i u_i^T Sigma_W u_i / S_i^2 without forming Sigma_B, whose
+    # eigenvectors would carry the square of the means' condition number.
+    U, S, _ = torch.linalg.svd(centered_svd, full_matrices=False)
+    ratio2 = (S / S[..., :1]) ** 2
+    rcond = max(1e-12, d * (100 * torch.finfo(H.dtype).eps) ** 2)
+    inv_s2 = torch.where(ratio2 > rcond, 1.0 / S**2, torch.zeros_like(S))
     tr_w = torch.diagonal(sigma_w, dim1=-2, dim2=-1).sum(-1)
-    tr_b = torch.diagonal(sigma_b, dim1=-2, dim2=-1).sum(-1)
-    nc1 = (sigma_w * pinv).sum((-2, -1)).clamp_min(0) / K
+    tr_b = centered.square().sum((-2, -1)) / K  # Tr Sigma_B
+    nc1 = (((sigma_w @ U) * U).sum(-2) * inv_s2).sum(-1).clamp_min(0)
+    defined = finite & (S[..., 0] > 0)  # NC1 is undefined where the means coincide
     out = {
-        "nc1": torch.where(finite, nc1, torch.full_like(nc1, float("nan"))),
+        "nc1": torch.where(defined, nc1, torch.full_like(nc1, float("nan"))),
         "nc1_tilde": tr_w / tr_b,
     }
     G = W @ W.mT

@@ -148,8 +148,8 @@ def _mp_nc1(H, y, K):
 def test_nc1_with_nearly_collinear_means_to_the_svd_bound(eps):
     """Class means a distance eps off a line: nc1 within 10 eps_mach kappa of a
     50-digit reference, kappa = S_max / S_min of the centred means (the error of their
-    SVD). Inverting Sigma_B = C C^T / K instead costs eps_mach kappa^2: 8.5e-6 relative
-    at eps = 1e-5 before."""
+    SVD). Inverting Sigma_B = C C^T / K instead costs eps_mach kappa^2: at eps = 1e-5,
+    2.4e-6 relative with the eigendecomposition, 2.9e-12 with the SVD."""
     K, n, d = 3, 5, 4
     rng = np.random.default_rng(11)
     y = np.repeat(np.arange(K), n)

@@ -1,7 +1,7 @@
 r"""Deep nets and alpha-dropout (:mod:`sims.selu.deep`) against the iterated maps.
 
 Tolerances: ``|mean - theory| <= Z_SEM * SEM + allowance``, the allowance the
-finite-width bias of :mod:`tests.sims.selu._allowances`.
+finite-width bias of :mod:`sims.selu.allowances`.
 """
 
 from __future__ import annotations

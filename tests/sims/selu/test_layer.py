@@ -1,7 +1,7 @@
 r"""One SELU layer, Monte Carlo vs the moment map (:mod:`sims.selu.layer`).
 
 Tolerances: ``|mean - theory| <= Z_SEM * SEM + allowance``, the allowance the
-Edgeworth term of :mod:`tests.sims.selu._allowances`.
+Edgeworth term of :mod:`sims.selu.allowances`.
 """
 
 from __future__ import annotations
