@@ -131,7 +131,8 @@ def _build_parser(prog: str, description: str, experiments) -> argparse.Argument
     p.add_argument(
         "--overwrite",
         action="store_true",
-        help="replace a finished file of another config or code version",
+        help="replace a finished file of another config or code version, or a "
+        "file at --out that is not a result grid",
     )
     p.add_argument(
         "--wait",

@@ -455,7 +455,8 @@ def run_sweep(
 
     Raises:
       ValueError: an unwritable ``out``; ``out`` being written by another run; a
-        finished file or parts of another run; a bad ``scheduler`` or ``workers``.
+        finished file or parts of another run, or an existing file that is not a
+        result grid (without ``overwrite``); a bad ``scheduler`` or ``workers``.
     """
     device = resolve_device(config.device)
     out = Path(out) if out is not None else result_path(name, config)
@@ -472,12 +473,13 @@ def run_sweep(
         if out.exists():
             try:
                 done = read_netcdf(out)
-            except Exception as err:  # unreadable: it is recomputed, with a warning
-                warnings.warn(
-                    f"recomputing unreadable {out} ({type(err).__name__})",
-                    RuntimeWarning,
-                    stacklevel=2,
-                )
+            except Exception as err:  # not a grid: never replaced unasked
+                if not overwrite:
+                    raise ValueError(
+                        f"{out} exists and is not a readable result grid "
+                        f"({type(err).__name__}); pass --overwrite to replace it or "
+                        "choose another --out"
+                    ) from None
                 done = None
             if done is not None and _matches(done.attrs, config, device):
                 if resume:

@@ -361,7 +361,8 @@ POWERLAW_TAIL_TINY_GAMMA_RTOL = 2e-13
 # SELU allowances (sims/selu/allowances.py) against 30-digit quadrature. The Gaussian
 # derivatives sum a smooth part and jump terms of the size v^{-k/2}(1+|m|+√v)^power;
 # measured worst error on |m| <= 3, v in [0.05, 20], k in {3, 4, 6} (40-digit
-# quadrature): 2.5e-11 of that scale (cancellation at v = 20). The allowances need ~1e-3. The power moments:
-# measured worst 3.6e-14 relative (the closed form just above q = 0.05).
+# quadrature): 2.5e-11 of that scale (cancellation at v = 20). The allowances need
+# ~1e-3. The power moments: measured worst 3.6e-14 relative (the closed form just
+# above q = 0.05).
 SELU_ALLOWANCE_DERIV_RTOL = 1e-10
 SELU_ALLOWANCE_MOMENT_RTOL = 1e-13

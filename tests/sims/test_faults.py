@@ -181,6 +181,20 @@ def test_a_finished_file_of_another_config_is_kept_unless_overwrite(
     assert list(ds["n"].values) == [48, 64]
 
 
+def test_a_file_that_is_not_a_grid_is_kept_unless_overwrite(tmp_path, monkeypatch):
+    """A typo in --out must not replace a user's file: refused before any work."""
+    out = tmp_path / "notes.txt"
+    out.write_text("my notes\n")
+    never = KernelSpy(fail_after=0)
+    use_kernel(monkeypatch, rf_risk, never)
+    with pytest.raises(ValueError, match=r"notes.txt exists and is not a readable"):
+        rf_risk.sweep(BASE, out=out)
+    assert out.read_text() == "my notes\n" and never.calls == []
+    monkeypatch.undo()
+    ds, _ = rf_risk.sweep(BASE, out=out, overwrite=True)
+    assert read_netcdf(out).sizes == ds.sizes
+
+
 def test_device_cpu_reuses_a_device_auto_result_on_a_cpu_machine(tmp_path, monkeypatch):
     if rf_risk.resolve_device("auto").type != "cpu":
         pytest.skip("auto resolves to a GPU here")
