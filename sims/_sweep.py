@@ -202,6 +202,14 @@ def _run_pool(kernel, config, chunks, threads, workers: int):
                 future.cancel()
 
 
+def _local_workers(scheduler: str) -> int:
+    """N of a ``local:N`` scheduler; ValueError unless N is a whole number >= 1."""
+    workers = scheduler.partition(":")[2]
+    if not (workers.isascii() and workers.isdigit()) or int(workers) < 1:
+        raise ValueError(f"scheduler local:N needs N >= 1, got {scheduler!r}")
+    return int(workers)
+
+
 def _run_dask(kernel, config, chunks, threads, scheduler: str):
     try:
         from dask.distributed import Client
@@ -212,11 +220,8 @@ def _run_dask(kernel, config, chunks, threads, scheduler: str):
             "--scheduler needs dask.distributed: pip install 'learning-dynamics[dist]'"
         ) from None
     if scheduler.startswith("local:"):
-        workers = scheduler.partition(":")[2]
-        if not workers.isdigit() or int(workers) < 1:
-            raise ValueError(f"scheduler local:N needs N >= 1, got {scheduler!r}")
         cluster = LocalCluster(
-            n_workers=int(workers), threads_per_worker=1, processes=True
+            n_workers=_local_workers(scheduler), threads_per_worker=1, processes=True
         )
         client = Client(cluster)
     else:
@@ -269,6 +274,8 @@ def _check_memory(chunk_bytes: float, parallel: int, device) -> None:
 
 def _check_writable(out: Path) -> None:
     """Refuse, before any work, an output path that cannot be written."""
+    if not out.name:
+        raise ValueError(f"--out {str(out)!r} names no file; give a file path")
     if out.is_dir():
         raise ValueError(f"--out {out} is a directory; give a file path")
     parent = out.parent
@@ -460,7 +467,6 @@ def run_sweep(
     """
     device = resolve_device(config.device)
     out = Path(out) if out is not None else result_path(name, config)
-    parts = out.with_name(out.name + ".parts")
     if workers is not None and (not isinstance(workers, int) or workers < 1):
         raise ValueError(f"workers must be an integer >= 1, got {workers!r}")
     if workers is None:
@@ -468,6 +474,9 @@ def run_sweep(
     if chunk_bytes is not None and scheduler is None:
         _check_memory(chunk_bytes, min(workers, len(chunks)), device)
     _check_writable(out)
+    parts = out.with_name(out.name + ".parts")
+    if scheduler is not None and scheduler.startswith("local:"):
+        _local_workers(scheduler)
     with _exclusive(out, wait):
         _clean_temporaries(out, parts)
         if out.exists():
@@ -496,7 +505,7 @@ def run_sweep(
             shutil.rmtree(parts)
         parts.mkdir(parents=True, exist_ok=True)
         stamp = parts / "run.json"
-        if stamp.exists():
+        if stamp.exists() and any(parts.glob("*.nc")):  # no chunk: nothing to mix
             try:
                 old = json.loads(stamp.read_text())
             except json.JSONDecodeError:

@@ -210,9 +210,16 @@ def test_device_cpu_reuses_a_device_auto_result_on_a_cpu_machine(tmp_path, monke
 # --- errors before work ---------------------------------------------------------------
 
 
-@pytest.mark.parametrize("case", ["directory", "under_a_file"])
+@pytest.mark.parametrize("case", ["directory", "under_a_file", "empty", "local:x"])
 def test_an_unwritable_out_is_refused_before_any_work(tmp_path, monkeypatch, case):
-    if case == "directory":
+    """Also an empty --out and a malformed local:N scheduler: refused before the
+    parts folder is made."""
+    scheduler = None
+    if case == "empty":
+        out, pattern = "", "names no file"
+    elif case == "local:x":
+        out, pattern, scheduler = tmp_path / "g.nc", "local:N needs N >= 1", case
+    elif case == "directory":
         out = tmp_path / "somedir"
         out.mkdir()
         pattern = "is a directory"
@@ -223,8 +230,8 @@ def test_an_unwritable_out_is_refused_before_any_work(tmp_path, monkeypatch, cas
     never = KernelSpy(fail_after=0)
     use_kernel(monkeypatch, rf_risk, never)
     with pytest.raises(ValueError, match=pattern):
-        rf_risk.sweep(BASE, out=out)
-    assert never.calls == []
+        rf_risk.sweep(BASE, out=out, scheduler=scheduler)
+    assert never.calls == [] and not list(tmp_path.glob("*.parts"))
 
 
 def test_a_lock_file_that_cannot_be_made_is_one_line(tmp_path, monkeypatch):
@@ -275,6 +282,17 @@ def test_a_scheduler_where_nothing_listens_fails_fast(tmp_path):
     with pytest.raises(ValueError, match="cannot reach the dask scheduler"):
         rf_risk.sweep(BASE, out=tmp_path / "g.nc", scheduler="tcp://127.0.0.1:9")
     assert time.monotonic() - started < 60
+
+
+def test_parts_without_a_chunk_do_not_block_another_config(tmp_path):
+    """A run that failed before its first chunk (here: no scheduler listening)
+    leaves only its stamp; a run of another config may use the same --out."""
+    pytest.importorskip("dask.distributed")
+    out = tmp_path / "g.nc"
+    with pytest.raises(ValueError, match="cannot reach the dask scheduler"):
+        rf_risk.sweep(BASE, out=out, scheduler="tcp://127.0.0.1:9")
+    ds, _ = rf_risk.sweep(BASE.replace(seed=1), out=out)
+    assert ds.attrs["seed"] == 1
 
 
 # --- worker count, and kills ----------------------------------------------------------
