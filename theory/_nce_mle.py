@@ -122,9 +122,10 @@ def gaussian_mean_nll(
       data_mean: :math:`\theta^*`.
       noise_mean: :math:`m`.
       noise_std: :math:`s \le 25`, with :math:`|\theta - m| + 8.5 \le 38.6\,s`
-        (so :math:`s \ge 0.221`): the nodes, :math:`|z| \le 38.6` in the
-        standardized noise variable, must cover :math:`e^{-E_\theta}` to 8.5 of its
-        standard deviations :math:`1/s` (truncation below 1e-16). The rule
+        (so :math:`s \ge 8.5/38.6 \approx 0.2202`): the nodes,
+        :math:`|z| \le 38.6` in the standardized noise variable, must cover
+        :math:`e^{-E_\theta}` to 8.5 of its standard deviations :math:`1/s`
+        (truncation below 1e-16). The rule
         :math:`|\theta - m| \le 30 s` used before let :math:`\log g` be off by 1.3
         at :math:`s = 0.01`. Accuracy (measured on a 41 x 11 grid of the domain):
         :math:`\nabla g/g` within 2.3e-14 of its exact 0 and :math:`\log g` within

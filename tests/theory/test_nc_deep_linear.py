@@ -88,7 +88,7 @@ TABLE_IMBALANCED = {  # M: (a^2, |hbar|^2, w.hbar, s^2, objective), 200, 100, 50
 
 
 @pytest.mark.parametrize("M", sorted(TABLE_BALANCED))
-def test_spec_table_balanced(M):
+def test_reference_table_balanced(M):
     a2, h2, wh, s2, obj = TABLE_BALANCED[M]
     s = nc.deep_linear_mse_minimizer([100] * 4, depth=M, lam_w=5e-4, lam_h=5e-4)
     np.testing.assert_allclose(s.a2, a2, rtol=0, atol=TABLE_ATOL)
@@ -100,7 +100,7 @@ def test_spec_table_balanced(M):
 
 
 @pytest.mark.parametrize("M", sorted(TABLE_IMBALANCED))
-def test_spec_table_imbalanced(M):
+def test_reference_table_imbalanced(M):
     a2, h2, wh, s2, obj = TABLE_IMBALANCED[M]
     s = nc.deep_linear_mse_minimizer(
         [200, 100, 50, 50], depth=M, lam_w=5e-4, lam_h=5e-4
@@ -121,7 +121,7 @@ def test_spec_table_imbalanced(M):
     assert abs(s.objective - obj) <= TABLE_ATOL
 
 
-def test_spec_cifar_imbalanced_targets():
+def test_reference_cifar_imbalanced_targets():
     # §6.3, last paragraph: n_k = 100,100,...,500,500 (N = 3000), lambda = 1e-5.
     n = [100, 100, 200, 200, 300, 300, 400, 400, 500, 500]
     m1 = nc.deep_linear_mse_minimizer(n, depth=1, lam_w=1e-5, lam_h=1e-5).a2
@@ -159,7 +159,7 @@ def test_counterexample_picks_the_global_zero_branch():
         assert _deep_grad_norm(p, lam, lam, "mse") < 1e-10
 
 
-def test_ce_etf_spec_table():
+def test_ce_etf_reference_table():
     # §6.5 (ours): K=4, n=20, lambda_W = lambda_H, the ETF column.
     cases = {
         (1, 5e-3): 0.319722,

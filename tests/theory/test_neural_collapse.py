@@ -56,7 +56,7 @@ def _labels(K, n):
 # ======================================================================================
 
 
-def test_theorem_42_spec_check():
+def test_theorem_42_reference_values():
     # §6.2 (ours): K=4, n=10, d=10, lambda_W=0.5, lambda_H=0.4, F from the Schur
     # complement: sigma_min(F_kk) = 0.991135, sigma_max(F_kk~) = 0.004384 at beta=100;
     # 0.999106 and 0.000442 at beta = 1000; second sv of F_kk~ ~1e-13.

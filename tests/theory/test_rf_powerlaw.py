@@ -192,7 +192,7 @@ def test_test_risk_broadcasts():
 
 
 @pytest.mark.parametrize(("ab", "printed"), list(TABLE_RSTAR.items()))
-def test_rstar_reproduces_the_spec_table(ab, printed):
+def test_rstar_reproduces_the_reference_table(ab, printed):
     """Derivations §6.2 table, theory column: R* at sigma^2_rel = 0, 1, 5, 50, to the
     printed digits (e.g. '0.31' means |R* - 0.31| <= 0.005)."""
     got = optimal_fitting_ratio(*ab, np.array(TABLE_NOISE))
@@ -338,7 +338,7 @@ def _discrete(alpha, beta, n, R, noise_rel, M=None):
 
 
 @pytest.mark.parametrize(("alpha", "beta"), SPEC5_PAIRS)
-def test_discrete_over_closed_form_at_the_spec_pairs(alpha, beta):
+def test_discrete_over_closed_form_at_the_reference_pairs(alpha, beta):
     """Derivations §3 (our computation): E_te(discrete)/E_te(closed) -> 1 as n grows:
     within 2e-3 at n = 1e3 (ridgeless noiseless: measured 0.9993-0.9994; also at
     R = 0.1, 0.3, 0.5 with sigma^2_rel = 0, 1, 5) and within 2e-4 at n = 1e4

@@ -77,7 +77,7 @@ SPEC4_NOISE = 0.5
         (np.inf, "0.968408"),  # KRR
     ],
 )
-def test_spec4_k_sweep_to_krr(k, printed):
+def test_reference_k_sweep_to_krr(k, printed):
     """Derivations §8.1, "k -> inf": E(n=256, delta=0.01), printed digits."""
     out = rf_ridge_risk(
         SPEC4_LAM, SPEC4_V2, n=256, k=k, ridge=0.01, noise_var=SPEC4_NOISE
@@ -85,7 +85,7 @@ def test_spec4_k_sweep_to_krr(k, printed):
     assert_rounds_to(float(out.test_risk), printed)
 
 
-def test_spec4_n_to_infinity_approximation_error():
+def test_reference_n_to_infinity_approximation_error():
     """Derivations §8.1, "n -> inf": k=128, delta=0.01; n=1e7 gives 0.8091236,
     limit 0.8091133.
 
@@ -109,7 +109,7 @@ def test_spec4_n_to_infinity_approximation_error():
     np.testing.assert_allclose(out.gamma[1], gk, rtol=N_INF_RTOL)
 
 
-def test_spec4_ridgeless_n_k_asymmetry():
+def test_reference_ridgeless_n_k_asymmetry():
     """Derivations §8.1 "n <-> k": at delta=0, E(100, 300)=1.539, E(300, 100)=1.278."""
     out = rf_ridge_risk(
         SPEC4_LAM, SPEC4_V2, n=[100, 300], k=[300, 100], ridge=0.0, noise_var=0.5

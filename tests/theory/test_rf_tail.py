@@ -281,7 +281,7 @@ class _DifferenceTail:
         return self.near.bias(gamma, d) - self.far.bias(gamma, d)
 
 
-def test_spec_truncation_examples():
+def test_reference_truncation_examples():
     """Derivations §6.1 (our computation): truncating at M = 2e6 (ridgeless KRR,
     n = 2000)
     (1) at alpha = 1.12 misses 'about 1/3 of n' in z (measured 0.331);

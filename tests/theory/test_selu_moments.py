@@ -152,7 +152,7 @@ def test_plain_float64_closed_forms_are_within_1e15():
     assert abs(lam - LAMBDA_01) <= 1e-15 * LAMBDA_01
 
 
-def test_reference_table_spec_section3():
+def test_reference_table_section3():
     """[DER] §12.3 table of (ν̃, μ̃) at ω = 0, τ = 1 (6 decimals printed)."""
     nu = np.array([0.02, 0.16, 0.24, 0.5, 1, 2, 3, 16, 100])
     nu_t = [0.034923, 0.224981, 0.316723, 0.577500, 1, 1.714478, 2.349062]
