@@ -133,7 +133,7 @@ SELU_MPMATH_RTOL = 1e-12
 # SELU Jacobian vs mpmath, relative per entry. Just above the series' range
 # (v > 1e-4, a < 0) Var(e^z | z <= 0) = E2/Q - (E1/Q)^2 cancels to ~eps/v: measured
 # 3.3e-12 at a = -2.9, v = 1.0001e-4 (J21); elsewhere on the scanned grids (40 values
-# of a in [-37.9, 37.9] per v) <= 2.6e-13 for v >= 0.01 and <= 9.6e-13 for v <= 1e-6.
+# of a in [-37.9, 37.9] per v) <= 4.8e-13 for v >= 0.01 and <= 9.6e-13 for v <= 1e-6.
 SELU_JAC_MPMATH_RTOL = 1e-11
 # Central differences, h = 1e-6 (selu_moments.md §12.10): truncation O(h^2 f''') ~
 # 1e-12, rounding O(eps / h) ~ 1e-10.
