@@ -16,7 +16,9 @@ from sims.report._tolerances import SELU_SIM_DEEP_CONVERGENCE_ATOL
 from sims.report._tolerances import Z_SEM
 from sims.selu import DEEP
 from sims.selu import LAYER
+from sims.selu.allowances import RELU_SD_MAX
 from sims.selu.allowances import edgeworth_bias
+from sims.selu.allowances import relu_ratio_sd_bound
 from theory.selu_moments import ALPHA_01
 from theory.selu_moments import LAMBDA_01
 from theory.selu_moments import moment_map
@@ -95,17 +97,22 @@ def _relu_halving(run: Runner) -> Claim:
 
     The per-trial ratio is a product of scaled chi-squares, skewed at depth; a
     4-SEM bound needs the SEM estimated from >= MIN_TRIALS trials (false-alarm
-    rate <= 0.12% per comparison for Student t with 15 dof), as in the tests.
+    rate <= 0.12% per comparison for Student t with 15 dof), and is applied only at
+    layers where the ratio's relative SD is at most RELU_SD_MAX
+    (:func:`sims.selu.allowances.relu_ratio_sd_bound`); deeper, the mean of a few
+    trials cannot test an expectation dominated by rare trials. As in the tests.
     """
     config = run.config(DEEP)
     text = (
         "ReLU nets (LeCun-normal) halve the second moment per layer: "
         f"E x_l² = (ν₀ + μ₀²)·2^−l (depth {config.depth}, widths "
-        f"{', '.join(map(str, config.width))}, {config.trials} trials)"
+        f"{', '.join(map(str, config.width))}, {config.trials} trials; layers where "
+        f"the ratio's relative SD is ≤ {RELU_SD_MAX:g})"
     )
     why = (
         f"gap = worst |mean ratio − 1| − {Z_SEM:g}·SEM; allowance 0: exact in "
-        "expectation at any width (Gaussian weights, positively homogeneous ReLU)"
+        "expectation at any width (Gaussian weights, positively homogeneous ReLU); "
+        "relative SD bound √((1 + 5/n)^l − 1) (sims/selu/allowances.py)"
     )
     if "relu" not in config.activation or config.trials < MIN_TRIALS:
         return not_checked(
@@ -122,6 +129,8 @@ def _relu_halving(run: Runner) -> Claim:
     ratio = second / (
         (relu["start_var"] + relu["start_mean"] ** 2) * 0.5 ** relu["layer"]
     )
+    testable = relu_ratio_sd_bound(relu["width"], relu["layer"]) <= RELU_SD_MAX
+    ratio = ratio.where(testable)
     mean = ratio.mean("trial")
     sem = ratio.std("trial", ddof=1) / np.sqrt(ratio.count("trial"))
     z = abs(mean - 1) / sem
@@ -130,7 +139,8 @@ def _relu_halving(run: Runner) -> Claim:
         float((abs(mean - 1) - Z_SEM * sem).max()),
         0.0,
         why,
-        f"{int(mean.size)} (start, width, layer) cells, worst |z| {float(z.max()):.2f}",
+        f"{int(mean.count())} (start, width, layer) cells, worst |z| "
+        f"{float(z.max()):.2f}",
     )
 
 
