@@ -4,14 +4,14 @@ Each figure module draws from the newest saved grids under ``<results>/<module>/
 (``*.nc`` directly in that folder, newest by modification time first) plus any
 theory-only figures it has. An experiment with no saved grid there is first run at its
 ``default`` preset (one line on stderr names the command; ``--no-run`` skips it and
-draws only what is saved); an unreadable grid is skipped with one line on stderr and
-the next newest is used. Every figure is written as PNG and PDF; the written paths are
-printed one a line.
+draws only what is saved); an unreadable grid, or one another sim module wrote, is
+skipped with one line on stderr and the next newest is used. Every figure is written
+as PNG and PDF; the written paths are printed one a line. A ``--results`` or ``--out``
+that cannot be written exits 2 with one line, before anything runs.
 """
 
 from __future__ import annotations
 
-import argparse
 import dataclasses
 import json
 import sys
@@ -24,6 +24,8 @@ from figures import neural_collapse
 from figures import rf_real
 from figures import rf_risk
 from figures import selu
+from figures._grid import check_out_dir
+from sims._cli import _Parser
 from sims._cli import quiet_on_closed_pipe
 from sims._registry import all_experiments
 from sims._sweep import result_path
@@ -91,15 +93,21 @@ def run_missing(stem: str, results: Path) -> None:
 
 @quiet_on_closed_pipe
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="python -m figures",
         description="Regenerate every figure from the newest saved grids.",
     )
     parser.add_argument(
-        "--results", type=Path, default=Path("results"), help="results folder"
+        "--results",
+        type=Path,
+        default=Path("results"),
+        help="results folder (default: %(default)s)",
     )
     parser.add_argument(
-        "--out", type=Path, default=Path("figures/out"), help="output folder"
+        "--out",
+        type=Path,
+        default=Path("figures/out"),
+        help="output folder (default: %(default)s)",
     )
     parser.add_argument(
         "--no-run",
@@ -107,10 +115,21 @@ def main(argv: Sequence[str] | None = None) -> int:
         help="draw only from saved grids; never run a missing default sweep",
     )
     args = parser.parse_args(argv)
+    try:  # before any sweep runs or any figure is drawn
+        # Missing sweeps write their grids there, unless --no-run.
+        check_out_dir(args.results, "--results", write=not args.no_run)
+        check_out_dir(args.out)
+    except ValueError as err:
+        print(f"{parser.prog}: error: {err}", file=sys.stderr)
+        return 2
     for stem, module in MODULES.items():
         folder = args.results / stem
         if not args.no_run:
-            run_missing(stem, args.results)
+            try:
+                run_missing(stem, args.results)
+            except ValueError as err:  # the sweep refused (one line), as sims do
+                print(f"{parser.prog}: error: {err}", file=sys.stderr)
+                return 2
         grids = _grids(folder, module)
         if not grids:
             print(

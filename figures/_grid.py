@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import dataclasses
+import functools
+import json
 from collections.abc import Callable
 from collections.abc import Mapping
 from collections.abc import Sequence
@@ -9,9 +12,19 @@ from pathlib import Path
 
 import xarray as xr
 
+from sims._cli import _Parser
 from sims._cli import quiet_on_closed_pipe
+from sims._io import check_folder
 
-__all__ = ["GridError", "check_kind", "figure_main", "match_kind", "open_grid"]
+__all__ = [
+    "GridError",
+    "check_kind",
+    "check_out_dir",
+    "figure_main",
+    "grid_module",
+    "match_kind",
+    "open_grid",
+]
 
 
 class GridError(ValueError):
@@ -52,13 +65,55 @@ def match_kind(
     )
 
 
+@functools.cache
+def _writers() -> dict[tuple[str, frozenset[str]], tuple[str, ...]]:
+    """``{(experiment key, its config field names): sim modules declaring it}``."""
+    from sims._registry import all_experiments
+
+    out: dict[tuple[str, frozenset[str]], tuple[str, ...]] = {}
+    for module, experiments in all_experiments().items():
+        for e in experiments:
+            names = frozenset(f.name for f in dataclasses.fields(e.config))
+            out[e.key, names] = (*out.get((e.key, names), ()), module)
+    return out
+
+
+def grid_module(ds: xr.Dataset) -> str | None:
+    """The sim module (``sims.<name>``) whose sweep wrote ``ds``, or ``None`` when its
+    attrs do not tell.
+
+    A grid records its experiment key (attr ``experiment``) and config
+    (``config_json``); two modules may share a key (``sims.rf_risk`` and
+    ``sims.rf_real`` both have ``rf``), so the module is the one declaring an
+    experiment of that key with exactly those config fields. A grid made by other
+    code, or by a code version whose config fields have changed since, gives ``None``.
+    """
+    key = ds.attrs.get("experiment")
+    try:
+        fields = json.loads(ds.attrs.get("config_json", ""))
+    except (TypeError, ValueError):
+        return None
+    if not isinstance(key, str) or not isinstance(fields, dict):
+        return None
+    modules = _writers().get((key, frozenset(fields)), ())
+    return modules[0] if len(modules) == 1 else None
+
+
 def open_grid(
-    path: str | Path, check: Callable[[xr.Dataset, str], object]
+    path: str | Path,
+    check: Callable[[xr.Dataset, str], object],
+    module: str | None = None,
 ) -> xr.Dataset:
     """Open ``path``, load it into memory and ``check(ds, str(path))`` it.
 
+    Args:
+      module: the sim module the grid must come from (``sims.<name>``); a grid whose
+        attrs say another module wrote it (:func:`grid_module`) is refused even when
+        it has the variables ``check`` looks for.
+
     Raises:
-      GridError: missing or unreadable file, or whatever ``check`` refuses.
+      GridError: missing or unreadable file, a grid of another module, or whatever
+        ``check`` refuses.
     """
     path = Path(path)
     if not path.is_file():
@@ -70,8 +125,20 @@ def open_grid(
     except Exception as err:  # any failure to read is "not a netCDF grid"
         reason = str(err).splitlines()[0] if str(err) else type(err).__name__
         raise GridError(f"{path}: not a netCDF4 grid ({reason})") from None
+    writer = grid_module(ds) if module is not None else None
+    if writer is not None and writer != module:
+        raise GridError(
+            f"{path} is a {writer} grid (experiment {ds.attrs['experiment']!r}), "
+            f"not {module}"
+        )
     check(ds, str(path))
     return ds
+
+
+def check_out_dir(out: str | Path, flag: str = "--out", *, write: bool = True) -> None:
+    """``ValueError`` naming ``flag out`` unless ``out`` is a folder that exists or
+    can be created and (``write``) a file can be created in it; creates nothing."""
+    check_folder(flag, out, write=write)
 
 
 def figure_main(
@@ -87,10 +154,9 @@ def figure_main(
 
     @quiet_on_closed_pipe
     def main(argv: Sequence[str] | None = None) -> int:
-        import argparse
         import sys
 
-        parser = argparse.ArgumentParser(
+        parser = _Parser(
             prog=f"python -m figures.{name}",
             description=f"Draw the {what} figures (PNG and PDF) from saved grids.",
         )
@@ -98,12 +164,16 @@ def figure_main(
             "grids", type=Path, nargs="*", help=f"netCDF grids of sims.{name}"
         )
         parser.add_argument(
-            "--out", type=Path, default=Path("figures/out"), help="output folder"
+            "--out",
+            type=Path,
+            default=Path("figures/out"),
+            help="output folder (default: %(default)s)",
         )
         args = parser.parse_args(argv)
         try:
             grids = [load(path) for path in args.grids]
-        except GridError as err:
+            check_out_dir(args.out)
+        except ValueError as err:  # GridError included
             print(f"{parser.prog}: error: {err}", file=sys.stderr)
             return 2
         for path in write(grids, args.out):

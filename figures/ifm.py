@@ -78,7 +78,7 @@ def check_grid(ds: xr.Dataset, source: str = "grid") -> str:
 
 def load_grid(path: str | Path) -> xr.Dataset:
     """Open a saved ifm grid and check it (else :class:`GridError`)."""
-    return open_grid(path, check_grid)
+    return open_grid(path, check_grid, module="sims.ifm")
 
 
 def _legend_right(fig: Figure, handles, labels) -> None:

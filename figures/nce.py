@@ -91,7 +91,7 @@ def check_grid(ds: xr.Dataset, source: str = "grid") -> str:
 
 def load_grid(path: str | Path) -> xr.Dataset:
     """Open a saved nce grid and check it (else :class:`GridError`)."""
-    return open_grid(path, check_grid)
+    return open_grid(path, check_grid, module="sims.nce")
 
 
 def plot_landscapes(

@@ -98,7 +98,7 @@ def check_grid(ds: xr.Dataset, source: str = "grid") -> str:
 
 def load_grid(path: str | Path) -> xr.Dataset:
     """Open a saved neural_collapse grid and check it (else :class:`GridError`)."""
-    return open_grid(path, check_grid)
+    return open_grid(path, check_grid, module="sims.neural_collapse")
 
 
 def _nearest(values, target: float):

@@ -94,7 +94,7 @@ def check_grid(ds: xr.Dataset, source: str = "grid") -> None:
 
 def load_grid(path: str | Path) -> xr.Dataset:
     """Open a saved rf_real grid and check it (:class:`GridError` if not one)."""
-    return open_grid(path, check_grid)
+    return open_grid(path, check_grid, module="sims.rf_real")
 
 
 def _colours(num: int):

@@ -40,6 +40,7 @@ from matplotlib.lines import Line2D
 from figures import _style
 from figures._grid import GridError
 from figures._grid import check_kind
+from figures._grid import check_out_dir
 from figures._grid import open_grid
 from figures._rf_fitting_ratio import DATASETS
 from figures._rf_fitting_ratio import DEFAULT_NOISE_REL
@@ -47,6 +48,7 @@ from figures._rf_fitting_ratio import DEFAULT_PAIRS
 from figures._rf_fitting_ratio import _real_fitting_grid
 from figures._rf_fitting_ratio import normalized_risk
 from figures._rf_fitting_ratio import plot_fitting_ratio
+from sims._cli import _Parser
 from sims._cli import quiet_on_closed_pipe
 from theory.rf_ridge import rf_ridge_risk
 
@@ -122,7 +124,7 @@ def check_grid(ds: xr.Dataset, source: str = "grid") -> None:
 
 def load_grid(path: str | Path) -> xr.Dataset:
     """Open a saved rf_risk grid and check it (:class:`GridError` if it is not one)."""
-    return open_grid(path, check_grid)
+    return open_grid(path, check_grid, module="sims.rf_risk")
 
 
 def spectrum(ds: xr.Dataset) -> tuple[np.ndarray, np.ndarray]:
@@ -527,24 +529,29 @@ def _positive_int(text: str) -> int:
 @quiet_on_closed_pipe
 def main(argv: Sequence[str] | None = None) -> int:
     """``python -m figures.rf_risk GRID.nc [--out DIR] [--ridges N]``; exit status."""
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="python -m figures.rf_risk",
         description="Draw the rf_risk figures (PNG and PDF) from a saved grid.",
     )
     parser.add_argument("grid", type=Path, help="netCDF grid from sims.rf_risk")
     parser.add_argument(
-        "--out", type=Path, default=Path("figures/out"), help="output folder"
+        "--out",
+        type=Path,
+        default=Path("figures/out"),
+        help="output folder (default: %(default)s)",
     )
     parser.add_argument(
         "--ridges",
         type=_positive_int,
         default=5,
-        help="how many saved ridges to draw, evenly spaced in log (default 5)",
+        help="how many saved ridges to draw, evenly spaced in log (default: "
+        "%(default)s)",
     )
     args = parser.parse_args(argv)
     try:
         ds = load_grid(args.grid)
-    except GridError as err:
+        check_out_dir(args.out)
+    except ValueError as err:  # GridError included
         print(f"{parser.prog}: error: {err}", file=sys.stderr)
         return 2
     swept = swept_dims(ds)

@@ -108,7 +108,7 @@ def check_grid(ds: xr.Dataset, source: str = "grid") -> str:
 
 def load_grid(path: str | Path) -> xr.Dataset:
     """Open a saved selu grid and check it (:class:`GridError` if it is not one)."""
-    return open_grid(path, check_grid)
+    return open_grid(path, check_grid, module="sims.selu")
 
 
 # ======================================================================================

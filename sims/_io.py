@@ -9,6 +9,7 @@ import os
 import secrets
 import subprocess
 import sys
+import tempfile
 from importlib import metadata
 from pathlib import Path
 
@@ -113,3 +114,29 @@ def read_netcdf(path: Path) -> xr.Dataset:
     """Load a whole netCDF file into memory and close it."""
     with xr.open_dataset(path, engine="h5netcdf") as ds:
         return ds.load()
+
+
+def check_folder(
+    flag: str, value: str | Path, folder: str | Path | None = None, *, write=True
+) -> None:
+    """``ValueError`` naming ``flag value`` unless ``folder`` (default ``value``) is a
+    directory or can be created and (``write``) a file can be created in it. Creates
+    nothing: a probe file in the nearest existing folder is removed again (``os.access``
+    says yes to root even where nothing can be created, e.g. under /proc)."""
+    value = Path(value)
+    probe = Path(folder) if folder is not None else value
+    while not os.path.lexists(probe):
+        probe = probe.parent
+    if not probe.is_dir():
+        where = "" if probe == value else f": {probe}"
+        raise ValueError(f"{flag} {value}{where} is not a directory")
+    if not write:
+        return
+    try:
+        fd, name = tempfile.mkstemp(dir=probe, prefix=".probe-")
+    except OSError as err:
+        raise ValueError(
+            f"{flag} {value}: cannot write in {probe}: {err.strerror}"
+        ) from None
+    os.close(fd)
+    os.unlink(name)

@@ -2,7 +2,8 @@
 
 Runs (or reuses) the grids every module's claims need at one preset, evaluates the
 claims, writes the reproduction report (default ``docs/reproduction.md``) and exits
-1 when a claim fails (2 on bad arguments).
+1 when a claim fails. Bad arguments (an unwritable ``--out`` or ``--results``
+included) exit 2 with one line on stderr, before any sweep runs.
 """
 
 from __future__ import annotations
@@ -22,10 +23,13 @@ import numpy as np
 import torch
 
 from sims._backend import resolve_device
+from sims._cli import _Parser
 from sims._cli import quiet_on_closed_pipe
 from sims._io import _git
 from sims._io import _package_version
+from sims._io import check_folder
 from sims._registry import MODULES
+from sims._sweep import _check_writable
 from sims.report._claims import Claim
 from sims.report._claims import PaperNumber
 from sims.report._claims import format_table
@@ -135,36 +139,60 @@ def _render(
 
 
 def _parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(
+    p = _Parser(
         prog="python -m sims.report",
         description="Run every module's theory-vs-simulation claims at one preset "
         "and write the reproduction report; exit 1 when a claim fails.",
     )
-    p.add_argument("--preset", choices=PRESETS, default="smoke")
-    p.add_argument("--device", default="auto", help="auto, cpu, cuda or cuda:<i>")
-    p.add_argument("--out", type=Path, default=Path("docs/reproduction.md"))
+    p.add_argument(
+        "--preset",
+        choices=PRESETS,
+        default="smoke",
+        help="the preset every grid is run at (default: %(default)s)",
+    )
+    p.add_argument(
+        "--device",
+        default="auto",
+        help="auto, cpu, cuda or cuda:<i> (default: %(default)s)",
+    )
+    p.add_argument(
+        "--out",
+        type=Path,
+        default=Path("docs/reproduction.md"),
+        help="the report file written (default: %(default)s)",
+    )
     p.add_argument(
         "--results",
         type=Path,
         default=Path("results"),
-        help="where grids are written and reused (results/<name>/<hash>.nc)",
+        help="where grids are written and reused, as results/<name>/<hash>.nc "
+        "(default: %(default)s)",
     )
-    p.add_argument("--workers", type=int, default=None, help="CPU worker processes")
+    p.add_argument(
+        "--workers",
+        type=int,
+        default=None,
+        help="CPU worker processes (default: one per core; $LD_WORKERS)",
+    )
     return p
 
 
 @quiet_on_closed_pipe
 def main(argv: Sequence[str] | None = None) -> int:
-    args = _parser().parse_args(argv)
+    parser = _parser()
+    args = parser.parse_args(argv)
     argv = list(sys.argv[1:] if argv is None else argv)
     command = shlex.join(["python", "-m", "sims.report", *argv])
     try:
+        if args.workers is not None and args.workers < 1:
+            raise ValueError(f"--workers must be >= 1, got {args.workers}")
         device = _device_name(args.device)
+        # Refuse unwritable paths before any sweep runs (not after all of them).
+        check_folder("--results", args.results)
+        _check_writable(args.out)  # a file path whose parent can be created
+        check_folder("--out", args.out, args.out.parent)
     except ValueError as err:
-        print(f"python -m sims.report: error: {err}", file=sys.stderr)
-        return 2
-    if args.workers is not None and args.workers < 1:
-        print("python -m sims.report: error: --workers must be >= 1", file=sys.stderr)
+        print(f"{parser.prog}: error: {err}", file=sys.stderr)
         return 2
     run = Runner(
         args.preset, args.device, args.results, workers=args.workers, command=command
