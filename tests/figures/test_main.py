@@ -17,6 +17,8 @@ from figures._grid import figure_main
 from figures._grid import grid_module
 from sims._experiment import Experiment
 from sims._registry import all_experiments
+from tests._cli import exit_code
+from tests._cli import one_line_error
 from tests.figures._rf_risk_grid import make_grid
 
 
@@ -88,21 +90,6 @@ def test_figure_commands_in_the_docs_read_the_folders_the_sims_write():
 # --- bad input: exit 2, one line on stderr naming the bad value, nothing drawn ---
 
 
-def _exit_code(main, argv) -> int:
-    try:
-        return main(argv)
-    except SystemExit as exit_:
-        return exit_.code
-
-
-def _one_line(capsys) -> str:
-    captured = capsys.readouterr()
-    assert captured.out == ""
-    assert captured.err.count("\n") == 1 and captured.err.endswith("\n"), captured.err
-    assert "Traceback" not in captured.err
-    return captured.err
-
-
 def _unwritable(tmp_path: Path, case: str) -> Path:
     """A folder path no figure can be written under (``case``)."""
     if case == "proc":
@@ -143,8 +130,8 @@ def test_figures_refuses_an_unwritable_out_before_drawing(
 ):
     out = _unwritable(tmp_path, case)
     argv = ["--no-run", "--results", str(tmp_path / "res"), "--out", str(out)]
-    assert _exit_code(figmain.main, argv) == 2
-    assert f"--out {out}" in _one_line(capsys)
+    assert exit_code(figmain.main, argv) == 2
+    assert f"--out {out}" in one_line_error(capsys)
 
 
 @pytest.mark.parametrize(
@@ -163,8 +150,8 @@ def test_figures_refuses_unusable_results_before_running_or_drawing(
     ran = _record_runs(monkeypatch)
     results = _unwritable(tmp_path, case)
     argv = ["--results", str(results), "--out", str(tmp_path / "o")]
-    assert _exit_code(figmain.main, argv + ["--no-run"] * no_run) == 2
-    assert f"--results {results}" in _one_line(capsys)
+    assert exit_code(figmain.main, argv + ["--no-run"] * no_run) == 2
+    assert f"--results {results}" in one_line_error(capsys)
     assert ran == []
     assert not (tmp_path / "o").exists()
 
@@ -178,7 +165,7 @@ def test_figures_reports_a_refused_sweep_in_one_line(monkeypatch, tmp_path, caps
     blocker.parent.mkdir()
     blocker.write_text("not a grid\n")
     argv = ["--results", str(tmp_path), "--out", str(tmp_path / "o")]
-    assert _exit_code(figmain.main, argv) == 2
+    assert exit_code(figmain.main, argv) == 2
     err = capsys.readouterr().err
     assert err.splitlines()[-1].startswith("python -m figures: error: ")
     assert str(blocker) in err.splitlines()[-1] and "Traceback" not in err
@@ -194,11 +181,11 @@ def test_figure_modules_refuse_an_unwritable_out(monkeypatch, tmp_path, capsys, 
         raise AssertionError("drew figures before checking --out")
 
     monkeypatch.setattr(rf_risk, "write_figures", refuse)
-    assert _exit_code(rf_risk.main, [str(grid), "--out", str(out)]) == 2
-    assert f"--out {out}" in _one_line(capsys)
+    assert exit_code(rf_risk.main, [str(grid), "--out", str(out)]) == 2
+    assert f"--out {out}" in one_line_error(capsys)
     main = figure_main_of("selu", refuse)  # every other figures.<module>
-    assert _exit_code(main, ["--out", str(out)]) == 2
-    assert f"--out {out}" in _one_line(capsys)
+    assert exit_code(main, ["--out", str(out)]) == 2
+    assert f"--out {out}" in one_line_error(capsys)
 
 
 @pytest.mark.parametrize(
@@ -207,9 +194,9 @@ def test_figure_modules_refuse_an_unwritable_out(monkeypatch, tmp_path, capsys, 
     ids=["figures", "figures.rf_risk", "figures.selu"],
 )
 def test_figure_commands_one_line_usage_errors_and_defaults_in_help(main, capsys):
-    assert _exit_code(main, ["x.nc", "--bogus"]) == 2
-    assert "--bogus" in _one_line(capsys)
-    assert _exit_code(main, ["--help"]) == 0
+    assert exit_code(main, ["x.nc", "--bogus"]) == 2
+    assert "--bogus" in one_line_error(capsys)
+    assert exit_code(main, ["--help"]) == 0
     text = " ".join(capsys.readouterr().out.split())
     assert "--out OUT output folder (default: figures/out)" in text
     if main is figmain.main:
@@ -234,8 +221,8 @@ def test_a_grid_of_another_module_is_refused_in_one_line(tmp_path, capsys):
         all_experiments()["sims.rf_risk"][0].presets["smoke"].to_json(),
     )
     out = tmp_path / "o"
-    assert _exit_code(rf_real.main, [str(risk), "--out", str(out)]) == 2
-    err = _one_line(capsys)
+    assert exit_code(rf_real.main, [str(risk), "--out", str(out)]) == 2
+    err = one_line_error(capsys)
     assert f"{risk} is a sims.rf_risk grid" in err and "not sims.rf_real" in err
     assert not out.exists()
     # The same variables with the attrs of an rf_real grid: accepted by rf_real; the

@@ -10,6 +10,8 @@ import pytest
 from sims._experiment import Experiment
 from sims.report.__main__ import _parser
 from sims.report.__main__ import main
+from tests._cli import exit_code
+from tests._cli import one_line_error
 
 
 @pytest.fixture
@@ -20,21 +22,6 @@ def no_sweep(monkeypatch):
         raise AssertionError(f"ran the {self.key} sweep before checking the arguments")
 
     monkeypatch.setattr(Experiment, "run", refuse)
-
-
-def _exit_code(argv: list[str]) -> int:
-    try:
-        return main(argv)
-    except SystemExit as exit_:
-        return exit_.code
-
-
-def _one_line(capsys) -> str:
-    captured = capsys.readouterr()
-    assert captured.out == ""
-    assert captured.err.count("\n") == 1 and captured.err.endswith("\n"), captured.err
-    assert "Traceback" not in captured.err
-    return captured.err
 
 
 def _path(tmp_path: Path, case: str) -> Path:
@@ -62,8 +49,8 @@ def test_an_unwritable_out_is_refused_before_any_sweep(
 ):
     out = _path(tmp_path, case)
     argv = ["--out", str(out), "--results", str(tmp_path / "res")]
-    assert _exit_code(argv) == 2
-    err = _one_line(capsys)
+    assert exit_code(main, argv) == 2
+    err = one_line_error(capsys)
     assert f"--out {out}" in err
     assert not (tmp_path / "res").exists()  # nothing made for a refused command
 
@@ -72,8 +59,8 @@ def test_an_unwritable_out_is_refused_before_any_sweep(
 def test_results_that_cannot_hold_grids_is_refused(tmp_path, capsys, no_sweep, case):
     results = _path(tmp_path, case)
     out = tmp_path / "r.md"
-    assert _exit_code(["--results", str(results), "--out", str(out)]) == 2
-    err = _one_line(capsys)
+    assert exit_code(main, ["--results", str(results), "--out", str(out)]) == 2
+    err = one_line_error(capsys)
     assert f"--results {results}" in err and "--out" not in err
     assert not out.exists()
 
@@ -93,8 +80,8 @@ def test_bad_arguments_are_one_line_naming_the_value(
     tmp_path, capsys, no_sweep, argv, named
 ):
     argv += ["--out", str(tmp_path / "r.md"), "--results", str(tmp_path / "res")]
-    assert _exit_code(argv) == 2
-    err = _one_line(capsys)
+    assert exit_code(main, argv) == 2
+    err = one_line_error(capsys)
     assert err.startswith("python -m sims.report: error: ") and named in err
 
 
