@@ -34,7 +34,8 @@ def resolve_device(spec: str) -> torch.device:
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
     if spec == "cpu":
         return torch.device("cpu")
-    if spec == "cuda" or (spec.startswith("cuda:") and spec[5:].isdigit()):
+    index_text = spec[5:] if spec.startswith("cuda:") else ""
+    if spec == "cuda" or (index_text.isascii() and index_text.isdigit()):
         if not torch.cuda.is_available():
             raise ValueError(f"device={spec!r} requested but CUDA is not available")
         index = int(spec[5:]) if ":" in spec else 0

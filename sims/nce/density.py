@@ -73,15 +73,19 @@ class DensitySweep(SweepConfig):
     extent: float = param(4.5, "normalizer grid half-width L", gt=0.0, le=100.0)
     test_size: int = param(4000, "held-out points", ge=1, le=10**6)
     record: int = param(8, "log-spaced evaluation steps (dim step)", ge=1, le=1000)
-    display: int = param(48, "display-grid points per axis (final density)", ge=4)
+    display: int = param(
+        48, "display-grid points per axis (final density)", ge=4, le=1000
+    )
     trials: int = 4
     trial_batch: int = 4
 
     def validate(self) -> None:
+        trials = min(self.trial_batch, self.trials)
         check_chunk_bytes(
             _chunk_bytes(self),
-            f"grid={self.grid} x hidden={self.hidden} x trial_batch={self.trial_batch}",
-            "grid",
+            f"grid={self.grid}, display={self.display}, test_size={self.test_size} "
+            f"x hidden={self.hidden} x {trials} trials per chunk",
+            "grid, display, test_size or trial_batch",
         )
 
     def record_steps(self) -> tuple[int, ...]:
@@ -91,11 +95,17 @@ class DensitySweep(SweepConfig):
 
 def _chunk_bytes(config: DensitySweep) -> float:
     """Peak memory of one chunk: the hidden activations of a block of the
-    normalizer grid (8192 points) or of a batch, for all trials, ~3 copies, plus
-    the energies on the whole grid."""
-    points = max(min(config.grid**2, 8192), 2 * config.batch_size, config.test_size)
-    energies = 8.0 * (config.trial_batch + 3) * config.grid**2  # E on the grid, mesh
-    return 8.0 * config.trial_batch * points * config.hidden * 3 + energies
+    normalizer grid (8192 points), of a batch, of the held-out points or of the
+    whole display grid (one pass), for the chunk's trials (``trial_batch``, at most
+    ``trials``), ~3 copies, plus the energies on the whole normalizer and display
+    grids."""
+    T = min(config.trial_batch, config.trials)
+    display = config.display**2
+    points = max(
+        min(config.grid**2, 8192), 2 * config.batch_size, config.test_size, display
+    )
+    energies = 8.0 * (T + 3) * (config.grid**2 + display)  # E on the grids, meshes
+    return 8.0 * T * points * config.hidden * 3 + energies
 
 
 PRESETS: dict[str, DensitySweep] = {

@@ -9,8 +9,11 @@ experiments.
 
 from __future__ import annotations
 
+import re
+
 import torch
 
+from sims._config import abbreviate
 from sims._experiment import VarAttrs
 
 __all__ = [
@@ -18,6 +21,7 @@ __all__ = [
     "CIFAR10_IMB",
     "COORDS",
     "IMBALANCED",
+    "MAX_SAMPLES",
     "NAME",
     "REFS_A",
     "REFS_B",
@@ -46,29 +50,53 @@ IMBALANCED = "200-100-50-50"
 CIFAR10_IMB = "100-100-200-200-300-300-400-400-500-500"
 
 
-def parse_profile(profile: str) -> tuple[int, ...]:
+#: Most samples (the sum of the class sizes) :func:`parse_profile` accepts: checked
+#: on the numbers as written, before any tuple is built.
+MAX_SAMPLES = 10**5
+
+_PROFILE = re.compile(r"([0-9]+)x([0-9]+)|[0-9]+(-[0-9]+)*")
+
+
+def parse_profile(profile: str, *, max_samples: int = MAX_SAMPLES) -> tuple[int, ...]:
     """Class sizes of a profile label ``"n1-n2-..."`` (``"100x4"`` repeats).
+
+    ``ValueError`` naming the profile unless it is written in ASCII digits, has at
+    least 2 classes, every size >= 1 and at most ``max_samples`` samples in all.
 
     Examples:
       >>> parse_profile("200-100-50-50"), parse_profile("10x3")
       ((200, 100, 50, 50), (10, 10, 10))
     """
     text = str(profile).strip()
-    try:
-        if "x" in text:
-            size, _, count = text.partition("x")
-            sizes = (int(size),) * int(count)
-        else:
-            sizes = tuple(int(p) for p in text.split("-"))
-    except ValueError:
+    match = _PROFILE.fullmatch(text)
+    if match is None:
         raise ValueError(
-            f"profile must look like '200-100-50-50' or '100x4', got {profile!r}"
+            "profile must look like '200-100-50-50' or '100x4', got "
+            f"{abbreviate(profile)}"
+        )
+    try:
+        if match.group(1) is not None:
+            size, count = int(match.group(1)), int(match.group(2))
+            total, classes, smallest = size * count, count, size
+        else:
+            parts = [int(p) for p in text.split("-")]
+            total, classes, smallest = sum(parts), len(parts), min(parts)
+    except ValueError:  # a number of more than 4300 digits
+        raise ValueError(
+            f"profile {abbreviate(profile)} has a number too large"
         ) from None
-    if len(sizes) < 2:
-        raise ValueError(f"profile {profile!r} has K={len(sizes)} < 2 classes")
-    if min(sizes) < 1:
-        raise ValueError(f"class sizes must be >= 1, got profile {profile!r}")
-    return sizes
+    if classes < 2:
+        raise ValueError(f"profile {abbreviate(profile)} has K={classes} < 2 classes")
+    if smallest < 1:
+        raise ValueError(f"class sizes must be >= 1, got profile {abbreviate(profile)}")
+    if total > max_samples:
+        raise ValueError(
+            f"profile {abbreviate(profile)} has {abbreviate(total)} samples > "
+            f"{max_samples}"
+        )
+    if match.group(1) is not None:
+        return (size,) * count
+    return tuple(parts)
 
 
 def _frame_distance(G: torch.Tensor, T: torch.Tensor) -> torch.Tensor:

@@ -27,6 +27,7 @@ from sims._backend import cpu_threads
 from sims._backend import resolve_device
 from sims._backend import resolve_dtype
 from sims._config import SweepConfig
+from sims._config import abbreviate
 from sims._config import log_steps
 from sims._config import param
 from sims._dataset import chunk_dataset
@@ -99,15 +100,20 @@ class DeepUFMSweep(SweepConfig):
     trial_batch: int = 1
 
     def validate(self) -> None:
-        sizes = [parse_profile(p) for p in self.profile]
+        # parse_profile checks the sample count on the numbers as written, before
+        # it builds a tuple of class sizes.
+        sizes = [parse_profile(p, max_samples=MAX_SAMPLES) for p in self.profile]
         kmax = max(len(s) for s in sizes)
         if self.width < kmax:
             raise ValueError(f"width d={self.width} must be >= K={kmax}")
+        first: dict[tuple[int, ...], str] = {}
         for profile, n in zip(self.profile, sizes, strict=True):
-            if sum(n) > MAX_SAMPLES:
+            if n in first:  # e.g. "10-10" and "10x2"
                 raise ValueError(
-                    f"profile {profile!r} has {sum(n)} samples > {MAX_SAMPLES}"
+                    f"profiles {abbreviate(first[n])} and {abbreviate(profile)} are "
+                    f"the same class sizes {abbreviate(n)}; give each profile once"
                 )
+            first[n] = profile
 
     def step_grid(self) -> tuple[int, ...]:
         """Step 0, about ``checkpoints`` log-spaced steps, and always ``steps``."""

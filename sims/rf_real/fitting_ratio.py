@@ -64,8 +64,13 @@ class FittingRatioSweep(SweepConfig):
     Attributes: documented in the ``param`` help strings.
     """
 
+    # le: the range on which theory.rf_powerlaw.optimal_fitting_ratio's solve is
+    # verified (it refuses more), so the config refuses it before any work.
     noise_rel: tuple[float, ...] = param(
-        (0.0, 1.0, 5.0, 50.0), "noise relative to the ridgeless MSE, σ²_rel", ge=0.0
+        (0.0, 1.0, 5.0, 50.0),
+        "noise relative to the ridgeless MSE, σ²_rel",
+        ge=0.0,
+        le=1e100,
     )
     ridge: tuple[float, ...] = param(
         _RIDGES, "ridges δ on the unnormalized Gram", ge=0.0

@@ -316,10 +316,11 @@ def _subsets(ds: xr.Dataset) -> dict[str, xr.DataArray]:
 def _memory(config: SeluDeepSweep) -> float:
     """Peak bytes of one chunk (the widest width): the weights of one layer and
     the input draws, and per activation its state, the product and the activation
-    over trial_batch trials, times 1.2; float64 numbers (float32 runs need less).
-    Estimated 1.36 GiB for width 512, batch 2000, 4 trials (0.90 GiB measured peak
-    growth of the process)."""
-    T, w, B = config.trial_batch, max(config.width), config.batch
+    over the chunk's trials (``trial_batch``, at most ``trials``), times 1.2;
+    float64 numbers (float32 runs need less). Estimated 1.36 GiB for width 512,
+    batch 2000, 4 trials (0.90 GiB measured peak growth of the process)."""
+    T = min(config.trial_batch, config.trials)
+    w, B = max(config.width), config.batch
     rows = len(config.start_mean) * B
     per_act = 3 * rows * w
     return 1.2 * 8 * T * (2 * w * w + B * w + len(config.activation) * per_act)

@@ -16,6 +16,8 @@ from pathlib import Path
 
 import pytest
 
+from sims._backend import resolve_device
+from sims._config import abbreviate
 from sims._config import int_logspace
 from sims._config import show_value
 from sims.rf_risk import PRESETS
@@ -145,8 +147,19 @@ def test_with_overrides_no_assignments_is_identity():
     assert SMOKE.with_overrides([]) == SMOKE
 
 
-def test_with_overrides_later_assignment_wins():
-    assert SMOKE.with_overrides(["seed=1", "seed=2"]).seed == 2
+def test_with_overrides_refuses_a_field_given_twice_naming_both():
+    # not "the last one wins": a repeated --set is a mistake to report
+    with pytest.raises(ValueError) as info:
+        SMOKE.with_overrides(["seed=1", "trials=3", "seed=2"])
+    message = str(info.value)
+    assert "seed" in message and "seed=1" in message and "seed=2" in message
+
+
+@pytest.mark.parametrize("text", ["8,,16", "8,", ",8", "8, ,16"])
+def test_with_overrides_refuses_an_empty_list_item(text):
+    with pytest.raises(ValueError) as info:
+        SMOKE.with_overrides([f"k={text}"])
+    assert "k" in str(info.value) and text in str(info.value)
 
 
 def test_with_overrides_rejects_unknown_field_naming_it():
@@ -275,3 +288,210 @@ def test_int_logspace_drops_duplicates():
 )
 def test_help_shows_values_short(value, shown):
     assert show_value(value) == shown
+
+
+# --- bad input: huge ints, JSON of the wrong kind, typed text, device -----------------
+
+BIG = 10**400  # 401 digits: math.isfinite or float() of it overflows
+
+
+def _cli(argv, capsys) -> tuple[int, list[str]]:
+    """Exit status and stderr lines of ``python -m sims.rf_risk`` run in-process."""
+    from sims.rf_risk import main
+
+    try:
+        code = main(argv)
+    except SystemExit as exc:
+        code = exc.code
+    return code, capsys.readouterr().err.splitlines()
+
+
+@pytest.mark.parametrize("field", ["trials", "seed", "trial_batch", "num_modes", "k"])
+def test_a_huge_int_is_range_checked_as_an_int(field):
+    value = (BIG,) if field == "k" else BIG
+    with pytest.raises(ValueError) as info:
+        SMOKE.replace(**{field: value})
+    message = str(info.value)
+    assert message.startswith(f"{field}: 1000000000...0000000000 (401 digits)")
+    assert "must be <=" in message  # trial_batch declares no bound: int64's
+
+
+def test_ints_fit_int64_even_without_a_declared_bound():
+    assert SMOKE.replace(trial_batch=2**63 - 1).trial_batch == 2**63 - 1
+    with pytest.raises(ValueError, match=r"^trial_batch: 9223372036854775808 must"):
+        SMOKE.replace(trial_batch=2**63)
+
+
+def test_an_int_too_long_for_str_still_gets_a_message():
+    with pytest.raises(ValueError, match=r"^seed: <an integer of about 5001 digits>"):
+        SMOKE.replace(seed=10**5000)
+
+
+def test_a_huge_int_for_a_float_field_names_it():
+    with pytest.raises(ValueError, match=r"^alpha: .*401 digits.*float64 range"):
+        SMOKE.replace(alpha=BIG)
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["--trials", str(BIG)],
+        ["--seed", str(BIG)],
+        ["--set", f"k={BIG}"],
+        ["--set", f"alpha={BIG}"],
+        ["--set", f"k=1{'0' * 5000}"],  # beyond Python's 4300-digit int() limit
+    ],
+)
+def test_cli_huge_int_exits_2_with_one_line(argv, capsys):
+    code, err = _cli(["--print-config", "--smoke", *argv], capsys)
+    assert code == 2
+    assert len(err) == 1 and "Traceback" not in err[0], err
+    field = argv[1].partition("=")[0] if argv[0] == "--set" else argv[0][2:]
+    assert f"{field}: " in err[0] and "digits" in err[0]
+
+
+def test_cli_huge_int_in_a_json_config_exits_2_with_one_line(tmp_path, capsys):
+    path = tmp_path / "c.json"
+    text = SMOKE.to_json().replace(f'"trials": {SMOKE.trials}', f'"trials": {BIG}')
+    assert str(BIG) in text
+    path.write_text(text)
+    code, err = _cli(["--print-config", "--config", str(path)], capsys)
+    assert code == 2 and len(err) == 1, err
+    assert "trials: 1000000000...0000000000 (401 digits) must be <= 10^6" in err[0]
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "shown"),
+    [
+        ("alpha", [1.5, 2.0], "[1.5, 2.0]"),
+        ("alpha", [1.5], "[1.5]"),  # a list is not a single value, even of one
+        ("dtype", ["float32"], '["float32"]'),
+        ("k", [[8]], "[8]"),
+        ("k", [8, [16, 32]], "[16, 32]"),
+        ("ridge", [{"a": 1}], "{...}"),
+        ("noise_var", True, "True"),  # not silently 1.0
+        ("trials", 2.0, "2.0"),
+    ],
+)
+def test_json_value_of_the_wrong_kind_names_field_and_value(field, value, shown):
+    raw = json.loads(SMOKE.to_json())
+    raw[field] = value
+    with pytest.raises(ValueError) as info:
+        RFRiskSweep.from_json(json.dumps(raw))
+    assert str(info.value).startswith(field) and shown in str(info.value)
+
+
+def test_cli_json_list_for_a_single_value_exits_2_naming_it(tmp_path, capsys):
+    raw = json.loads(SMOKE.to_json())
+    raw["alpha"] = [1.5, 2.0]
+    path = tmp_path / "c.json"
+    path.write_text(json.dumps(raw))
+    code, err = _cli(["--print-config", "--config", str(path)], capsys)
+    assert code == 2 and len(err) == 1, err
+    assert "alpha takes one value, got [1.5, 2.0]" in err[0]
+
+
+@pytest.mark.parametrize(
+    ("assignment", "typed"),
+    [
+        ("alpha=1e400", "'1e400'"),
+        ("alpha=-1e400", "'-1e400'"),
+        ("ridge=1e-400", "'1e-400'"),  # not silently 0.0
+        ("ridge=0.1,1e999", "'1e999'"),
+    ],
+)
+def test_a_number_beyond_float64_echoes_what_was_typed(assignment, typed):
+    with pytest.raises(ValueError) as info:
+        SMOKE.with_overrides([assignment])
+    message = str(info.value)
+    assert message.startswith(assignment.partition("=")[0]) and typed in message
+    assert "float64 range" in message
+
+
+def test_an_int_beyond_int_parsing_in_json_names_the_field():
+    # json would raise Python's 4300-digit limit error, naming no field
+    huge = "1" + "0" * 5000
+    text = SMOKE.to_json().replace(f'"trials": {SMOKE.trials}', f'"trials": {huge}')
+    with pytest.raises(ValueError, match=r"^trials: 1000000000\.\.\..*5001 digits"):
+        RFRiskSweep.from_json(text)
+    text = SMOKE.to_json().replace('"alpha": 1.5', f'"alpha": {huge}')
+    with pytest.raises(ValueError, match=r"^alpha: .*5001 digits.*float64 range"):
+        RFRiskSweep.from_json(text)
+
+
+def test_repeats_in_a_long_axis_are_named():
+    with pytest.raises(ValueError, match=r"\(17\.0 repeated\)"):
+        SMOKE.replace(ridge=(*range(10, 20), 17))
+
+
+def test_a_number_beyond_float64_in_json_echoes_what_was_written():
+    text = SMOKE.to_json().replace('"alpha": 1.5', '"alpha": 1e400')
+    assert "1e400" in text
+    with pytest.raises(ValueError, match=r"^alpha: '1e400' is beyond the float64"):
+        RFRiskSweep.from_json(text)
+
+
+@pytest.mark.parametrize(
+    ("assignment", "expected"),
+    [
+        ("alpha=inf", "alpha: inf must be finite"),  # spelled inf: as typed
+        ("noise_var=1e-300", None),  # tiny but representable
+        ("noise_var=0", None),
+        ("noise_var=0e-400", None),  # a zero, written with an exponent
+    ],
+)
+def test_spelled_infinities_and_representable_numbers_are_unchanged(
+    assignment, expected
+):
+    if expected is None:
+        key, _, text = assignment.partition("=")
+        assert getattr(SMOKE.with_overrides([assignment]), key) == float(text)
+    else:
+        with pytest.raises(ValueError, match=expected):
+            SMOKE.with_overrides([assignment])
+
+
+@pytest.mark.parametrize("device", ["cuda:²", "cuda:١", "cuda:", "cuda:-1", "CPU"])
+def test_device_index_must_be_ascii_digits(device):
+    with pytest.raises(ValueError, match="cuda:<i>"):
+        SMOKE.replace(device=device)
+    with pytest.raises(ValueError, match="cuda:<i>"):
+        resolve_device(device)
+
+
+def test_cli_superscript_device_exits_2(capsys):
+    code, err = _cli(["--print-config", "--device", "cuda:²"], capsys)
+    assert code == 2 and len(err) == 1 and "cuda:²" in err[0], err
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["--set", "k=8", "--set", "k=16"],
+        ["--set", "k=8", "k=16"],
+        ["--set", "k=8,,16"],
+    ],
+)
+def test_cli_repeated_field_or_empty_item_exits_2_with_one_line(argv, capsys):
+    code, err = _cli(["--print-config", "--smoke", *argv], capsys)
+    assert code == 2 and len(err) == 1 and "k" in err[0], err
+
+
+@pytest.mark.parametrize(
+    ("value", "shown"),
+    [
+        (8, "8"),
+        (-3, "-3"),
+        (1.5, "1.5"),
+        ("mse", "'mse'"),
+        ((8, 16), "(8, 16)"),
+        ((8,), "(8,)"),
+        (10**40 - 1, "9" * 40),  # 40 digits: whole
+        (-(10**400), "-1000000000...0000000000 (401 digits)"),
+        ("x" * 100, "'" + "x" * 40 + "'... (100 characters)"),
+        (tuple(range(10)), "(0, 1, 2, 3, 4, 5, 6, 7, ... (10 values))"),
+    ],
+    ids=lambda v: v if isinstance(v, str) and len(v) < 30 else type(v).__name__,
+)
+def test_abbreviate_keeps_short_values_whole(value, shown):
+    assert abbreviate(value) == shown

@@ -266,3 +266,53 @@ def test_paper_chunk_on_cuda():
     assert res["theta"].shape[:2] == (108, 64)
     assert np.isfinite(res["tail_mean"][~res["diverged"]]).all()
     assert torch.cuda.is_available()
+
+
+# --- display bound and memory, trials per chunk, chi2 = inf -------------------------
+
+
+@pytest.mark.parametrize("display", [1001, 10**6, 10**30])
+def test_density_display_has_a_declared_bound(display):
+    with pytest.raises(ValueError, match=rf"^display: {display} must be <= 1000"):
+        density.PRESETS["smoke"].replace(display=display)
+
+
+def test_density_memory_counts_the_display_grid():
+    smoke = density.PRESETS["smoke"]
+    small, large = smoke.replace(display=8), smoke.replace(display=600)
+    # the display energies are one pass over display^2 points per trial, hidden
+    # units wide: 600^2 points exceed every other block of the smoke preset
+    grew = density._chunk_bytes(large) - density._chunk_bytes(small)
+    assert grew >= 8.0 * smoke.trial_batch * 600**2 * smoke.hidden
+    # within bounds, yet a chunk that cannot fit: refused when the config is built
+    with pytest.raises(ValueError, match="display=1000"):
+        density.PRESETS["default"].replace(display=1000)
+
+
+@pytest.mark.parametrize(
+    ("module", "preset"), [(density, "smoke"), (landscape, "smoke")]
+)
+def test_chunk_memory_counts_at_most_trials_per_chunk(module, preset):
+    config = module.PRESETS[preset]
+    assert config.trial_batch == config.trials
+    huge = config.replace(trial_batch=10**9)  # one chunk of `trials` trials
+    assert module._chunk_bytes(huge) == module._chunk_bytes(config)
+
+
+def test_landscape_infinite_chi2_is_not_a_divergence(tmp_path, capsys):
+    """noise_std s < 1/sqrt(2): p_theta^2/q is not integrable, chi2 is infinite.
+    That is the true value of chi2_over_m, not a diverged cell."""
+    s = 0.5
+    assert math.isinf(importance_weight_moments(4.0, noise_std=s).chi2)
+    out = tmp_path / "land.nc"
+    argv = ["--sweep", "--experiment", "landscape", "--smoke", "--out", str(out),
+            "-q", "--workers", "1", "--device", "cpu", "--set", f"noise_std={s}",
+            "R=4", "theta=0,4", "samples=64", "trials=1", "trial_batch=1"]  # fmt: skip
+    assert main(argv) == 0
+    assert "diverged" not in capsys.readouterr().err
+    ds = xr.open_dataset(out, engine="h5netcdf").load()
+    assert "diverged" not in ds
+    assert bool(np.isinf(ds["chi2_over_m"]).all())
+    assert np.isfinite(ds["loss"]).all() and np.isfinite(ds["grad"]).all()
+    text = ds["chi2_over_m"].attrs["description"]
+    assert "inf" in text and "1/√2" in text and "NaN where not defined" not in text

@@ -183,3 +183,27 @@ def test_cli_bad_input_exits_2_with_one_line(extra, capsys):
     assert code == 2
     err = capsys.readouterr().err.strip()
     assert len(err.splitlines()) == 1 and err
+
+
+def test_fitting_ratio_noise_rel_bound_is_declared(capsys):
+    # theory.rf_powerlaw.optimal_fitting_ratio refuses noise_rel > 1e100: the config
+    # refuses it when built (before any chunk is computed), and --help shows it.
+    with pytest.raises(ValueError, match=r"^noise_rel: 1e\+300 must be <= 1e\+100"):
+        fitting_ratio.PRESETS["smoke"].replace(noise_rel=(0.0, 1e300))
+    assert fitting_ratio.PRESETS["smoke"].replace(noise_rel=(1e100,)).noise_rel == (
+        1e100,
+    )
+    argv = ["--experiment", "fitting_ratio", "--smoke", "--print-config"]
+    with pytest.raises(SystemExit) as exc:
+        main([*argv, "--set", "noise_rel=0,1e300", "trials=1"])
+    assert exc.value.code == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "noise_rel" in err[0], err
+    with pytest.raises(SystemExit):
+        main(["--help"])
+    line = next(
+        ln
+        for ln in capsys.readouterr().out.splitlines()
+        if ln.split()[:1] == ["noise_rel"]
+    )
+    assert "<= 1e+100" in line

@@ -196,3 +196,70 @@ def test_a_diverging_run_is_flagged_not_an_error(tmp_path):
     ds, _ = snc.UFM.run(config, out=tmp_path / "diverged.nc")
     assert bool(ds["diverged"].any())
     assert not bool(np.isfinite(ds["objective"].isel(step=-1)).any())
+
+
+# --- profile input: sizes checked before any tuple is built, one spelling each --------
+
+
+@pytest.mark.parametrize(
+    "profile",
+    [
+        "2x1000000000000000000000000000000",  # a tuple of 10^30 entries
+        "1000000000000000000000000000000x2",
+        "10-1000000000000000000000000000000",
+        "50000x3",  # 150,000 samples: over the cap by a little
+    ],
+)
+def test_a_profile_over_the_sample_cap_is_refused_naming_it(profile):
+    with pytest.raises(ValueError) as info:
+        UFM.replace(profile=(profile,))
+    message = str(info.value)
+    assert profile in message and f"> {snc.ufm.MAX_SAMPLES}" in message
+
+
+def test_parse_profile_checks_the_count_before_building_the_tuple():
+    # 10^10 classes of 1 would be an 80 GB tuple: refused from the two numbers.
+    with pytest.raises(ValueError, match="'1x10000000000' has 10000000000 samples"):
+        snc.parse_profile("1x10000000000")
+    assert snc.parse_profile("3x4", max_samples=12) == (3, 3, 3, 3)
+    with pytest.raises(ValueError, match="13 samples > 12"):
+        snc.parse_profile("3-10", max_samples=12)
+
+
+@pytest.mark.parametrize(
+    "profile", ["1_0-10", "10 - 10", "+10-10", "10-١٠", "10x2x2", "10-", "x2", "10X2"]
+)
+def test_a_profile_is_written_in_ascii_digits(profile):
+    # int() would read "1_0", " 10", "+10" and "١٠" as 10: a label that is not the
+    # canonical spelling of its sizes would become a coordinate value.
+    with pytest.raises(ValueError, match="must look like"):
+        snc.parse_profile(profile)
+
+
+@pytest.mark.parametrize(
+    ("profiles", "named"),
+    [
+        (("10-10", "10x2"), ("'10-10'", "'10x2'")),
+        (("20-10-5-5", "010-10", "10-10"), ("'010-10'", "'10-10'")),
+    ],
+)
+def test_two_spellings_of_one_profile_are_refused(profiles, named):
+    with pytest.raises(ValueError) as info:
+        UFM.replace(profile=profiles)
+    assert all(name in str(info.value) for name in named)
+
+
+def test_different_orders_are_different_profiles():
+    assert UFM.replace(profile=("10-20", "20-10")).profile == ("10-20", "20-10")
+
+
+@pytest.mark.parametrize(
+    "profile", ["2x1000000000000000000000000000000", "10-10,10x2", "1_0-10"]
+)
+def test_cli_bad_profile_exits_2_with_one_line(profile, capsys):
+    argv = ["--print-config", "--experiment", "ufm", "--preset", "smoke"]
+    with pytest.raises(SystemExit) as exc:
+        snc.main([*argv, "--set", f"profile={profile}"])
+    assert exc.value.code == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "profile" in err[0] and "Traceback" not in err[0], err

@@ -143,3 +143,22 @@ def test_a_diverging_training_run_is_flagged_not_silent(tmp_path):
     assert "diverged" in ds and bool(ds["diverged"].any())
     bad = ~np.isfinite(ds["train_loss"])
     assert bool(bad.any()) and bool(ds["diverged"].where(bad, True).all())
+
+
+def test_deep_memory_counts_at_most_trials_per_chunk(tmp_path, capsys):
+    """A chunk holds min(trial_batch, trials) trials: a trial_batch beyond trials
+    (one chunk of all trials) must not be refused as too big."""
+    from sims.selu import deep
+
+    smoke = sim.DEEP_PRESETS["smoke"]
+    whole = smoke.replace(trial_batch=smoke.trials)
+    assert deep._memory(smoke.replace(trial_batch=10**9)) == deep._memory(whole)
+    assert deep._memory(smoke.replace(trial_batch=1)) < deep._memory(whole)
+    out = tmp_path / "deep.nc"
+    argv = ["--sweep", "--experiment", "deep", "--smoke", "--out", str(out), "-q",
+            "--workers", "1", "--device", "cpu",
+            "--set", "trial_batch=1000000000", "activation=tanh", "depth=2",
+            "trials=2"]  # fmt: skip
+    assert sim.main(argv) == 0, capsys.readouterr().err
+    with xr.open_dataset(out, engine="h5netcdf") as ds:
+        assert ds.sizes["trial"] == 2
