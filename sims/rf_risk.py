@@ -355,7 +355,7 @@ def _memory(config: RFRiskSweep) -> float:
     whole process peaked at 1.39 GiB resident, interpreter and torch included:
     ``/usr/bin/time -v``, ``--workers 1``, 2026-11-30) and 9.1 GiB for the paper
     preset."""
-    T, M, P = config.trial_batch, config.num_modes, config.pool
+    T, M, P = min(config.trial_batch, config.trials), config.num_modes, config.pool
     n, k, R = max(config.n), max(config.k), len(config.ridge)
     m, r = n + config.test_size, min(n, k)
     data = T * (m * M + 2 * P * M + m * P)  # X, G and W, F

@@ -97,7 +97,7 @@ class GaussianMeanSweep(SweepConfig):
         check_chunk_bytes(
             _chunk_bytes(self),
             f"batch_size={max(self.batch_size)} with {_cells(self)} cells x "
-            f"trial_batch={self.trial_batch}",
+            f"trial_batch={min(self.trial_batch, self.trials)}",
             "batch_size or trial_batch",
         )
 
@@ -126,7 +126,8 @@ def _chunk_bytes(config: GaussianMeanSweep) -> float:
     cells = _cells(config)
     b = max(config.batch_size)
     width = b + max(b, config.noise_batch(b))
-    return 8.0 * width * config.trial_batch * (_BLOCK_STEPS + 8 * cells)
+    trials = min(config.trial_batch, config.trials)
+    return 8.0 * width * trials * (_BLOCK_STEPS + 8 * cells)
 
 
 PRESETS: dict[str, GaussianMeanSweep] = {

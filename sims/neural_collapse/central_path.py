@@ -320,7 +320,8 @@ def _memory(config: CentralPathSweep) -> float:
     proximal problem's features, updates and solves (6 d N + 4 d^2), times 1.2."""
     K, n, d = config.classes, config.n, config.width
     N = K * n
-    cells = len(config.lam_h) * len(config.lam_w) * config.trial_batch
+    trials = min(config.trial_batch, config.trials)
+    cells = len(config.lam_h) * len(config.lam_w) * trials
     flow = 10 * d * N + 4 * d * d + 3 * K * N
     prox = len(config.beta) * (6 * d * N + 4 * d * d)
     return 1.2 * 8 * cells * (flow + prox)

@@ -500,7 +500,7 @@ def _memory(config: DeepUFMSweep) -> float:
     sizes = [parse_profile(p) for p in config.profile]
     N, K = max(sum(s) for s in sizes), max(len(s) for s in sizes)
     d, M = config.width, max(config.depth)
-    cells = len(config.lam) * len(config.bias) * config.trial_batch
+    cells = len(config.lam) * len(config.bias) * min(config.trial_batch, config.trials)
     return 1.2 * 8 * cells * (5 * d * N + 4 * M * d * d + 6 * K * N + 6 * d * d)
 
 

@@ -254,7 +254,7 @@ def _memory(config: SeluTrainSweep) -> float:
     gradients and BatchNorm affines, and the activations autograd keeps for a
     minibatch (or the full-data evaluation, no graph), about four tensors of
     (rows x width) per layer, times 1.2; float64 numbers."""
-    T, L, w = config.trial_batch, max(config.depth), config.width
+    T, L, w = min(config.trial_batch, config.trials), max(config.depth), config.width
     params = (L - 1) * w * w + (_PIXELS + _CLASSES) * w + 4 * L * w
     rows = max(config.batch_size * L, DIGITS_SAMPLES * 2)
     return 1.2 * 8 * T * (3 * params + 4 * rows * w + DIGITS_SAMPLES * _PIXELS)

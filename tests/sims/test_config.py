@@ -495,3 +495,25 @@ def test_cli_repeated_field_or_empty_item_exits_2_with_one_line(argv, capsys):
 )
 def test_abbreviate_keeps_short_values_whole(value, shown):
     assert abbreviate(value) == shown
+
+
+def _experiments_with_memory():
+    from sims._registry import all_experiments
+
+    return [
+        pytest.param(e, id=f"{module}:{e.key}")
+        for module, experiments in all_experiments().items()
+        for e in experiments
+        if e.memory is not None and "trial_batch" in e.config.__dataclass_fields__
+    ]
+
+
+@pytest.mark.parametrize("experiment", _experiments_with_memory())
+def test_memory_estimates_count_at_most_trials_per_chunk(experiment):
+    """A chunk never holds more than ``trials`` trials, so a huge ``trial_batch``
+    must not make the memory check refuse a run that fits."""
+    smoke = experiment.presets["smoke"]
+    whole = smoke.replace(trial_batch=smoke.trials)
+    assert experiment.memory(smoke.replace(trial_batch=10**9)) == experiment.memory(
+        whole
+    )
