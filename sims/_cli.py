@@ -201,7 +201,15 @@ def run_cli(
             "device": args.device,
             "dtype": args.dtype,
         }
-        config = config.replace(**{k: v for k, v in flags.items() if v is not None})
+        flags = {k: v for k, v in flags.items() if v is not None}
+        both = sorted(
+            flags.keys() & {a.partition("=")[0].strip() for a in args.overrides}
+        )
+        if both:
+            raise ValueError(
+                f"{both[0]} is given both as --{both[0]} and in --set; give it once"
+            )
+        config = config.replace(**flags)
     except (ValueError, TypeError) as err:
         parser.error(str(err))
     if args.print_config or not args.sweep:

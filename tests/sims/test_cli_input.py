@@ -157,3 +157,14 @@ def test_seed_beyond_64_bits_is_refused_before_work(tmp_path, capsys):
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "seed" in err
     assert not out.exists()
+
+
+@pytest.mark.parametrize(
+    ("flag", "field"), [("--trials", "trials"), ("--seed", "seed")]
+)
+def test_a_field_given_as_a_flag_and_in_set_is_refused(flag, field, capsys):
+    """Once both ways: which should win is a guess, so neither does."""
+    argv = ["--print-config", "--smoke", "--set", f"{field}=3", flag, "5"]
+    assert _exit("sims.rf_risk", argv) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and f"{field} is given both as {flag}" in err
