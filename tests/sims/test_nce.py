@@ -243,14 +243,14 @@ def _exit(argv, capsys):
         ("gaussian", "nu=-1"),
         ("gaussian", "theta_star=nan"),
         ("gaussian", "batch_size=1000000"),
-        ("gaussian", "trial_batch=10000000"),
+        ("gaussian", "trial_batch=1000000 trials=1000000"),
         ("landscape", "samples=10000000"),
         ("density", "grid=5000"),
         ("density", "method=mcmc"),
     ],
 )
 def test_cli_bad_input_exits_2_with_one_line(experiment, setting, capsys, tmp_path):
-    argv = ["--sweep", "--smoke", "--experiment", experiment, "--set", setting,
+    argv = ["--sweep", "--smoke", "--experiment", experiment, "--set", *setting.split(),
             "--out", str(tmp_path / "x.nc")]  # fmt: skip
     code, err = _exit(argv, capsys)
     assert code == 2
