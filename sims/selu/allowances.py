@@ -194,8 +194,9 @@ def finite_width_bias(mu0, nu0, width, depth):
 
 
 #: Largest relative SD (:func:`relu_ratio_sd_bound`) of the ReLU ratio at which a
-#: 4-SEM test over 16 trials is used: on the default deep grid (widths 64, 256,
-#: 16 trials) |z| <= 3.7 over the 132 cells within it and up to 9.4 beyond.
+#: 4-SEM test over 16 trials is used: on the default deep grid (widths 64, 256, 512,
+#: 16 trials) |z| <= 3.7 over the 324 (width, layer, start) cells within it and up
+#: to 10.1 beyond.
 RELU_SD_MAX = 1.0
 
 
@@ -210,6 +211,6 @@ def relu_ratio_sd_bound(width, layer):
     (the input's own spread, O(1/n), is left out). Where it exceeds ~1 the ratio is
     a heavy-tailed product (log-normal-like) whose 16-trial sample SEM understates
     the spread of the mean: at width 64, depth 64 the 4-SEM test failed with |z| up
-    to 9.4 at layers where this bound is 6-8 (derivations §7).
+    to 10.1 at layers 51-64, where this bound is 6.7-11 (derivations §7).
     """
     return np.sqrt((1.0 + 5.0 / width) ** layer - 1.0)

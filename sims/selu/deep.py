@@ -83,7 +83,7 @@ class SeluDeepSweep(SweepConfig):
         axis=False,
     )
     width: tuple[int, ...] = param(
-        (64, 256), "layer widths = input dimension", ge=1, le=2**14
+        (64, 256, 512), "layer widths = input dimension", ge=1, le=2**14
     )
     depth: int = param(64, "number of layers", ge=1, le=10**4)
     batch: int = param(128, "inputs per trial", ge=2, le=10**6)
