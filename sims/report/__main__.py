@@ -220,7 +220,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         f"{sys.version.split()[0]}",
         "git commit": commit + (" (uncommitted changes)" if dirty else ""),
         "date": _dt.datetime.now(_dt.UTC).strftime("%Y-%m-%d %H:%M UTC"),
-        "wall time": f"{elapsed:.1f} s (grids run: {len(run.ran)}; load average "
+        "wall time": f"{elapsed:.1f} s (grids computed: {len(run.ran)}, reused from "
+        f"{args.results}: {len(run.reused)}; load average "
         f"{os.getloadavg()[0]:.1f} at the end)",
     }
     text = _render(results, numbers, preset=args.preset, header=header, notes=notes)

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import xarray as xr
 
+from sims._cli import _identity
 from sims._config import SweepConfig
 from sims._experiment import Experiment
 from sims._sweep import result_path
@@ -28,7 +29,10 @@ class Runner:
     results: Path = Path("results")
     workers: int | None = None
     command: str = ""
-    ran: list[str] = dataclasses.field(default_factory=list)
+    #: The grid files computed (in whole or part) by this runner, and those only
+    #: reused as they were (a finished file of the same config and code version).
+    ran: set[Path] = dataclasses.field(default_factory=set)
+    reused: set[Path] = dataclasses.field(default_factory=set)
 
     def config(self, experiment: Experiment) -> SweepConfig | None:
         """The experiment's config at this preset (``None``: it has no such preset)."""
@@ -42,6 +46,7 @@ class Runner:
         if config is None:
             return None
         path = result_path(experiment.name, config, self.results)
+        before = _identity(path)
         ds, _ = experiment.run(
             config,
             out=path,
@@ -49,5 +54,9 @@ class Runner:
             workers=self.workers,
             command=self.command,
         )
-        self.ran.append(f"{experiment.name}/{experiment.key}")
+        if before is not None and before == _identity(path):
+            if path not in self.ran:
+                self.reused.add(path)
+        else:
+            self.ran.add(path)
         return ds

@@ -4,6 +4,7 @@ writes a table per registered module; a failing claim makes the exit status 1.""
 from __future__ import annotations
 
 import json
+import re
 
 import pytest
 
@@ -113,3 +114,10 @@ def test_smoke_report_runs_writes_the_table_and_passes(tmp_path):
                 later = dims[dims.index(trial) + 1 :]
                 assert not fields & set(later) - {"seed"}, (path, dims)
         assert not {(b, a) for a, b in before} & before, (path, before)
+    # The header counts what was computed and what a rerun reuses: every grid.
+    computed = re.search(r"grids computed: (\d+), reused from \S+: (\d+)", text)
+    assert computed and int(computed[1]) == len(grids) and computed[2] == "0", computed
+    rc = main(["--preset", "smoke", "--out", str(out), "--results", str(tmp_path)])
+    assert rc == 0
+    again = out.read_text()
+    assert f"grids computed: 0, reused from {tmp_path}: {len(grids)};" in again
