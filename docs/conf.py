@@ -58,6 +58,7 @@ TOCTREE = {
         "add_an_experiment",
         "performance",
         "reproduction",
+        "reproduction_default",
     ],
     "Derivations": [
         "derivations/rf_ridge",
