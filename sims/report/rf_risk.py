@@ -32,7 +32,8 @@ def away_from_peak_claims(
     ``variable`` over trials matches its ``_theory`` sibling on the cells away from
     the interpolation peak (:func:`sims.rf_risk.away_from_peak`) within ``Z_SEM``
     SEMs plus ``allowance`` relative. The allowance bounds a finite-size bias
-    measured at n = ``n_ref`` (``why`` says how) and is scaled as O(1/n) below it.
+    measured at n = ``n_ref`` (``why`` says how), scaled as O(1/n) below it and kept
+    (not reduced) above it.
     ``text`` is formatted with ``size`` (``size(config)``) and ``label`` (the cells).
     """
     ds = run.grid(experiment)
@@ -51,7 +52,8 @@ def away_from_peak_claims(
                 gap,
                 rel * scale,
                 f"gap = worst (|mean − theory| − {Z_SEM:g}·SEM)/theory; allowed: "
-                f"{why}, O(1/n), so × {scale:.3g} at n = {n}",
+                f"{why}; O(1/n), so scaled by n_ref/n below n_ref = {n_ref} and kept "
+                f"above it: × {scale:.3g} at n = {n}",
                 detail,
             )
         )
