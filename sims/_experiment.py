@@ -241,7 +241,8 @@ class Experiment:
                 note = "NaN where not defined for the cell"
                 ds[name].attrs["description"] = f"{text}; {note}" if text else note
         ds.attrs.update(self._grid_attrs(config))
-        return flag_nonfinite(ds, self.not_applicable)
+        suffixes = {"_theory", *(t.suffix for t in self.theory)}
+        return flag_nonfinite(ds, self.not_applicable, tuple(sorted(suffixes)))
 
     def _dim_order(self, config: SweepConfig, axes, ds: xr.Dataset) -> list[str]:
         fields = {f.name for f in dataclasses.fields(config)}
@@ -273,14 +274,19 @@ class Experiment:
         return attrs
 
 
-def flag_nonfinite(ds: xr.Dataset, not_applicable: Sequence[str] = ()) -> xr.Dataset:
+def flag_nonfinite(
+    ds: xr.Dataset,
+    not_applicable: Sequence[str] = (),
+    theory_suffixes: Sequence[str] = ("_theory",),
+) -> xr.Dataset:
     """No silent NaN: flag non-finite measurements, refuse non-finite theory.
 
     A non-finite measured value (a diverged run) sets the boolean ``diverged``
     variable at its cell (OR-ed with any ``diverged`` the kernel recorded), and the
-    closing table warns. A non-finite ``_theory`` value is a bug of the theory or a
-    config outside its domain: ``ValueError`` naming the variable and the first cell
-    (the finished chunks stay on disk).
+    closing table warns. A non-finite theory sibling (a name ending in one of
+    ``theory_suffixes``) is a bug of the theory or a config outside its domain:
+    ``ValueError`` naming the variable and the first such cell (the finished chunks
+    stay on disk).
     """
     flags = []
     for name, var in ds.data_vars.items():
@@ -289,8 +295,12 @@ def flag_nonfinite(ds: xr.Dataset, not_applicable: Sequence[str] = ()) -> xr.Dat
         bad = ~np.isfinite(var)
         if not bool(bad.any()):
             continue
-        if str(name).endswith("_theory"):
-            first = {d: v.item() for d, v in bad.where(bad, drop=True).coords.items()}
+        if str(name).endswith(tuple(theory_suffixes)):
+            at = np.argwhere(bad.values)[0]
+            first = {
+                d: (var[d].values[i].item() if d in var.coords else int(i))
+                for d, i in zip(var.dims, at, strict=True)
+            }
             raise ValueError(
                 f"theory variable {name} is not finite at {first}: the config is "
                 "outside the theory's domain"

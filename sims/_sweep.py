@@ -510,7 +510,8 @@ def run_sweep(
                 old = json.loads(stamp.read_text())
             except json.JSONDecodeError:
                 old = {}
-            if old != _stamp(config, device):
+            key = _run_key(config, device)  # config_json also holds the device
+            if {k: old.get(k) for k in key} != key:  # spelling, which may differ
                 raise ValueError(
                     f"{parts} holds chunks of a different run "
                     f"({_difference(old, config, device)}); rerun with --no-resume "

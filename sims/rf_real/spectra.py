@@ -258,6 +258,11 @@ EXPERIMENT = Experiment(
     finish=_finish,
     attrs=ATTRS,
     coords={
+        "kernel": VarAttrs(
+            "kernel",
+            description="nngp, ntk (deep ReLU net) or myrtle (Myrtle conv NTK); "
+            "theory.kernels",
+        ),
         "size": VarAttrs("training samples"),
         "eig_n": VarAttrs("samples of the eigen-data"),
         "mode": VarAttrs("mode index i"),
@@ -265,8 +270,12 @@ EXPERIMENT = Experiment(
     },
     title="Eigen-data and exponent proxies of ReLU kernels on digits",
     references=REFERENCES,
-    grid_attrs={"dataset": "scikit-learn digits (1797 8x8 images), one-hot targets"},
+    grid_attrs={
+        "dataset": "scikit-learn digits (8x8 images; num_points of the 1797 per "
+        "ordering), one-hot targets"
+    },
     config_attrs=(
+        "num_points",
         "alpha_window",
         "beta_window",
         "test_size",

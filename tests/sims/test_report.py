@@ -92,6 +92,8 @@ def test_smoke_report_runs_writes_the_table_and_passes(tmp_path):
     for path in grids:
         ds = read_netcdf(path)
         assert ds.attrs.get("experiment"), path
+        for name in ds.coords:  # every coordinate is labelled
+            assert ds[name].attrs.get("long_name"), (path, name)
         # Its figure module accepts it (a dim order it did not expect once hid the
         # rf_real spectra figures: ``python -m figures`` skipped the grid).
         figures_main.MODULES[path.parent.name].load_grid(path)

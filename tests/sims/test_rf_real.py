@@ -118,6 +118,9 @@ def test_spectra_smoke(tmp_path):
     config = spectra.PRESETS["smoke"].replace(device="cpu")
     ds, _ = spectra.EXPERIMENT.run(config, out=tmp_path / "s.nc", workers=1)
     assert "diverged" not in ds  # NaN beyond mode n is "no such mode", declared
+    for name in ds.coords:
+        assert ds[name].attrs.get("long_name"), name
+    assert ds.attrs["num_points"] == config.num_points
     # One-hot rows have unit norm: sum_i v_i^2 = |Y|^2 / n = 1 at every n.
     total = ds["target_power"].sum("mode")
     np.testing.assert_allclose(total.values, 1.0, rtol=F64_RTOL)

@@ -213,6 +213,24 @@ def test_resume_after_a_crash_runs_only_the_missing_chunks(
     assert_same_result(read_netcdf(out), read_netcdf(base_path))
 
 
+def test_resume_accepts_another_spelling_of_the_same_device(
+    base_run, tmp_path, monkeypatch
+):
+    """Chunks of an ``auto`` run resume under ``cpu`` (the run key holds the device
+    type, as for a finished file; only the config JSON spells the device)."""
+    base, _ = base_run
+    assert BASE.device == "auto"
+    out = tmp_path / "grid.nc"
+    use_kernel(monkeypatch, rf_risk, KernelSpy(fail_after=2))
+    with pytest.raises(Crash):
+        rf_risk.sweep(BASE, out=out)
+    resumed = KernelSpy()
+    use_kernel(monkeypatch, rf_risk, resumed)
+    ds, _ = rf_risk.sweep(BASE.replace(device="cpu"), out=out)
+    assert len(resumed.calls) == len(_planned_keys(BASE)) - 2
+    xr.testing.assert_identical(ds.drop_attrs(deep=False), base.drop_attrs(deep=False))
+
+
 def _part_files(parts: Path) -> list[Path]:
     return sorted(parts.glob("*.nc")) if parts.exists() else []
 
