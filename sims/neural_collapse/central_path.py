@@ -20,7 +20,6 @@ import torch
 import xarray as xr
 
 from sims._backend import cell_generator
-from sims._backend import cpu_threads
 from sims._backend import resolve_device
 from sims._backend import resolve_dtype
 from sims._config import SweepConfig
@@ -235,8 +234,7 @@ def simulate_central_path(
 
 def _kernel(config: CentralPathSweep, chunk: Chunk) -> xr.Dataset:
     trials = chunk.coords["trial"]
-    with cpu_threads(resolve_device(config.device)):
-        res = simulate_central_path(config, trials)
+    res = simulate_central_path(config, trials)
     lead = ("lam_h", "lam_w", "trial")
     data = {}
     for key in ("nc1_tilde", "nc1", "tr_sigma_w", "tr_sigma_b"):

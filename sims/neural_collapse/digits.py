@@ -18,7 +18,6 @@ import torch
 import xarray as xr
 
 from sims._backend import cell_generator
-from sims._backend import cpu_threads
 from sims._backend import resolve_device
 from sims._backend import resolve_dtype
 from sims._config import SweepConfig
@@ -145,8 +144,7 @@ def simulate_digits(
 def _kernel(config: DigitsSweep, chunk: Chunk) -> xr.Dataset:
     (loss,) = chunk.coords["loss"]
     trials = chunk.coords["trial"]
-    with cpu_threads(resolve_device(config.device)):
-        runs = [simulate_digits(config, loss, t) for t in trials]
+    runs = [simulate_digits(config, loss, t) for t in trials]
     data = {
         key: (("trial", "layer"), np.stack([r[key] for r in runs])) for key in runs[0]
     }

@@ -18,7 +18,6 @@ import xarray as xr
 
 from sims._backend import blas_threads
 from sims._backend import cell_generator
-from sims._backend import cpu_threads
 from sims._backend import resolve_device
 from sims._backend import resolve_dtype
 from sims._config import SweepConfig
@@ -194,8 +193,7 @@ def _kernel(config: PerturbationSweep, chunk: Chunk) -> xr.Dataset:
     (beta,) = chunk.coords["beta"]
     (lam_w,) = chunk.coords["lam_w"]
     (trial,) = chunk.coords["trial"]
-    with cpu_threads(resolve_device(config.device)):
-        res = simulate_perturbation(config, beta, lam_w, trial)
+    res = simulate_perturbation(config, beta, lam_w, trial)
     data = {"sv_intra": (("lam_h", "class", "sv_index"), res["sv_intra"])}
     for key in (
         "sigma_max_inter",

@@ -23,7 +23,6 @@ import torch
 import xarray as xr
 
 from sims._backend import cell_generator
-from sims._backend import cpu_threads
 from sims._backend import resolve_device
 from sims._backend import resolve_dtype
 from sims._config import SweepConfig
@@ -307,8 +306,7 @@ def _kernel(config: DeepUFMSweep, chunk: Chunk) -> xr.Dataset:
     cells = [
         (lam, bias, t) for lam in config.lam for bias in config.bias for t in trials
     ]
-    with cpu_threads(resolve_device(config.device)):
-        res = simulate_ufm(config, depth, profile, loss, cells)
+    res = simulate_ufm(config, depth, profile, loss, cells)
     shape = (len(config.lam), len(config.bias), len(trials))
     kmax = max(len(parse_profile(p)) for p in config.profile)
     data = {}

@@ -10,6 +10,7 @@ netCDF-safe; a dask run equals the in-process run.
 
 from __future__ import annotations
 
+import dataclasses
 import importlib
 import json
 import os
@@ -23,6 +24,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import torch
 import xarray as xr
 
 from sims import rf_risk
@@ -229,6 +231,33 @@ def test_resume_accepts_another_spelling_of_the_same_device(
     ds, _ = rf_risk.sweep(BASE.replace(device="cpu"), out=out)
     assert len(resumed.calls) == len(_planned_keys(BASE)) - 2
     xr.testing.assert_identical(ds.drop_attrs(deep=False), base.drop_attrs(deep=False))
+
+
+class ThreadSpy(KernelSpy):
+    """Records torch's intra-op thread count inside each kernel call."""
+
+    def __init__(self):
+        super().__init__()
+        self.threads = []
+
+    def __call__(self, config, chunk):
+        self.threads.append(torch.get_num_threads())
+        return super().__call__(config, chunk)
+
+
+@pytest.mark.parametrize("threads", [1, 2])
+def test_kernels_run_with_exactly_the_declared_threads(tmp_path, monkeypatch, threads):
+    """The engine, not the kernel, sets the thread count (kernels set none)."""
+    spy = ThreadSpy()
+    use_kernel(monkeypatch, rf_risk, spy)
+    experiment = dataclasses.replace(rf_risk.EXPERIMENT, threads=threads)
+    before = torch.get_num_threads()
+    torch.set_num_threads(3 - threads)  # the caller's setting is not what runs
+    try:
+        experiment.run(BASE, out=tmp_path / "g.nc", workers=1)
+    finally:
+        torch.set_num_threads(before)
+    assert spy.threads == [threads] * len(_planned_keys(BASE))
 
 
 def _part_files(parts: Path) -> list[Path]:
