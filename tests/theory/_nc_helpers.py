@@ -7,6 +7,7 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 import torch
 from hypothesis import strategies as st
@@ -25,6 +26,20 @@ def _one_thread():
             yield
     finally:
         torch.set_num_threads(old)
+
+
+def nearly_collinear_features(off: float, seed: int = 11):
+    """Features ``(H, y)`` of K = 3 classes (5 samples each, d = 4) whose means lie
+    ``off`` away from a line (randomly rotated), with noise 0.3·off: the
+    ill-conditioned case of NC1 (Sigma_B nearly singular)."""
+    K, n, d = 3, 5, 4
+    rng = np.random.default_rng(seed)
+    y = np.repeat(np.arange(K), n)
+    M = np.zeros((d, K))
+    M[0] = [-1.0, 1.0, 0.0]
+    M[1, 2] = off
+    Q = np.linalg.qr(rng.standard_normal((d, d)))[0]
+    return Q @ (M[:, y] + 0.3 * off * rng.standard_normal((d, K * n))), y
 
 
 def lam_st(lo=-3.0, hi=0.0):

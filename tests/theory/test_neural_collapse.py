@@ -38,6 +38,7 @@ from tests.theory._nc_helpers import _lbfgs
 # autouse: one BLAS/torch thread for every test of this module
 from tests.theory._nc_helpers import _one_thread  # noqa: F401
 from tests.theory._nc_helpers import lam_st
+from tests.theory._nc_helpers import nearly_collinear_features
 from theory import neural_collapse as nc
 
 
@@ -150,14 +151,8 @@ def test_nc1_with_nearly_collinear_means_to_the_svd_bound(eps):
     50-digit reference, kappa = S_max / S_min of the centred means (the error of their
     SVD). Inverting Sigma_B = C C^T / K instead costs eps_mach kappa^2: at eps = 1e-5,
     2.4e-6 relative with the eigendecomposition, 2.9e-12 with the SVD."""
-    K, n, d = 3, 5, 4
-    rng = np.random.default_rng(11)
-    y = np.repeat(np.arange(K), n)
-    M = np.zeros((d, K))
-    M[0] = [-1.0, 1.0, 0.0]
-    M[1, 2] = eps
-    Q = np.linalg.qr(rng.standard_normal((d, d)))[0]
-    H = Q @ (M[:, y] + 0.3 * eps * rng.standard_normal((d, K * n)))
+    K = 3
+    H, y = nearly_collinear_features(eps)
     C = np.stack([H[:, y == k].mean(axis=1) for k in range(K)], axis=1)
     S = np.linalg.svd(C - H.mean(axis=1, keepdims=True), compute_uv=False)
     ref = _mp_nc1(H, y, K)

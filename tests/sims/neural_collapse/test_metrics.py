@@ -10,6 +10,7 @@ import torch
 
 from sims import neural_collapse as snc
 from tests._tolerances import NC_SIM_IMPL_RTOL as IMPL_RTOL
+from tests.theory._nc_helpers import nearly_collinear_features
 from theory import neural_collapse as nc
 
 
@@ -73,16 +74,9 @@ def test_batched_nc1_with_nearly_collinear_means():
     within 10 eps kappa of a 50-digit reference) to 20 eps kappa, kappa = S_max/S_min
     of the centred means. Inverting Sigma_B instead, as the kernel once did, costs
     eps kappa^2 (2.4e-6 relative here; 1.3e-12 now)."""
-    K, n, d, off = 3, 5, 4, 1e-5
-    rng = np.random.default_rng(11)
-    y = np.repeat(np.arange(K), n)
-    M = np.zeros((d, K))
-    M[0] = [-1.0, 1.0, 0.0]
-    M[1, 2] = off
-    Q = np.linalg.qr(rng.standard_normal((d, d)))[0]
-    H = Q @ (M[:, y] + 0.3 * off * rng.standard_normal((d, K * n)))
+    H, y = nearly_collinear_features(1e-5)
     S = np.linalg.svd(nc.class_means(H, y).centered, compute_uv=False)
-    W = torch.as_tensor(rng.standard_normal((1, K, d)))
+    W = torch.as_tensor(np.random.default_rng(0).standard_normal((1, 3, 4)))
     out = snc.batched_metrics(W, torch.as_tensor(H[None]), torch.as_tensor(y))
     ref = nc.nc1(H, y)
     assert (
