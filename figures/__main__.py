@@ -24,9 +24,9 @@ from figures import neural_collapse
 from figures import rf_real
 from figures import rf_risk
 from figures import selu
-from figures._grid import check_out_dir
 from sims._cli import _Parser
 from sims._cli import quiet_on_closed_pipe
+from sims._io import check_folder
 from sims._registry import all_experiments
 from sims._sweep import result_path
 
@@ -117,8 +117,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:  # before any sweep runs or any figure is drawn
         # Missing sweeps write their grids there, unless --no-run.
-        check_out_dir(args.results, "--results", write=not args.no_run)
-        check_out_dir(args.out)
+        check_folder("--results", args.results, write=not args.no_run)
+        check_folder("--out", args.out)
     except ValueError as err:
         print(f"{parser.prog}: error: {err}", file=sys.stderr)
         return 2

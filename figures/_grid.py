@@ -19,7 +19,6 @@ from sims._io import check_folder
 __all__ = [
     "GridError",
     "check_kind",
-    "check_out_dir",
     "figure_main",
     "grid_module",
     "match_kind",
@@ -135,12 +134,6 @@ def open_grid(
     return ds
 
 
-def check_out_dir(out: str | Path, flag: str = "--out", *, write: bool = True) -> None:
-    """``ValueError`` naming ``flag out`` unless ``out`` is a folder that exists or
-    can be created and (``write``) a file can be created in it; creates nothing."""
-    check_folder(flag, out, write=write)
-
-
 def figure_main(
     *,
     name: str,
@@ -172,7 +165,7 @@ def figure_main(
         args = parser.parse_args(argv)
         try:
             grids = [load(path) for path in args.grids]
-            check_out_dir(args.out)
+            check_folder("--out", args.out)
         except ValueError as err:  # GridError included
             print(f"{parser.prog}: error: {err}", file=sys.stderr)
             return 2

@@ -40,7 +40,6 @@ from matplotlib.lines import Line2D
 from figures import _style
 from figures._grid import GridError
 from figures._grid import check_kind
-from figures._grid import check_out_dir
 from figures._grid import open_grid
 from figures._rf_fitting_ratio import DATASETS
 from figures._rf_fitting_ratio import DEFAULT_NOISE_REL
@@ -50,6 +49,7 @@ from figures._rf_fitting_ratio import normalized_risk
 from figures._rf_fitting_ratio import plot_fitting_ratio
 from sims._cli import _Parser
 from sims._cli import quiet_on_closed_pipe
+from sims._io import check_folder
 from theory.rf_ridge import rf_ridge_risk
 
 __all__ = [
@@ -550,7 +550,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         ds = load_grid(args.grid)
-        check_out_dir(args.out)
+        check_folder("--out", args.out)
     except ValueError as err:  # GridError included
         print(f"{parser.prog}: error: {err}", file=sys.stderr)
         return 2
