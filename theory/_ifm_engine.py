@@ -29,6 +29,8 @@ __all__ = ["MergeStep", "run_greedy"]
 # recomputed from the difference vector: the Gram formula loses ~m * eps of that sum to
 # cancellation, and exact duplicates must get exactly zero.
 _RECHECK = 1e-8
+# Row blocks of the full-matrix extremes: entries per block (4 MiB in float64).
+_BLOCK = 2**19
 
 
 @dataclass(frozen=True)
@@ -90,10 +92,14 @@ def _delta_pd(Yn: torch.Tensor, Yi: torch.Tensor, Yj: torch.Tensor) -> torch.Ten
 
 
 def _gram_pd(V: torch.Tensor):
+    """Pairwise squared distances of the rows of ``V`` as ``(sq_a + sq_b) - 2 G_ab``.
+
+    One pass for the norms' sum and one ``addmm``; exactly symmetric when the Gram
+    product is (as BLAS computes ``V @ V.T``). Entries may come out slightly
+    negative: the caller clamps.
+    """
     sq = (V * V).sum(1)
-    D = V @ V.T
-    D.mul_(-2.0).add_(sq.unsqueeze(1)).add_(sq.unsqueeze(0))
-    return D, sq
+    return (sq.unsqueeze(1) + sq).addmm_(V, V.T, alpha=-2.0), sq
 
 
 class _State:
@@ -111,7 +117,7 @@ class _State:
             hd = _Hidden(
                 None, None, None, None, inf, z, inf.clone(), z.clone(), active, k, n
             )
-            hd.members = [[i] if active[i] else [] for i in range(n)]
+            hd.members = [[i] if a else [] for i, a in enumerate(active.tolist())]
             self.hidden.append(hd)
         self.next_key = [int(hd.keys.max()) + 1 if hd.n0 else 0 for hd in self.hidden]
         for h in range(self.L - 1):
@@ -140,25 +146,34 @@ class _State:
         hd = self.hidden[h]
         idx = torch.arange(hd.n0, device=self.W[h].device)
         vin, vout = self._parts(h, idx)
-        Din, hd.sq_in = _gram_pd(vin)
-        Dout, hd.sq_out = _gram_pd(vout)
+        hd.Din, hd.sq_in = _gram_pd(vin)
+        hd.Dout, hd.sq_out = _gram_pd(vout)
+        hd.Din.clamp_(min=0.0)
+        hd.Dout.clamp_(min=0.0)
+        self._mask(h)
+        self._extremes(h)
+        # the exact test on the few pairs below the prefilter, found through the row
+        # minima (clamping first changes no pair: a negative entry and its clamped 0
+        # pass both tests); their rows' extremes are then taken again
         sq = hd.sq_in + hd.sq_out
-        D = Din + Dout
-        # cheap prefilter, then the exact test on the few candidates
-        a, bb = (D <= _RECHECK * 2.0 * float(sq.max())).triu(1).nonzero(as_tuple=True)
-        keep = (D[a, bb] <= _RECHECK * (sq[a] + sq[bb])) & hd.active[a] & hd.active[bb]
+        cut = _RECHECK * 2.0 * float(sq.max())
+        rows = (hd.rowmin <= cut).nonzero(as_tuple=True)[0]
+        if not rows.numel():
+            return
+        r, bb = (self._rows(h, rows) <= cut).nonzero(as_tuple=True)
+        a = rows[r]
+        keep = (a < bb) & (
+            hd.Din[a, bb] + hd.Dout[a, bb] <= _RECHECK * (sq[a] + sq[bb])
+        )
         a, bb = a[keep], bb[keep]
         if a.numel():
             di, do = self._direct(h, a, bb)
-            Din[a, bb], Din[bb, a] = di, di
-            Dout[a, bb], Dout[bb, a] = do, do
-        Din.clamp_(min=0.0)
-        Dout.clamp_(min=0.0)
-        hd.Din, hd.Dout = Din, Dout
-        self._mask(h)
-        self._extremes(h)
+            hd.Din[a, bb], hd.Din[bb, a] = di, di
+            hd.Dout[a, bb], hd.Dout[bb, a] = do, do
+            self._extremes(h, torch.cat([a, bb]).unique())
 
     def _mask(self, h):
+        """+inf on the diagonal and on the dropped slots of ``Din``."""
         hd = self.hidden[h]
         hd.Din.fill_diagonal_(float("inf"))
         if not bool(hd.active.all()):
@@ -170,15 +185,27 @@ class _State:
         return hd.Din[rows] + hd.Dout[rows]
 
     def _extremes(self, h, rows=None):
+        """Row minima and maxima of ``Din + Dout``, for ``rows`` or all rows.
+
+        All rows go in blocks of about 2**19 entries through one reused buffer: no
+        ``n x n`` temporary (its fresh pages cost more than the sums).
+        """
         hd = self.hidden[h]
-        D = hd.Din + hd.Dout if rows is None else self._rows(h, rows)
-        mn, am = D.min(1)
-        mx, ax = torch.nan_to_num(D, posinf=-1.0).max(1)
         if rows is None:
-            hd.rowmin, hd.rowarg, hd.rowmax, hd.rowargmax = mn, am, mx, ax
-        else:
-            hd.rowmin[rows], hd.rowarg[rows] = mn, am
-            hd.rowmax[rows], hd.rowargmax[rows] = mx, ax
+            n = hd.Din.shape[0]
+            step = max(1, _BLOCK // max(n, 1))
+            buf = torch.empty(
+                (min(step, n), n), dtype=hd.Din.dtype, device=hd.Din.device
+            )
+            for lo in range(0, n, step):
+                s = slice(lo, min(lo + step, n))
+                D = torch.add(hd.Din[s], hd.Dout[s], out=buf[: s.stop - lo])
+                hd.rowmin[s], hd.rowarg[s] = D.min(1)
+                hd.rowmax[s], hd.rowargmax[s] = D.nan_to_num_(posinf=-1.0).max(1)
+            return
+        D = self._rows(h, rows)
+        hd.rowmin[rows], hd.rowarg[rows] = D.min(1)
+        hd.rowmax[rows], hd.rowargmax[rows] = D.nan_to_num_(posinf=-1.0).max(1)
 
     @staticmethod
     def _combine(D, sq, i, j, al, be):

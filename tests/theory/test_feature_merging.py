@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import itertools
 import math
+from unittest import mock
 
 import pytest
 import torch
@@ -31,6 +32,7 @@ from tests.theory._ifm_cases import bias_only_twins
 from tests.theory._ifm_cases import bias_only_twins_case
 from tests.theory._ifm_cases import cap_binds_before_a_clean_pass
 from tests.theory._ifm_reference import official_naive
+from theory import _ifm_engine
 from theory.feature_merging import BatchNorm
 from theory.feature_merging import ConvLayer
 from theory.feature_merging import canonicalize
@@ -151,6 +153,19 @@ def test_official_matches_full_recomputation(layers, beta, max_ratio):
 def test_official_matches_reference_on_integer_ties(layers, beta):
     """Integer weights produce exact distance ties: the tie-break must agree too."""
     res = ifm(layers, beta=beta, mode="official")
+    assert res.groups == official_naive(layers, beta)[3]
+
+
+@given(
+    int_mlp(max_hidden=7, max_depth=3),
+    st.sampled_from([0.0, 0.25, 0.5, 1.0]),
+    st.sampled_from([1, 20, 40]),
+)
+def test_row_extremes_in_blocks_match_reference(layers, beta, block):
+    """The engine takes row minima and maxima in row blocks of ~``_BLOCK`` entries;
+    tiny blocks (one row, ragged last blocks) must give the reference's merges."""
+    with mock.patch.object(_ifm_engine, "_BLOCK", block):
+        res = ifm(layers, beta=beta, mode="official")
     assert res.groups == official_naive(layers, beta)[3]
 
 
