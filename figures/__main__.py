@@ -24,6 +24,7 @@ from figures import neural_collapse
 from figures import rf_real
 from figures import rf_risk
 from figures import selu
+from figures._grid import add_out_option
 from sims._cli import _Parser
 from sims._cli import quiet_on_closed_pipe
 from sims._io import check_folder
@@ -103,12 +104,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         default=Path("results"),
         help="results folder (default: %(default)s)",
     )
-    parser.add_argument(
-        "--out",
-        type=Path,
-        default=Path("figures/out"),
-        help="output folder (default: %(default)s)",
-    )
+    add_out_option(parser)
     parser.add_argument(
         "--no-run",
         action="store_true",

@@ -18,6 +18,7 @@ from sims._io import check_folder
 
 __all__ = [
     "GridError",
+    "add_out_option",
     "check_kind",
     "figure_main",
     "grid_module",
@@ -134,6 +135,16 @@ def open_grid(
     return ds
 
 
+def add_out_option(parser) -> None:
+    """The ``--out`` option of every figure command (default ``figures/out``)."""
+    parser.add_argument(
+        "--out",
+        type=Path,
+        default=Path("figures/out"),
+        help="output folder (default: %(default)s)",
+    )
+
+
 def figure_main(
     *,
     name: str,
@@ -156,12 +167,7 @@ def figure_main(
         parser.add_argument(
             "grids", type=Path, nargs="*", help=f"netCDF grids of sims.{name}"
         )
-        parser.add_argument(
-            "--out",
-            type=Path,
-            default=Path("figures/out"),
-            help="output folder (default: %(default)s)",
-        )
+        add_out_option(parser)
         args = parser.parse_args(argv)
         try:
             grids = [load(path) for path in args.grids]

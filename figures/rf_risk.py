@@ -39,6 +39,7 @@ from matplotlib.lines import Line2D
 
 from figures import _style
 from figures._grid import GridError
+from figures._grid import add_out_option
 from figures._grid import check_kind
 from figures._grid import open_grid
 from figures._rf_fitting_ratio import DATASETS
@@ -534,12 +535,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         description="Draw the rf_risk figures (PNG and PDF) from a saved grid.",
     )
     parser.add_argument("grid", type=Path, help="netCDF grid from sims.rf_risk")
-    parser.add_argument(
-        "--out",
-        type=Path,
-        default=Path("figures/out"),
-        help="output folder (default: %(default)s)",
-    )
+    add_out_option(parser)
     parser.add_argument(
         "--ridges",
         type=_positive_int,

@@ -26,8 +26,30 @@ _SQRT2 = math.sqrt(2.0)
 _SQRT2PI = math.sqrt(2.0 * math.pi)
 
 
+def constants_01_mp():
+    """α01, λ01 from their closed forms (derivations §2) as mpmath numbers, at the
+    working precision of the caller's ``mpmath.workdps``."""
+    import mpmath
+
+    e, pi = mpmath.e, mpmath.pi
+    c = mpmath.erfc(1 / mpmath.sqrt(2))
+    alpha = mpmath.sqrt(2 / pi) / (1 - mpmath.sqrt(e) * c)
+    lam = (1 - mpmath.sqrt(e) * c) * mpmath.sqrt(
+        2
+        * pi
+        / (
+            2
+            + pi
+            - 2 * mpmath.sqrt(e) * (2 + pi) * c
+            + e * pi * c**2
+            + 2 * e**2 * mpmath.erfc(mpmath.sqrt(2))
+        )
+    )
+    return alpha, lam
+
+
 def _constants_01() -> tuple[float, float]:
-    """α01, λ01 from the closed forms (derivations §2), correctly rounded to float64.
+    """α01, λ01 correctly rounded to float64.
 
     Evaluated at 40 significant digits so that the float64 values are the nearest
     doubles to the exact constants; plain float64 evaluation is off by 2-3 ulp.
@@ -35,20 +57,7 @@ def _constants_01() -> tuple[float, float]:
     import mpmath
 
     with mpmath.workdps(40):
-        e, pi = mpmath.e, mpmath.pi
-        c = mpmath.erfc(1 / mpmath.sqrt(2))
-        alpha = mpmath.sqrt(2 / pi) / (1 - mpmath.sqrt(e) * c)
-        lam = (1 - mpmath.sqrt(e) * c) * mpmath.sqrt(
-            2
-            * pi
-            / (
-                2
-                + pi
-                - 2 * mpmath.sqrt(e) * (2 + pi) * c
-                + e * pi * c**2
-                + 2 * e**2 * mpmath.erfc(mpmath.sqrt(2))
-            )
-        )
+        alpha, lam = constants_01_mp()
         return float(alpha), float(lam)
 
 

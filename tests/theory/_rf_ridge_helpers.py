@@ -66,11 +66,17 @@ def ref_krr(lam, v2, n, ridge, noise):
     z, q = L.sum(), (L * L).sum()
     e0 = n / (n - q)
     test = e0 * (np.sum(_1mL(lam, kappa) ** 2 * v2) + noise)
+    return _fields(test, n, ridge, kappa, kappa, e0, z, q)
+
+
+def _fields(test, n, ridge, kappa, gamma, e0, z, q):
+    """The rf_ridge_risk fields from the test risk and the order parameters
+    (E_tr = (delta / (n kappa))^2 E_te, derivations §0)."""
     return dict(
         test_risk=test,
         train_risk=(ridge / (n * kappa)) ** 2 * test,
         kappa=kappa,
-        gamma=kappa,
+        gamma=gamma,
         overfitting_coeff=e0,
         learnability_sum=z,
         learnability_sq_sum=q,
@@ -85,15 +91,7 @@ def _rf_risks(lam, v2, n, k, gamma, kappa, ridge, noise):
     e0 = 1 / (1 - x)
     b = _1mL(lam, gamma) * (1 - L * (k - z) / (k - q))
     test = e0 * (np.sum(b * v2) + noise)
-    return dict(
-        test_risk=test,
-        train_risk=(ridge / (n * kappa)) ** 2 * test,
-        kappa=kappa,
-        gamma=gamma,
-        overfitting_coeff=e0,
-        learnability_sum=z,
-        learnability_sq_sum=q,
-    )
+    return _fields(test, n, ridge, kappa, gamma, e0, z, q)
 
 
 def ref_rf(lam, v2, n, k, ridge, noise):

@@ -48,6 +48,15 @@ def _orthonormal(d, K, seed):
     return (q * np.sign(np.diag(r)))[:, :K]
 
 
+def _rotated_minimizer(sizes, lw, lh, seed):
+    """``(minimizer, K, n, d)``: the UFM minimizer of ``sizes = (K, d - K, n)`` in a
+    random rotation."""
+    K, extra, n = sizes
+    d = K + extra
+    rotation = _orthonormal(d, K, seed)
+    return nc.ufm_minimizer(K, n, d, lam_w=lw, lam_h=lh, rotation=rotation), K, n, d
+
+
 def _labels(K, n):
     return np.repeat(np.arange(K), n)
 
@@ -262,9 +271,7 @@ ufm_sizes = st.tuples(st.integers(2, 5), st.integers(0, 3), st.integers(2, 4))
 @given(sizes=ufm_sizes, lw=lam_st(), lh=lam_st(), seed=st.integers(0, 2**31))
 @example(sizes=(4, 0, 5), lw=0.3, lh=0.5, seed=0)
 def test_5_theorem_21_closed_form(sizes, lw, lh, seed):
-    K, extra, n = sizes
-    d = K + extra
-    m = nc.ufm_minimizer(K, n, d, lam_w=lw, lam_h=lh, rotation=_orthonormal(d, K, seed))
+    m, K, n, d = _rotated_minimizer(sizes, lw, lh, seed)
     gW, gH = nc.ufm_gradient(m.W, m.H, K=K, lam_w=lw, lam_h=lh)
     assert max(abs(gW).max(), abs(gH).max()) <= STATIONARY_ATOL
     f_star = nc.ufm_objective(m.W, m.H, K=K, lam_w=lw, lam_h=lh)
@@ -306,10 +313,8 @@ def test_5_zero_minimizer_above_c_one():
 )
 @example(sizes=(4, 2, 3), lw=0.5, lh=0.4, beta=1.0, seed=0)
 def test_6_corollary_22(sizes, lw, lh, beta, seed):
-    K, extra, n = sizes
     assume(lw * lh < 0.8)
-    d = K + extra
-    m = nc.ufm_minimizer(K, n, d, lam_w=lw, lam_h=lh, rotation=_orthonormal(d, K, seed))
+    m, K, n, d = _rotated_minimizer(sizes, lw, lh, seed)
     rng = np.random.default_rng(seed)
     start = m.H + 0.05 * rng.standard_normal(m.H.shape)
     H = _prox(m.H, K, n, lw, lh, beta, start=start)
@@ -426,10 +431,8 @@ def test_8_corollary_32(sizes, lw, lh, seed, beta):
 )
 @example(sizes=(4, 6, 3), lw=0.5, lh=0.4, beta=100.0, seed=0)
 def test_9_theorem_41_against_finite_differences(sizes, lw, lh, beta, seed):
-    K, extra, n = sizes
     assume(lw * lh < 0.8)
-    d = K + extra
-    m = nc.ufm_minimizer(K, n, d, lam_w=lw, lam_h=lh, rotation=_orthonormal(d, K, seed))
+    m, K, n, d = _rotated_minimizer(sizes, lw, lh, seed)
     op = nc.perturbation_operator(m.W, m.H, K=K, beta=beta, lam_w=lw, lam_h=lh)
     rng = np.random.default_rng(seed)
     delta = rng.standard_normal(m.H.shape)

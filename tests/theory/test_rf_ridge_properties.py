@@ -55,7 +55,11 @@ def _sums(lam, gamma):
     return L.sum(), (L * L).sum(), L
 
 
-@given(s=power_laws(), n=ns, k=ks, ridge=ridges, noise=noises)
+# One task, sizes, ridge and noise: the draw most properties share.
+CASE = dict(s=power_laws(), n=ns, k=ks, ridge=ridges, noise=noises)
+
+
+@given(**CASE)
 @example(s=PAPER, n=256, k=1000, ridge=1e-2, noise=0.5)
 @example(s=PAPER, n=256, k=np.inf, ridge=4.64e-3, noise=0.5)
 def test_item1_fixed_point_residuals(s, n, k, ridge, noise):
@@ -77,7 +81,7 @@ def test_item1_fixed_point_residuals(s, n, k, ridge, noise):
     np.testing.assert_allclose(r["learnability_sq_sum"], q, rtol=F64_RTOL)
 
 
-@given(s=power_laws(), n=ns, k=ks, ridge=ridges, noise=noises)
+@given(**CASE)
 @example(s=PAPER, n=256, k=300, ridge=1e-2, noise=0.5)
 def test_item2_conservation(s, n, k, ridge, noise):
     """Property 2: z = n - delta/kappa = k (1 - kappa/gamma) < min(n, k), and q <= z."""
@@ -93,7 +97,7 @@ def test_item2_conservation(s, n, k, ridge, noise):
     assert q >= z * z / s.M * (1 - BOUND_RTOL)
 
 
-@given(s=power_laws(), n=ns, k=ks, ridge=ridges, noise=noises)
+@given(**CASE)
 @example(s=PAPER, n=256, k=256, ridge=4.64e-3, noise=0.5)
 def test_item3_bounds(s, n, k, ridge, noise):
     """Property 3: E_0 >= 1, x < 1, 0 <= b_i <= 1, E_te >= sigma^2, 0 <= E_tr <= E_te,
@@ -130,11 +134,7 @@ def test_item3_bounds(s, n, k, ridge, noise):
 
 
 @given(
-    s=power_laws(),
-    n=ns,
-    k=ks,
-    ridge=ridges,
-    noise=noises,
+    **CASE,
     extra=st.floats(0.0, 2.0),
 )
 @example(s=PAPER, n=256, k=1000, ridge=1e-2, noise=0.5, extra=1.0)
@@ -161,11 +161,7 @@ def test_item4_noise_is_affine_and_zero_mode_adds_e0_v2(s, n, k, ridge, noise, e
 
 
 @given(
-    s=power_laws(),
-    n=ns,
-    k=ks,
-    ridge=ridges,
-    noise=noises,
+    **CASE,
     scale=st.floats(-3.0, 3.0).map(lambda e: 10.0**e),
     seed=st.integers(0, 2**32 - 1),
 )

@@ -98,6 +98,22 @@ def test_tail_after_2000_modes_equals_2e6_explicit_modes(alpha, beta):
             np.testing.assert_allclose(_tail3(near, gamma, d), want, rtol=TAIL_SUM_RTOL)
 
 
+def _midpoint_integrals(a, b, g, X):
+    r"""The four tail integrands x^-p L^m1 (1 - L)^m2 with L = 1/(1 + g x^a) (for
+    z, q, B2, B1), each as ``(p, m1, f, integral)``: the integral of f over
+    (X, inf) in the incomplete-beta form of the substitution s = L(x). mpmath
+    numbers at the caller's precision."""
+    y = 1 / (1 + g * X**a)
+    for p, m1, m2 in [(0, 1, 0), (0, 2, 0), (b, 0, 2), (b, 1, 1)]:
+        h = (p - 1) / a
+
+        def f(x, p=p, m1=m1, m2=m2):
+            L = 1 / (1 + g * x**a)
+            return x**-p * L**m1 * (1 - L) ** m2
+
+        yield p, m1, f, g**h / a * mpmath.betainc(m1 + h, m2 - h, 0, y)
+
+
 def _mp_reference(alpha, beta, M, gamma, d):
     r"""The same three tails in 30-digit mpmath: the midpoint integral as an
     incomplete beta function (the substitution s = L(x) of the derivation) plus the
@@ -105,16 +121,8 @@ def _mp_reference(alpha, beta, M, gamma, d):
     with mpmath.workdps(30):
         a, b, g = mpmath.mpf(alpha), mpmath.mpf(beta), mpmath.mpf(gamma)
         X = mpmath.mpf(M) + mpmath.mpf(1) / 2
-        y = 1 / (1 + g * X**a)
         out = []
-        for p, m1, m2 in [(0, 1, 0), (0, 2, 0), (b, 0, 2), (b, 1, 1)]:
-            h = (p - 1) / a
-            integral = g**h / a * mpmath.betainc(m1 + h, m2 - h, 0, y)
-
-            def f(x, p=p, m1=m1, m2=m2):
-                L = 1 / (1 + g * x**a)
-                return x**-p * L**m1 * (1 - L) ** m2
-
+        for _, _, f, integral in _midpoint_integrals(a, b, g, X):
             em = sum(
                 w * mpmath.diff(f, X, n)
                 for n, w in [
@@ -173,15 +181,7 @@ def test_tail_integral_substitution_matches_quadrature(alpha, beta, M, u):
         a, b, X = mpmath.mpf(alpha), mpmath.mpf(beta), mpmath.mpf(M) + 0.5
         g = 1 / (mpmath.mpf(u) * X**a)
         x_g = g ** (-1 / a)  # where L = 1/2
-        y = 1 / (1 + g * X**a)
-        for p, m1, m2 in [(0, 1, 0), (0, 2, 0), (b, 0, 2), (b, 1, 1)]:
-            h = (p - 1) / a
-            beta_form = g**h / a * mpmath.betainc(m1 + h, m2 - h, 0, y)
-
-            def f(x, p=p, m1=m1, m2=m2):
-                L = 1 / (1 + g * x**a)
-                return x**-p * L**m1 * (1 - L) ** m2
-
+        for p, m1, f, beta_form in _midpoint_integrals(a, b, g, X):
             # x = X t^(-1/(k-1)) with x^-k the decay of f maps the slowly decaying
             # tail (x^-1.12 at alpha = 1.12) onto a smooth integrand on (0, 1].
             k = p + a * m1

@@ -47,6 +47,7 @@ from tests.theory._selu_helpers import mp_moments
 from tests.theory._selu_helpers import plain_moment_map
 from tests.theory._selu_helpers import quad_moments
 from tests.theory._selu_helpers import torch_moment_map
+from theory._selu_gauss import constants_01_mp
 from theory.selu_moments import ALPHA_01
 from theory.selu_moments import LAMBDA_01
 from theory.selu_moments import moment_jacobian
@@ -88,21 +89,9 @@ def test_constants_sympy_derivation_30_digits():
         tol = mpmath.mpf(10) ** -SELU_DIGITS
         assert abs(a - mpmath.mpf(ALPHA_LITERAL)) < tol
         assert abs(lam - mpmath.mpf(LAMBDA_LITERAL)) < tol
-        # The §12.2 erfc closed forms are the same numbers (to 50 digits).
-        e, pi = mpmath.e, mpmath.pi
-        c = mpmath.erfc(1 / mpmath.sqrt(2))
-        a_closed = mpmath.sqrt(2 / pi) / (1 - mpmath.sqrt(e) * c)
-        lam_closed = (1 - mpmath.sqrt(e) * c) * mpmath.sqrt(
-            2
-            * pi
-            / (
-                2
-                + pi
-                - 2 * mpmath.sqrt(e) * (2 + pi) * c
-                + e * pi * c**2
-                + 2 * e**2 * mpmath.erfc(mpmath.sqrt(2))
-            )
-        )
+        # The §12.2 erfc closed forms of the package are the same numbers (to 50
+        # digits).
+        a_closed, lam_closed = constants_01_mp()
         assert abs(a_closed - a) < mpmath.mpf(10) ** -50
         assert abs(lam_closed - lam) < mpmath.mpf(10) ** -50
         # The package constants are the correctly rounded doubles of these.
