@@ -31,6 +31,14 @@ def signed(lo: float, hi: float) -> st.SearchStrategy[float]:
 
 
 POS = logu(1e-300, 1e300)  # any positive float64 of ordinary size
+# (mu, nu, omega, tau) of the moment maps: any finite mean and weight mean, any
+# positive variance and weight variance.
+_GAUSS_INPUT = {
+    "mu": signed(1e-300, 1e300),
+    "nu": POS,
+    "omega": signed(1e-300, 1e300),
+    "tau": POS,
+}
 
 
 def _features(scale_lo=1e-300, scale_hi=1e300, K=3, n=2, d=4):
@@ -186,10 +194,7 @@ TABLE: dict[str, tuple[Callable, dict, dict]] = {
     "moment_map": (
         lambda mu, nu, **kw: T.moment_map(mu, nu, **kw),
         {
-            "mu": signed(1e-300, 1e300),
-            "nu": POS,
-            "omega": signed(1e-300, 1e300),
-            "tau": POS,
+            **_GAUSS_INPUT,
             "alpha": signed(1e-300, 1e10),
             "lam": logu(1e-300, 1e5),
         },
@@ -204,30 +209,21 @@ TABLE: dict[str, tuple[Callable, dict, dict]] = {
     "moment_jacobian": (
         lambda mu, nu, **kw: T.moment_jacobian(mu, nu, **kw),
         {
-            "mu": signed(1e-300, 1e300),
-            "nu": POS,
-            "omega": signed(1e-300, 1e300),
-            "tau": POS,
+            **_GAUSS_INPUT,
         },
         {"mu": _BAD_FINITE, "nu": _BAD_POSITIVE, "tau": _BAD_POSITIVE},
     ),
     "relu_moment_map": (
         lambda mu, nu, **kw: T.relu_moment_map(mu, nu, **kw),
         {
-            "mu": signed(1e-300, 1e300),
-            "nu": POS,
-            "omega": signed(1e-300, 1e300),
-            "tau": POS,
+            **_GAUSS_INPUT,
         },
         {"mu": _BAD_FINITE, "nu": _BAD_POSITIVE, "omega": _BAD_FINITE},
     ),
     "tanh_moment_map": (
         lambda mu, nu, **kw: T.tanh_moment_map(mu, nu, **kw),
         {
-            "mu": signed(1e-300, 1e300),
-            "nu": POS,
-            "omega": signed(1e-300, 1e300),
-            "tau": POS,
+            **_GAUSS_INPUT,
             "step": st.floats(1e-3, 1.0),
         },
         {
