@@ -327,21 +327,29 @@ def test_6_corollary_22(sizes, lw, lh, beta, seed):
 # --- 7-8: Theorem 3.1 and Corollary 3.2 -----------------------------------------------
 
 
+# (K, d - K, n), the two ridges and the seed of a random start H0 (checks 7-8).
+FLOW_CASE = {
+    "sizes": st.tuples(st.integers(2, 4), st.integers(0, 3), st.integers(2, 4)),
+    "lw": lam_st(),
+    "lh": lam_st(),
+    "seed": st.integers(0, 2**31),
+}
+
+
+def _flow_start(sizes, seed):
+    """``K``, ``n`` and a standard-normal start ``H0`` of shape ``(d, K n)``."""
+    K, extra, n = sizes
+    return K, n, np.random.default_rng(seed).standard_normal((K + extra, K * n))
+
+
 @settings(max_examples=10)
-@given(
-    sizes=st.tuples(st.integers(2, 4), st.integers(0, 3), st.integers(2, 4)),
-    lw=lam_st(),
-    lh=lam_st(),
-    seed=st.integers(0, 2**31),
-)
+@given(**FLOW_CASE)
 @example(sizes=(3, 3, 4), lw=0.2, lh=0.1, seed=0)  # the §6.1 check
 # e^{2 lam_H t} Tr Sigma_B rises by less than the Euler path's extra decay
 # e^{-lam_H^2 dt t} at lam_W = 1e-3, lam_H = 1 (found by the random profile).
 @example(sizes=(2, 2, 2), lw=0.001, lh=1.0, seed=370593)
 def test_7_theorem_31_along_the_flow(sizes, lw, lh, seed):
-    K, extra, n = sizes
-    d = K + extra
-    H0 = np.random.default_rng(seed).standard_normal((d, K * n))
+    K, _, H0 = _flow_start(sizes, seed)
     t = np.linspace(0.0, 1.0, 21)
     dt = 1e-3
     path = nc.central_path_flow(H0, K=K, lam_w=lw, lam_h=lh, t=t, dt=dt, method="euler")
@@ -401,18 +409,10 @@ def _prox(H0, K, n, lw, lh, beta, iters=50_000, start=None):
 
 
 @settings(max_examples=10)
-@given(
-    sizes=st.tuples(st.integers(2, 4), st.integers(0, 3), st.integers(2, 4)),
-    lw=lam_st(),
-    lh=lam_st(),
-    seed=st.integers(0, 2**31),
-    beta=st.sampled_from([1e3, 1e4]),
-)
+@given(**FLOW_CASE, beta=st.sampled_from([1e3, 1e4]))
 @example(sizes=(3, 5, 6), lw=0.2, lh=0.05, seed=0, beta=1e3)  # the §6.1 check
 def test_8_corollary_32(sizes, lw, lh, seed, beta):
-    K, extra, n = sizes
-    d = K + extra
-    H0 = np.random.default_rng(seed).standard_normal((d, K * n))
+    K, n, H0 = _flow_start(sizes, seed)
     y = _labels(K, n)
     Hb = _prox(H0, K, n, lw, lh, beta)
     assert nc.nc1_tilde(Hb, y) < nc.nc1_tilde(H0, y)
