@@ -115,11 +115,11 @@ class Experiment:
       config: the frozen :class:`~sims._config.SweepConfig` subclass.
       presets: preset name -> config; ``smoke`` and ``default`` are required.
       axes: ``axes(config) -> {dim: values}``, the dims the engine chunks over (often
-        :class:`Axes`); the ``batch_dim`` is split into runs of ``config.trial_batch``,
-        every other dim into single values. The merged chunks reach ``finish`` in
-        the order of these values. Every variable's dims come in one order: these
-        axes, then the other swept config fields, then the trial dim, then the
-        kernel's own dims.
+        :class:`Axes`; default ``Axes()``, the trials alone); the ``batch_dim`` is
+        split into runs of ``config.trial_batch``, every other dim into single
+        values. The merged chunks reach ``finish`` in the order of these values.
+        Every variable's dims come in one order: these axes, then the other swept
+        config fields, then the trial dim, then the kernel's own dims.
       kernel: ``kernel(config, chunk) -> xr.Dataset`` carrying the chunk's coords;
         module-level (it is pickled to worker processes), seeded only from the
         chunk's coordinate values.
@@ -150,8 +150,10 @@ class Experiment:
     name: str
     config: type[SweepConfig]
     presets: Mapping[str, SweepConfig]
-    axes: Callable[[SweepConfig], Mapping[str, Sequence]]
     kernel: Callable[[SweepConfig, Chunk], xr.Dataset]
+    axes: Callable[[SweepConfig], Mapping[str, Sequence]] = dataclasses.field(
+        default_factory=Axes
+    )
     finish: Callable[[SweepConfig, xr.Dataset], xr.Dataset] | None = None
     key: str = ""
     attrs: Mapping[str, VarAttrs] = dataclasses.field(default_factory=dict)

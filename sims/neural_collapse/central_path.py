@@ -26,7 +26,6 @@ from sims._config import SweepConfig
 from sims._config import param
 from sims._dataset import chunk_dataset
 from sims._dataset import config_coords
-from sims._experiment import Axes
 from sims._experiment import Experiment
 from sims._experiment import VarAttrs
 from sims._sweep import Chunk
@@ -330,7 +329,6 @@ CENTRAL_PATH = Experiment(
     key="central_path",
     config=CentralPathSweep,
     presets=PRESETS,
-    axes=Axes(),
     kernel=_kernel,
     finish=_finish,
     attrs=ATTRS,

@@ -35,7 +35,6 @@ from sims._config import int_logspace
 from sims._config import param
 from sims._dataset import chunk_dataset
 from sims._dataset import config_coords
-from sims._experiment import Axes
 from sims._experiment import Experiment
 from sims._experiment import Theory
 from sims._experiment import VarAttrs
@@ -252,7 +251,6 @@ EXPERIMENT = Experiment(
     key="fitting_ratio",
     config=FittingRatioSweep,
     presets=PRESETS,
-    axes=Axes(),
     kernel=_kernel,
     finish=_finish,
     attrs=ATTRS,

@@ -28,7 +28,6 @@ from sims._config import SweepConfig
 from sims._config import param
 from sims._dataset import chunk_dataset
 from sims._dataset import config_coords
-from sims._experiment import Axes
 from sims._experiment import Experiment
 from sims._experiment import Theory
 from sims._experiment import VarAttrs
@@ -233,7 +232,6 @@ LAYER = Experiment(
     key="layer",
     config=SeluLayerSweep,
     presets=LAYER_PRESETS,
-    axes=Axes(),
     kernel=_kernel,
     finish=_finish,
     attrs=ATTRS,
