@@ -247,6 +247,16 @@ def mean_sem_points(
     return mx, my
 
 
+def mean_sem_bars(
+    ax, x, da: xr.DataArray, *, gid: str, dim: str = "trial", **style
+) -> tuple[xr.DataArray, xr.DataArray]:
+    """The means over ``dim`` of ``da`` at ``x`` with one-SEM bars; ``gid`` on their
+    data line and bars, ``style`` to ``errorbar``. Returns ``(mean, sem)``."""
+    mean, sem = mean_sem(da, dim)
+    ax.errorbar(x, mean.values, yerr=sem.values, gid=gid, **style)
+    return mean, sem
+
+
 def mean_sem(da: xr.DataArray, dim: str = "trial") -> tuple[xr.DataArray, xr.DataArray]:
     """Mean and standard error of the mean of ``da`` over ``dim``, skipping NaNs.
 
@@ -267,11 +277,11 @@ def risk_points(ax, x, da: xr.DataArray, colour, *, faint: bool, gid: str):
     """Trial mean ± SEM of ``da`` (dims ``(x, trial)``) as markers with error bars:
     solid for a test risk, faint and smaller for a train risk, under the theory
     lines (zorder 2-3). Returns ``(mean, sem)``."""
-    mean, sem = mean_sem(da)
-    bars = ax.errorbar(
+    return mean_sem_bars(
+        ax,
         x,
-        mean.values,
-        yerr=sem.values,
+        da,
+        gid=gid,
         fmt="o",
         color=colour,
         alpha=0.35 if faint else 1.0,
@@ -280,8 +290,6 @@ def risk_points(ax, x, da: xr.DataArray, colour, *, faint: bool, gid: str):
         elinewidth=0.8,
         zorder=2 if faint else 3,
     )
-    bars.lines[0].set_gid(gid)
-    return mean, sem
 
 
 def bars_within_marker(ax, x, mean, sem, markersize: float) -> np.ndarray:

@@ -122,17 +122,16 @@ def plot_accuracy_vs_params(ds: xr.Dataset) -> Figure:
                 for mode in sub["mode"].values:
                     cell = sub.sel(arch=arch, mode=mode)
                     x, _ = _style.mean_sem(cell["param_ratio"])
-                    y, err = _style.mean_sem(cell["acc_after"])
-                    bars = ax.errorbar(
+                    _style.mean_sem_bars(
+                        ax,
                         x.values,
-                        y.values,
-                        yerr=err.values,
+                        cell["acc_after"],
+                        gid=f"acc:{arch}:{w}:{mode}",
                         color=colour,
                         ls=_MODE_STYLE.get(str(mode), "-"),
                         marker=_ARCH_MARKERS.get(str(arch), "o"),
                         label=f"{arch}, {mode}",
                     )
-                    bars.lines[0].set_gid(f"acc:{arch}:{w}:{mode}")
                 before = float(sub["acc_before"].sel(arch=arch).mean())
                 ax.axhline(
                     before, color=colour, ls=":", lw=0.9, gid=f"before:{arch}:{w}"
@@ -163,17 +162,16 @@ def plot_layer_complexity(ds: xr.Dataset, width: int | None = None) -> Figure:
             for mode in ds["mode"].values:
                 for beta in ds["beta"].values:
                     da = ds["width_after"].sel(arch=arch, width=w, mode=mode, beta=beta)
-                    mean, sem = _style.mean_sem(da.sel(layer=layers))
-                    bars = ax.errorbar(
+                    _style.mean_sem_bars(
+                        ax,
                         layers,
-                        mean.values,
-                        yerr=sem.values,
+                        da.sel(layer=layers),
+                        gid=f"layers:{arch}:{mode}:{float(beta)!r}",
                         color=colours[float(beta)],
                         ls=_MODE_STYLE.get(str(mode), "-"),
                         marker="o",
                         label=f"β = {float(beta):g}, {mode}",
                     )
-                    bars.lines[0].set_gid(f"layers:{arch}:{mode}:{float(beta)!r}")
             ax.set_xticks(layers)
             ax.set_title(f"{arch}, width {w}")
             ax.set_xlabel("hidden layer")
@@ -197,16 +195,15 @@ def plot_complexity_vs_width(ds: xr.Dataset, mode: str = "exact") -> Figure:
             layers = _layers_of(ds, arch)
             da = ds["width_after"].sel(arch=arch, mode=mode, layer=layers).mean("layer")
             for beta in ds["beta"].values:
-                mean, sem = _style.mean_sem(da.sel(beta=beta))
-                bars = ax.errorbar(
+                _style.mean_sem_bars(
+                    ax,
                     widths,
-                    mean.values,
-                    yerr=sem.values,
+                    da.sel(beta=beta),
+                    gid=f"width:{arch}:{float(beta)!r}",
                     color=colours[float(beta)],
                     marker="o",
                     label=f"β = {float(beta):g}",
                 )
-                bars.lines[0].set_gid(f"width:{arch}:{float(beta)!r}")
             ax.plot(
                 widths,
                 widths,
@@ -319,29 +316,27 @@ def plot_complexity_training(ds: xr.Dataset, width: int | None = None) -> Figure
     with _style.style():
         for ax, c in zip(axes[0], copies, strict=True):
             cell = ds.sel(arch=arch, width=w, copies=c, layer=0)
-            mean, sem = _style.mean_sem(cell["distinct"])
-            bars = ax.errorbar(
+            _style.mean_sem_bars(
+                ax,
                 steps,
-                mean.values,
-                yerr=sem.values,
+                cell["distinct"],
+                gid=f"distinct:{c}",
                 fmt="o",
                 color="k",
                 label="distinct (exact, β = 0)",
             )
-            bars.lines[0].set_gid(f"distinct:{c}")
             for mode in ds["mode"].values:
                 for beta in ds["beta"].values:
-                    m, s = _style.mean_sem(cell["complexity"].sel(mode=mode, beta=beta))
-                    bars = ax.errorbar(
+                    _style.mean_sem_bars(
+                        ax,
                         steps,
-                        m.values,
-                        yerr=s.values,
+                        cell["complexity"].sel(mode=mode, beta=beta),
+                        gid=f"estimate:{c}:{mode}:{float(beta)!r}",
                         marker=".",
                         color=colours[float(beta)],
                         ls=_MODE_STYLE.get(str(mode), "-"),
                         label=f"IFM β = {float(beta):g}, {mode}",
                     )
-                    bars.lines[0].set_gid(f"estimate:{c}:{mode}:{float(beta)!r}")
             k = float(ds["distinct_theory"].sel(width=w, copies=c))
             ax.plot(
                 steps,

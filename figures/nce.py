@@ -208,10 +208,6 @@ def _mc_points(ax, sel, var, ok, colour, key) -> tuple[int, int]:
     return int(short.sum()), zeros
 
 
-def _mean_sem(da, dim="trial"):
-    return _style.mean_sem(da, dim)
-
-
 def _noise_mean(frac: float) -> str:
     """The noise mean ρθ* as a label: ``0``, ``θ*`` or ``0.5θ*``.
 
@@ -254,7 +250,7 @@ def plot_error_vs_steps(
                     "noise_frac": frac,
                 }
                 err = sub["abs_err"].sel(sel).isel(step=slice(1, None))
-                mean, sem = _mean_sem(err)
+                mean, sem = _style.mean_sem(err)
                 key = f"{method}:{star:g}:{frac:g}:{s:g}"
                 step, m, e = mean["step"].values, mean.values, sem.values
                 ax.plot(
@@ -349,14 +345,17 @@ def plot_stationary_error(
                 ms=4,
             )
             key = f"{method}:{star:g}"
-            mean, sem = _mean_sem(sel["tail_rmse"])
-            bars = axes[0, 0].errorbar(
-                s, mean, yerr=sem, label=f"{method}, θ*={star:g}", **kw
+            _style.mean_sem_bars(
+                axes[0, 0],
+                s,
+                sel["tail_rmse"],
+                gid=f"rmse:{key}",
+                label=f"{method}, θ*={star:g}",
+                **kw,
             )
-            bars.lines[0].set_gid(f"rmse:{key}")
-            bias, bsem = _mean_sem(sel["tail_mean"] - star)
-            bars = axes[0, 1].errorbar(s, bias, yerr=bsem, **kw)
-            bars.lines[0].set_gid(f"bias:{key}")
+            _, bsem = _style.mean_sem_bars(
+                axes[0, 1], s, sel["tail_mean"] - star, gid=f"bias:{key}", **kw
+            )
             sems.append(bsem.values)
     sems = np.concatenate(sems) if sems else np.array([])
     sems = sems[np.isfinite(sems) & (sems > 0)]
@@ -418,7 +417,7 @@ def plot_densities(ds: xr.Dataset) -> Figure:
         ax = axes[i, -1]
         for m in methods:
             nll = ds["heldout_nll"].sel({"method": m, "dataset": name})
-            mean, sem = _mean_sem(nll.where(nll["step"] > 0, drop=True))
+            mean, sem = _style.mean_sem(nll.where(nll["step"] > 0, drop=True))
             step = mean["step"].values
             ax.errorbar(
                 step,

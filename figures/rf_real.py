@@ -184,11 +184,15 @@ def plot_exponents(ds: xr.Dataset) -> Figure:
             (axes[1], "test_mse", "beta", ds.attrs.get("beta_window")),
         ):
             for kern, colour in zip(kernels, colours, strict=False):
-                mean, sem = _style.mean_sem(ds[var].sel(kernel=kern))
-                bars = ax.errorbar(
-                    n, mean.values, yerr=sem.values, fmt="o", ms=3.5, color=colour
+                _style.mean_sem_bars(
+                    ax,
+                    n,
+                    ds[var].sel(kernel=kern),
+                    gid=f"sim:{var}:{kern}",
+                    fmt="o",
+                    ms=3.5,
+                    color=colour,
                 )
-                bars.lines[0].set_gid(f"sim:{var}:{kern}")
                 e = float(ds[sym].sel(kernel=kern))
                 s = float(ds[f"{sym}_spread"].sel(kernel=kern))
                 ax.plot(

@@ -384,11 +384,11 @@ def plot_deep(ds: xr.Dataset, *, width: int | None = None) -> Figure:
                 ax = axes[row, col]
                 for s, colour in zip(range(sub.sizes["start"]), colours, strict=True):
                     cell = sub.sel(activation=act, start=s)
-                    mean, sem = _style.mean_sem(cell[stat])
-                    ax.errorbar(
+                    _style.mean_sem_bars(
+                        ax,
                         layer,
-                        mean.values,
-                        yerr=sem.values,
+                        cell[stat],
+                        gid=f"sim:{stat}:{act}:{s}",
                         fmt="o",
                         ms=3.6,
                         mfc="white",
@@ -396,7 +396,6 @@ def plot_deep(ds: xr.Dataset, *, width: int | None = None) -> Figure:
                         elinewidth=0.8,
                         color=colour,
                         zorder=_SIM_ZORDER,
-                        gid=f"sim:{stat}:{act}:{s}",
                     )
                     ax.plot(
                         layer,
