@@ -145,11 +145,20 @@ def gaussian_chi2_log1p(theta, m, s):
     with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
         e = (p - 1.0) + err
         d = (2.0 * p - 1.0) + 2.0 * err
-        d = np.where(np.isfinite(d), d, 2.0 * s**2 - 1.0)
+        # Beyond float64 (s > ~9e153, so 1/s^2 < 1e-307): d = 2 s^2 to the last bit,
+        # and the head is log s - log(2)/2.
+        huge = ~np.isfinite(d)
         head = np.where(
             np.abs(e) <= 1.0,
             0.5 * np.log1p(e * e / d),
             2.0 * np.log(s) - 0.5 * np.log(d),
         )
-        val = head + (theta - m) ** 2 / d
-    return np.where(d > 0, val, math.inf)
+        head = np.where(huge, np.log(s) - 0.5 * math.log(2.0), head)
+        dm = theta - m
+        quad = dm**2 / d
+        # (theta - m)^2 or d beyond float64: the same ratio from ((theta - m)/s)^2.
+        r = np.where(np.isfinite(dm), dm / s, theta / s - m / s)
+        far = huge | ~np.isfinite(quad)
+        quad = np.where(far, r**2 / (2.0 - 1.0 / s**2), quad)
+        val = head + quad
+    return np.where(huge | (d > 0), val, math.inf)

@@ -557,6 +557,44 @@ def test_chi2_near_its_cancellations_matches_50_digits(theta, s):
 
 
 @pytest.mark.parametrize(
+    ("theta", "m", "s"),
+    [
+        (0.5, 0.0, 1e300),  # s^2 beyond float64
+        (2.0, 1.0, 1e160),
+        (0.0, 0.0, 9.5e153),  # 2 s^2 beyond float64, s^2 not
+        (1e200, 0.0, 1e100),  # (theta - m)^2 beyond float64
+        (1e300, -1e300, 1e300),
+        (1.7e308, -1.7e308, 1e308),  # theta - m beyond float64
+        (1e200, 0.0, 1.0),  # log(1 + chi^2) = 1e400 itself beyond float64
+    ],
+)
+def test_chi2_at_the_ends_of_float64_matches_50_digits(theta, m, s):
+    """Where s^2, 2s^2 - 1, theta - m or its square overflow, log(1 + chi^2) is
+    still the closed form's value (it was -inf at s = 1e300: chi^2 = -1 and a negative
+    variance), or inf only where that value is itself beyond float64."""
+    mpmath = pytest.importorskip("mpmath")
+    mp = mpmath.mp.clone()
+    mp.dps = 50
+    sm, dm = mp.mpf(s), mp.mpf(theta) - mp.mpf(m)
+    d = 2 * sm**2 - 1
+    l1p = 2 * mp.log(sm) - mp.log(d) / 2 + dm**2 / d
+    r = importance_weight_moments(theta, noise_mean=m, noise_std=s)
+    big = np.finfo(np.float64).max
+    if l1p > big:
+        assert r.log1p_chi2 == np.inf
+    else:
+        assert abs(mp.mpf(float(r.log1p_chi2)) - l1p) <= NCE_CANCELLATION_RTOL * l1p
+    chi2 = mp.expm1(l1p)
+    if chi2 > big:
+        assert r.chi2 == np.inf and r.variance == np.inf
+    else:
+        # exp turns the rounding of its argument, ~l1p eps absolute, into ~l1p eps
+        # relative: the tolerance scales with l1p (~700 here).
+        assert abs(mp.mpf(float(r.chi2)) - chi2) <= NCE_CANCELLATION_RTOL * l1p * chi2
+        assert r.variance > 0
+
+
+@pytest.mark.parametrize(
     ("t", "gamma"),
     [(2.5, 1e-15), (1000.0, 1e-12), (1e10, 1e-10), (5.0, 0.3), (3.0, 1.0)],
 )
