@@ -31,6 +31,7 @@ from numpy.typing import ArrayLike
 from theory._args import bounded
 from theory._args import floats
 from theory._args import plain
+from theory._args import require
 
 __all__ = [
     "ExponentFit",
@@ -82,22 +83,19 @@ class ExponentFit(NamedTuple):
     num_sizes: int
 
 
-def _check_sizes(sizes: ArrayLike, limit: int | None = None) -> np.ndarray:
+def _check_sizes(sizes: ArrayLike, limit: int) -> np.ndarray:
+    """``sizes`` as int64: strictly increasing integers in ``[1, limit]``."""
     n = floats("sizes", sizes)
     if n.ndim != 1 or n.size == 0:
         raise ValueError(f"sizes must be a non-empty 1-D sequence, got shape {n.shape}")
-    if not np.all(np.isfinite(n.astype(float))) or np.any(n != np.round(n)):
+    if not np.all(np.isfinite(n)) or np.any(n != np.round(n)):
         raise ValueError(f"sizes must be integers, got sizes={n.tolist()!r}")
-    n = n.astype(np.int64)
-    if n.min() < 1:
-        raise ValueError(f"sizes must be >= 1, got {int(n.min())}")
+    # Range checks before the cast: a size beyond int64 would wrap around.
+    require("sizes", n, n >= 1, ">= 1")
+    require("sizes", n, n <= limit, f"<= {limit} (the data available)")
     if np.any(np.diff(n) <= 0):
         raise ValueError(f"sizes must be strictly increasing, got {n.tolist()!r}")
-    if limit is not None and n.max() > limit:
-        raise ValueError(
-            f"sizes must be <= {limit} (the data available), got {n.max()}"
-        )
-    return n
+    return n.astype(np.int64)
 
 
 def _pinv_solve(K: np.ndarray, Y: np.ndarray, rcond: float, name: str):
@@ -301,8 +299,8 @@ def fit_power_law(
       the slope and intercept of the fit to the mean over rows of :math:`\log y`.
 
     Raises:
-      ValueError: fewer than two sizes in the window, non-positive or non-finite
-        values, mismatched shapes.
+      ValueError: fewer than two sizes in the window, a size that is not positive
+        and finite, values in the window that are not, mismatched shapes.
 
     Examples:
       >>> n = np.array([10.0, 100.0, 1000.0])
@@ -323,6 +321,7 @@ def _fit(sizes, values, window, name: str) -> tuple[np.ndarray, float, float, in
             f"{name} must have shape ({n.size},) or (B, {n.size}) to match sizes, "
             f"got {np.shape(values)}"
         )
+    require("sizes", n, np.isfinite(n) & (n > 0), "positive and finite")  # all
     try:
         lo, hi = (float(w) for w in window)
     except (TypeError, ValueError):
@@ -336,8 +335,8 @@ def _fit(sizes, values, window, name: str) -> tuple[np.ndarray, float, float, in
             f"{int(inside.sum())} of {n.tolist()!r}"
         )
     sel = y[:, inside]
-    if not np.all(np.isfinite(sel) & (sel > 0)) or np.any(n[inside] <= 0):
-        raise ValueError(f"{name} and sizes in the window must be positive and finite")
+    if not np.all(np.isfinite(sel) & (sel > 0)):
+        raise ValueError(f"{name} in the window must be positive and finite")
     X = np.stack([np.ones(int(inside.sum())), np.log(n[inside])], axis=1)
     logy = np.log(sel)
     coef = np.linalg.lstsq(X, logy.T, rcond=None)[0]  # (2, B)

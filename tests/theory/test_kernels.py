@@ -38,6 +38,7 @@ from tests._tolerances import KERNEL_PSD_RTOL as PSD_RTOL
 from tests._tolerances import Z_SEM
 from theory.kernels import alpha_proxy
 from theory.kernels import beta_proxy
+from theory.kernels import fit_power_law
 from theory.kernels import kernel_eigendata
 from theory.kernels import myrtle_ntk
 from theory.kernels import neural_tangents_available
@@ -395,6 +396,21 @@ def test_exponent_proxies_recover_synthetic_power_law(alpha, beta):
         (lambda: trace_inverse_scale(np.eye(3), [2, 1]), "increasing"),
         (lambda: trace_inverse_scale(np.eye(3), [1, 4]), "sizes must be <= 3"),
         (lambda: trace_inverse_scale(np.eye(3), [1], rcond=2.0), "rcond"),
+        # beyond int64: a cast before the range check wrapped it to -2^63
+        (
+            lambda: trace_inverse_scale(np.eye(3), [1, 1e300]),
+            r"sizes must be <= 3 .*got sizes=1e\+300",
+        ),
+        (lambda: trace_inverse_scale(np.eye(3), [0, 1]), "sizes must be >= 1"),
+        # sizes outside the window were dropped unchecked, NaN among them
+        (
+            lambda: fit_power_law([np.nan, 2, 4], [1.0, 2, 3], window=(2, 4)),
+            "sizes must be positive and finite, got sizes=nan",
+        ),
+        (
+            lambda: alpha_proxy([-1, 2, 4], [1.0, 2, 3], window=(2, 4)),
+            "sizes must be positive",
+        ),
         (
             lambda: ridgeless_test_mse(
                 np.eye(3), np.ones((2, 4)), [1, 2, 3], [1, 2], [1]
