@@ -31,7 +31,11 @@ def canonical_scale(win: torch.Tensor, b: torch.Tensor):
     """
     wzero = (win == 0).all(1)
     zero = wzero & (b <= 0)
-    scale = torch.sqrt((win * win).sum(1) + b * b)
+    # Scaled by each row's largest entry, so that no square overflows or underflows
+    # (a row of 1e-250 in a layer of O(1) rows had norm 0 and became inf).
+    top = torch.maximum(win.abs().amax(1), b.abs())
+    top = torch.where(top > 0, top, torch.ones_like(top))
+    scale = top * torch.sqrt(((win / top[:, None]) ** 2).sum(1) + (b / top) ** 2)
     scale = torch.where(zero, torch.ones_like(scale), scale)
     return scale, zero
 

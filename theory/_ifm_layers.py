@@ -8,7 +8,15 @@ import torch
 
 from theory._args import bounded
 
-__all__ = ["BatchNorm", "Chain", "ConvLayer", "from_chain", "to_chain"]
+__all__ = [
+    "BatchNorm",
+    "Chain",
+    "ConvLayer",
+    "check_dtype",
+    "check_scale",
+    "from_chain",
+    "to_chain",
+]
 
 
 class BatchNorm(NamedTuple):
@@ -40,8 +48,34 @@ class Chain(NamedTuple):
     conv: bool  # whether the layers were given as ConvLayer
 
 
-# Largest |entry| of a layer's weights and bias (0, an all-zero layer, is allowed).
-_MIN_SCALE, _MAX_SCALE = 2.0**-200, 2.0**200
+# The largest |entry| of a layer's weights and bias must lie in [2^-e, 2^e] for the
+# working dtype (0, an all-zero layer, is allowed): IFM's squared distances sum
+# squares of such entries, which then neither overflow nor underflow. e is about a
+# fifth of the dtype's largest exponent (1024 for float64, 128 for float32).
+_SCALE_EXP = {torch.float64: 200, torch.float32: 25}
+
+
+def check_dtype(dtype) -> torch.dtype:
+    """``dtype`` if IFM can work in it (float64 or float32), else ValueError."""
+    if dtype not in _SCALE_EXP:
+        raise ValueError(
+            f"dtype must be torch.float64 or torch.float32, got dtype={dtype!r}"
+        )
+    return dtype
+
+
+def check_scale(i: int, w: torch.Tensor, bias: torch.Tensor, what: str = "") -> None:
+    """ValueError naming ``layers[i]`` (``what`` says at which stage) if its largest
+    |weight| or |bias| is outside the range of :data:`_SCALE_EXP` for its dtype."""
+    e = _SCALE_EXP[w.dtype]
+    top = float(max(w.abs().max(), bias.abs().max()))
+    if top and not 2.0**-e <= top <= 2.0**e:
+        raise ValueError(
+            f"layers[{i}]{what}: its largest |weight| or |bias| is {top:g}, outside "
+            f"[2^-{e}, 2^{e}] (about {2.0**-e:.0e} to {2.0**e:.0e}), where IFM's "
+            f"squared distances would overflow or underflow {w.dtype}; rescale the "
+            "layers"
+        )
 
 
 def _tensor(name, x, dtype, device):
@@ -70,6 +104,7 @@ def to_chain(layers, dtype=torch.float64) -> Chain:
         raise ValueError(
             f"layers must have at least 2 layers, got len(layers)={len(layers)}"
         )
+    check_dtype(dtype)
     conv = any(isinstance(layer, ConvLayer) for layer in layers)
     W, b, bns, shapes = [], [], [], []
     device = None
@@ -108,6 +143,11 @@ def to_chain(layers, dtype=torch.float64) -> Chain:
                 f"match layers[{i}].weight {tuple(w.shape)}"
             )
         if bn is not None:
+            if not isinstance(bn, BatchNorm):
+                raise ValueError(
+                    f"layers[{i}].bn must be a BatchNorm or None, got "
+                    f"{type(bn).__name__}"
+                )
             if i == len(layers) - 1:
                 raise ValueError(f"layers[{i}] (the head) cannot have a BatchNorm")
             parts = [
@@ -147,14 +187,6 @@ def to_chain(layers, dtype=torch.float64) -> Chain:
         W.append(w3.contiguous())
         b.append(bias)
         bns.append(bn)
-    for i, (w, bias) in enumerate(zip(W, b, strict=True)):
-        top = float(max(w.abs().max(), bias.abs().max()))
-        if top and not _MIN_SCALE <= top <= _MAX_SCALE:
-            raise ValueError(
-                f"layers[{i}]: its largest |weight| or |bias| is {top:g}, outside "
-                "[2^-200, 2^200] (about 6e-61 to 2e60), where IFM's squared "
-                "distances would overflow or underflow float64; rescale the layer"
-            )
     return Chain(W, b, bns, shapes, conv)
 
 

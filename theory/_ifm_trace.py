@@ -62,8 +62,14 @@ def mlp_forward(layers, x: torch.Tensor) -> torch.Tensor:
     r""":math:`f(x) = W_L\sigma(\dots\sigma(W_1x+b_1)\dots)+b_L`, ReLU :math:`\sigma`.
 
     Args:
-      layers: ``(weight, bias)`` pairs, ``weight`` of shape ``(out, in)``.
-      x: ``(B, in)`` inputs.
+      layers: ``(weight, bias)`` pairs, ``weight`` of shape ``(out, in)`` (tensors or
+        arrays; ``bias`` ``(out,)`` or ``None``); computed in the first weight's
+        dtype (float64 if it is not floating), keeping autograd.
+      x: ``(B, in)`` finite inputs.
+
+    Raises:
+      ValueError: no layers, a layer that is not such a pair, shapes that do not
+        chain, or ``x`` of the wrong shape or with a non-finite entry.
 
     Example:
       >>> import torch
@@ -72,12 +78,64 @@ def mlp_forward(layers, x: torch.Tensor) -> torch.Tensor:
       >>> mlp_forward(layers, torch.tensor([[-3.0], [2.0]])).ravel().tolist()
       [3.0, 2.0]
     """
-    h = x
-    for i, (w, b) in enumerate(layers):
+    pairs = _pairs(layers)
+    w0 = pairs[0][0]
+    h = _like("x", x, w0)
+    if h.ndim != 2 or h.shape[1] != w0.shape[1]:
+        raise ValueError(f"x must have shape (B, {w0.shape[1]}), got {tuple(h.shape)}")
+    if not torch.isfinite(h).all():
+        raise ValueError("x has non-finite entries")
+    for i, (w, b) in enumerate(pairs):
         h = h @ w.T + b
-        if i < len(layers) - 1:
+        if i < len(pairs) - 1:
             h = torch.relu(h)
     return h
+
+
+def _like(name: str, v, ref: torch.Tensor | None) -> torch.Tensor:
+    """``v`` as a float tensor of ``ref``'s dtype and device (for the first weight,
+    ``ref=None``: its own floating dtype, else float64); a tensor is converted, not
+    copied, so autograd flows through it."""
+    if isinstance(v, torch.Tensor) and v.is_floating_point():
+        return v if ref is None else v.to(dtype=ref.dtype, device=ref.device)
+    if ref is None:
+        device = v.device if isinstance(v, torch.Tensor) else torch.device("cpu")
+        return _tensor(name, v, torch.float64, device)
+    return _tensor(name, v, ref.dtype, ref.device)
+
+
+def _pairs(layers) -> list:
+    """``layers`` as ``(weight, bias)`` tensors of the first weight's dtype and
+    device, checked to chain."""
+    if isinstance(layers, (str, bytes)) or not hasattr(layers, "__len__"):
+        raise ValueError(
+            f"layers must be a list of layers, got {type(layers).__name__}"
+        )
+    if not len(layers):
+        raise ValueError("layers must have at least 1 layer, got none")
+    pairs: list = []
+    for i, layer in enumerate(layers):
+        try:
+            w, b = layer
+        except (TypeError, ValueError):
+            raise ValueError(f"layers[{i}] must be a (weight, bias) pair") from None
+        w = _like(f"layers[{i}].weight", w, pairs[0][0] if pairs else None)
+        if w.ndim != 2:
+            raise ValueError(
+                f"layers[{i}].weight must be 2-D (out, in), got shape {tuple(w.shape)}"
+            )
+        b = w.new_zeros(w.shape[0]) if b is None else _like(f"layers[{i}].bias", b, w)
+        if b.shape != (w.shape[0],):
+            raise ValueError(
+                f"layers[{i}].bias has shape {tuple(b.shape)}, expected ({w.shape[0]},)"
+            )
+        if i and w.shape[1] != pairs[-1][0].shape[0]:
+            raise ValueError(
+                f"layers[{i}].weight has {w.shape[1]} inputs but layers[{i - 1}] has "
+                f"{pairs[-1][0].shape[0]} outputs: shapes do not chain"
+            )
+        pairs.append((w, b))
+    return pairs
 
 
 def merge_error_bound(a_i, a_j, u_i, u_j, n_i, n_j):
@@ -118,11 +176,18 @@ def merge_error_bound(a_i, a_j, u_i, u_j, n_i, n_j):
         for name, v in (("a_i", a_i), ("a_j", a_j), ("u_i", u_i), ("u_j", u_j))
     )
     n_i, n_j = (_count(name, n) for name, n in (("n_i", n_i), ("n_j", n_j)))
-    if u_i.shape != u_j.shape:
-        raise ValueError(f"u_i {tuple(u_i.shape)} and u_j {tuple(u_j.shape)} differ")
-    if a_i.shape != a_j.shape:
-        raise ValueError(f"a_i {tuple(a_i.shape)} and a_j {tuple(a_j.shape)} differ")
-    coef = n_i / (n_i + n_j) * n_j * (_norm(u_i) + _norm(u_j))
+    if u_i.ndim != 1 or u_i.shape != u_j.shape:
+        raise ValueError(
+            f"u_i and u_j must be 1-D of one length, got {tuple(u_i.shape)} and "
+            f"{tuple(u_j.shape)}"
+        )
+    if a_i.ndim != 1 or a_i.shape != a_j.shape:
+        raise ValueError(
+            f"a_i and a_j must be 1-D of one length, got {tuple(a_i.shape)} and "
+            f"{tuple(a_j.shape)}"
+        )
+    # n_i n_j / (n_i + n_j) without forming n_i + n_j, which may overflow
+    coef = n_j / (1.0 + n_j / n_i) * (_norm(u_i) + _norm(u_j))
     bound = coef * (a_i - a_j).abs()
     if not torch.isfinite(bound).all():
         raise ValueError("the bound exceeds the float64 range (inputs too large)")
@@ -166,19 +231,26 @@ def ifm_error_trace(result, x: torch.Tensor) -> ErrorTrace:
       ValueError: a network that is not an MLP; ``x`` of the wrong shape, with a
         non-finite entry, or whose outputs exceed the float64 range.
     """
+    if not all(hasattr(result, k) for k in ("start", "steps", "layers")):
+        raise ValueError(
+            f"result must be the IFMResult of ifm, got {type(result).__name__}"
+        )
     W = [w.clone() for w, _ in result.start]
     b = [bb.clone() for _, bb in result.start]
     if any(w.ndim != 2 for w in W) or any(
         W[i + 1].shape[1] != W[i].shape[0] for i in range(len(W) - 1)
     ):
         raise ValueError("ifm_error_trace needs an MLP (Linear layers only)")
-    x = torch.as_tensor(x, dtype=W[0].dtype, device=W[0].device)
+    if any(getattr(layer, "bn", None) is not None for layer in result.layers):
+        raise ValueError(
+            "ifm_error_trace cannot replay an official-mode run with BatchNorm (the "
+            "BatchNorm stays outside its steps); use mode='exact', which folds it"
+        )
+    x = _tensor("x", x, W[0].dtype, W[0].device)
     if x.ndim != 2 or x.shape[1] != W[0].shape[1]:
         raise ValueError(
             f"x must have shape (B, {W[0].shape[1]}), got {tuple(x.shape)}"
         )
-    if not torch.isfinite(x).all():
-        raise ValueError("x has non-finite entries (NaN or inf)")
     counts = [torch.ones(w.shape[0], dtype=w.dtype, device=w.device) for w in W[:-1]]
     f_prev = mlp_forward(list(zip(W, b, strict=True)), x)
     if not torch.isfinite(f_prev).all():
@@ -213,6 +285,11 @@ def ifm_error_trace(result, x: torch.Tensor) -> ErrorTrace:
             for k in range(h + 2, len(W)):
                 amp = amp * torch.linalg.matrix_norm(W[k], ord=2)
             bound = bz * amp
+            if not torch.isfinite(bound).all():
+                raise ValueError(
+                    f"the bound of step {len(layers)} exceeds the float64 range at x "
+                    "(x or the weights too large)"
+                )
             N = ni + nj
             if st.rule == "official":
                 W[h][i] += W[h][j]

@@ -23,8 +23,10 @@ last: ``(weight, bias)`` pairs with ``weight`` of shape ``(out, in)`` as in
 
 from __future__ import annotations
 
+import math
 from typing import NamedTuple
 
+import numpy as np
 import torch
 
 from theory._args import bounded
@@ -36,6 +38,7 @@ from theory._ifm_engine import _State
 from theory._ifm_engine import run_greedy
 from theory._ifm_layers import BatchNorm
 from theory._ifm_layers import ConvLayer
+from theory._ifm_layers import check_scale
 from theory._ifm_layers import from_chain
 from theory._ifm_layers import to_chain
 from theory._ifm_trace import ErrorTrace
@@ -62,6 +65,7 @@ __all__ = [
 ]
 
 _MODES = ("exact", "official")
+_CANONICAL = " with the unit norms of the layer before moved into it"
 # Canonical incoming vectors (unit norm) closer than this in max-norm are one class:
 # scaled copies computed in float64 differ by a few ulps (~1e-16) after normalising.
 _TOL = 1e-12
@@ -81,8 +85,9 @@ class IFMResult(NamedTuple):
       steps: the recorded sequence of :class:`ScaleStep` / :class:`MergeStep`
         (slot indices are original unit indices) that turns ``start`` into
         ``layers`` up to the final reordering.
-      start: the network the steps start from (``layers`` with BatchNorm folded in
-        exact mode, the input otherwise), as ``(weight, bias)`` pairs.
+      start: the network the steps start from, as ``(weight, bias)`` pairs: the
+        input with BatchNorm folded in exact mode; in official mode the input
+        without its BatchNorm, which stays outside the steps.
       passes: number of round-robin passes, including the last one without merges.
     """
 
@@ -105,6 +110,24 @@ def _check(beta, mode, max_ratio, tol):
     return beta, max_ratio, tol
 
 
+def _checked_chain(layers, dtype):
+    """:func:`to_chain` with every layer's scale checked."""
+    chain = to_chain(layers, dtype)
+    for i, (w, bias) in enumerate(zip(chain.W, chain.b, strict=True)):
+        check_scale(i, w, bias)
+    return chain
+
+
+def _fold_all(chain) -> None:
+    """Fold every BatchNorm of ``chain`` into its layer, in place."""
+    W, b = chain.W, chain.b
+    for i, bn in enumerate(chain.bn):
+        if bn is not None:
+            w4, b[i] = fold_bn(W[i], b[i], *bn[:4], bn.eps)
+            W[i] = w4.reshape(W[i].shape)
+            check_scale(i, W[i], b[i], " with its BatchNorm folded in")
+
+
 def _canonical_collapse(W, b, counts, members, *, tol, steps, collapse=True):
     """Canonicalize and collapse exact classes, layer by layer (exact mode)."""
     for h in range(len(W) - 1):
@@ -117,6 +140,8 @@ def _canonical_collapse(W, b, counts, members, *, tol, steps, collapse=True):
         W[h][zero] = 0.0
         b[h][zero] = 0.0
         W[h + 1][:, zero] = 0.0
+        # The norms multiply along the network: the head carries their product.
+        check_scale(h + 1, W[h + 1], b[h + 1], _CANONICAL)
         steps.append(ScaleStep(h, scale.clone(), zero.clone()))
         if not collapse:
             continue
@@ -186,8 +211,13 @@ def ifm(
 
     Raises:
       ValueError: naming ``beta`` (< 0 or not finite), ``mode``, ``max_ratio``
-        (outside (0, 1]), ``tol``, or the offending layer (shapes that do not chain,
-        non-finite weights, fewer than 2 layers).
+        (outside (0, 1]), ``tol``, ``dtype`` (not float64 or float32), or the
+        offending layer (shapes that do not chain, non-finite weights, fewer than 2
+        layers, or a largest |weight| outside [2^-200, 2^200], 2^±25 in float32,
+        where the squared distances would overflow or underflow: checked on the
+        input, after folding BatchNorm, and in exact mode on each layer with the
+        unit norms of the layer before moved into it, so the layers' scales
+        multiply).
 
     Example:
       >>> import torch
@@ -205,7 +235,7 @@ def ifm(
 
 
 def _ifm(layers, beta, mode, max_ratio, tol, dtype, *, greedy):
-    chain = to_chain(layers, dtype)
+    chain = _checked_chain(layers, dtype)
     exact = mode == "exact"
     W, b = chain.W, chain.b
     L = len(W)
@@ -213,19 +243,7 @@ def _ifm(layers, beta, mode, max_ratio, tol, dtype, *, greedy):
     bn_out = list(chain.bn)
     extra = [None] * L
     if exact:
-        for i, bn in enumerate(chain.bn):
-            if bn is not None:
-                shape = W[i].shape
-                w4, b[i] = fold_bn(
-                    W[i],
-                    b[i],
-                    bn.weight,
-                    bn.bias,
-                    bn.running_mean,
-                    bn.running_var,
-                    bn.eps,
-                )
-                W[i] = w4.reshape(shape)
+        _fold_all(chain)
         bn_out = [None] * L
     else:
         for i, bn in enumerate(chain.bn):
@@ -319,13 +337,9 @@ def canonicalize(layers, *, dtype=torch.float64) -> list:
       >>> w1.tolist(), w2.tolist()
       ([[0.6, 0.8], [0.6, 0.8]], [[5.0, 10.0]])
     """
-    chain = to_chain(layers, dtype)
+    chain = _checked_chain(layers, dtype)
     W, b = chain.W, chain.b
-    for i, bn in enumerate(chain.bn):
-        if bn is not None:
-            shape = W[i].shape
-            w4, b[i] = fold_bn(W[i], b[i], *bn[:4], bn.eps)
-            W[i] = w4.reshape(shape)
+    _fold_all(chain)
     L = len(W)
     counts = [torch.ones(W[h].shape[0], dtype=dtype) for h in range(L - 1)]
     members = [[[k] for k in range(W[h].shape[0])] for h in range(L - 1)]
@@ -368,13 +382,19 @@ def param_count(layers) -> int:
       >>> param_count([(z(3, 2), z(3)), (z(1, 3), z(1))])
       13
     """
+    to_chain(layers)  # ValueError naming a bad layer
     total = 0
     for layer in layers:
         if isinstance(layer, ConvLayer):
             w, bias, bn = layer
         else:
             (w, bias), bn = layer, None
-        total += w.numel() + (0 if bias is None else bias.numel())
+        total += _size(w) + (0 if bias is None else _size(bias))
         if bn is not None:
-            total += 4 * bn.weight.numel()
+            total += 4 * _size(bn.weight)
     return total
+
+
+def _size(a) -> int:
+    """Number of entries of a tensor or array."""
+    return math.prod(np.shape(a))
