@@ -107,6 +107,16 @@ NC_CE_ATOL = 1e-8
 # a handful of roundings (measured <= 1.5e-16); g_k also carries lbar =
 # exp(mean log lam_W), whose relative error is |log lam_W| eps (added per case).
 NC_EXTREME_RTOL = 1e-14
+# Cross-entropy (and MSE) objectives vs 50-digit mpmath: each value is a few
+# correctly rounded operations on terms of one sign (CE: exp, a two-term sum, log1p,
+# a mean of 3; MSE: a product, a square, a sum, a halving mean; rescalings by powers
+# of two are exact), each <= eps/2 relative: 8 of them, <= 4 eps.
+NC_CE_MPMATH_RTOL = 4 * np.finfo(np.float64).eps
+# NC1 of 1 + delta A vs NC1 of A: the shifted means and deviations carry absolute
+# rounding ~N eps (Higham, recursive summation) against separations ~delta, i.e.
+# relative N eps / delta, amplified by NC1's O(1) condition (a ratio of quadratic
+# forms, so a few times; 100 covers it): this many N eps / delta, relative.
+NC_SEPARATION_ROUNDINGS = 100
 
 # Neural collapse (simulations).
 # Two float64 implementations of the same formula (torch batched vs numpy).

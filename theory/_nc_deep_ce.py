@@ -207,7 +207,8 @@ def deep_linear_ce_point(
       :class:`DeepLinearPoint` (all zeros when the origin is better).
 
     Raises:
-      ValueError: as :func:`deep_linear_ce_etf`, or ``width < K``.
+      ValueError: as :func:`deep_linear_ce_etf`, ``width < K``, or a ``rotation``
+        that is not finite with orthonormal columns (to 1e-10).
 
     Examples:
       >>> p = deep_linear_ce_point(3, 2, depth=2, lam_w=1e-3, lam_h=1e-3, width=4)

@@ -23,6 +23,7 @@ Here: the MSE minimizer and its explicit parameters (objectives at explicit para
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Sequence
 from typing import NamedTuple
 
@@ -33,6 +34,7 @@ from theory._args import floats
 from theory._args import integer
 from theory._args import real
 from theory._args import require
+from theory._nc_metrics import check_rotation
 from theory._solve import solve_bracketed
 
 __all__ = [
@@ -110,7 +112,7 @@ def nonzero_threshold(depth: int) -> float:
       The threshold (``0.5`` for ``M = 2``).
 
     Raises:
-      ValueError: ``depth < 1``.
+      ValueError: ``depth < 1`` or beyond the float64 range (1.8e308).
 
     Examples:
       >>> nonzero_threshold(1), nonzero_threshold(2)
@@ -119,6 +121,11 @@ def nonzero_threshold(depth: int) -> float:
     M = _depth(depth)
     if M == 1:
         return 1.0
+    if M > sys.float_info.max:  # an exact int-float comparison: M has no float64
+        raise ValueError(
+            "depth must be at most 1.8e308 (the float64 range), got "
+            f"depth~1e{len(str(M)) - 1}"
+        )
     return float((M - 1) ** ((M - 1) / M) / M)
 
 
@@ -485,7 +492,8 @@ def _point(
       :class:`DeepLinearPoint`.
 
     Raises:
-      ValueError: bad sizes or shapes.
+      ValueError: bad sizes or shapes, or ``rotation`` not finite with orthonormal
+        columns.
 
     Examples:
       >>> p = _point([2, 1], [[2.0, 1.0]], [0.5, 0.5], width=3)
@@ -510,9 +518,10 @@ def _point(
             f"layer_sv must be (M, {r}) and mean_coef ({r},); got {sv.shape}, "
             f"{eta.shape}"
         )
-    U = np.eye(width)[:, :r] if rotation is None else np.asarray(rotation, float)
-    if U.shape != (width, r):
-        raise ValueError(f"rotation must be ({width}, {r}), got {U.shape}")
+    if rotation is None:
+        U = np.eye(width)[:, :r]
+    else:
+        U = check_rotation(rotation, width, r, wider=False)
     weights = [U @ np.diag(s) @ U.T for s in sv[:-1]]
     weights.append(Q @ np.diag(sv[-1]) @ U.T)
     labels = np.repeat(np.arange(K), n)
@@ -552,7 +561,8 @@ def deep_linear_mse_point(
       :class:`DeepLinearPoint`.
 
     Raises:
-      ValueError: as :func:`deep_linear_mse_minimizer`, or ``width < K``.
+      ValueError: as :func:`deep_linear_mse_minimizer`, ``width < K``, or a ``rotation``
+        that is not finite with orthonormal columns (to 1e-10).
 
     Examples:
       >>> p = deep_linear_mse_point([2, 1], depth=1, lam_w=1e-3, lam_h=1e-3, width=2)

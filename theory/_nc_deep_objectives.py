@@ -17,6 +17,7 @@ from collections.abc import Sequence
 import numpy as np
 from numpy.typing import ArrayLike
 
+from theory._args import floats
 from theory._args import plain
 from theory._nc_deep_linear import _lam
 from theory._nc_deep_linear import _layer_lams
@@ -56,18 +57,29 @@ def _model_args(weights, H, labels, lam_w, lam_h, b):
         for w in Ws:
             out = w @ out
         if b is not None:
-            b = np.asarray(b, dtype=np.float64)
+            b = floats("b", b)
             if b.shape != (K,) or not np.all(np.isfinite(b)):
-                raise ValueError(f"b must be ({K},) finite values, got {b}")
+                raise ValueError(f"b must be ({K},) finite values, got b={plain(b)!r}")
             out = out + b[:, None]
         reg = 0.5 * sum(lam * np.sum(w * w) for lam, w in zip(lw, Ws, strict=True))
         reg += 0.5 * lh * np.sum(H * H)
-    if not (np.all(np.isfinite(out)) and np.isfinite(reg)):
+    _check_range(out, reg)
+    return out, y, K, reg
+
+
+def _check_range(*values) -> None:
+    if not all(np.all(np.isfinite(v)) for v in values):
         raise ValueError(
             "the deep linear objective exceeds the float64 range (|value| > 1.8e308):"
             " weights, H or the weight decays are too large"
         )
-    return out, y, K, reg
+
+
+@np.errstate(over="ignore")  # checked by _check_range
+def _total(loss, reg) -> float:
+    total = loss + reg
+    _check_range(total)
+    return float(total)
 
 
 def deep_linear_mse_objective(
@@ -113,7 +125,14 @@ def deep_linear_mse_objective(
     N = out.shape[1]
     R = out.copy()
     R[y, np.arange(N)] -= 1.0
-    return float(0.5 * np.sum(R * R) / N + reg)
+    # sum(R^2) / (2N) as s^2 (sum((R/s)^2) / (2N)) with s the power of two nearest
+    # max|R| (exact): R^2 overflows at |R| > 1.3e154 though the mean may not.
+    top = float(np.max(np.abs(R)))
+    e = int(np.frexp(top)[1]) if top > 0 else 0
+    Rs = np.ldexp(R, -e)
+    with np.errstate(over="ignore"):  # checked by _total
+        loss = np.ldexp(0.5 * np.sum(Rs * Rs) / N, 2 * e)
+    return _total(loss, reg)
 
 
 def deep_linear_ce_objective(
@@ -152,7 +171,16 @@ def deep_linear_ce_objective(
     """
     out, y, _, reg = _model_args(weights, H, labels, lam_w, lam_h, b)
     N = out.shape[1]
+    cols = np.arange(N)
+    # CE_i = log sum_k exp(z_k) - z_y = (m - z_y) + log1p(sum_{k != j} exp(z_k - m))
+    # with m = z_j the largest logit, j = y where z_y is largest: then the first term
+    # is 0 and log1p keeps a CE far below eps (e^-100 at margin 100), which
+    # log(1 + ...) rounded to 0; else both terms are >= 0 (no cancellation).
     m = out.max(axis=0)
-    lse = m + np.log(np.sum(np.exp(out - m), axis=0))
-    ce = np.mean(lse - out[y, np.arange(N)])
-    return float(ce + reg)
+    zy = out[y, cols]
+    j = np.where(zy == m, y, out.argmax(axis=0))
+    with np.errstate(over="ignore", invalid="ignore"):  # checked by _total
+        rest = np.exp(out - m)
+        rest[j, cols] = 0.0
+        ce = np.mean((m - zy) + np.log1p(np.sum(rest, axis=0)))
+    return _total(ce, reg)

@@ -29,6 +29,7 @@ from theory._args import bounded
 from theory._args import floats
 from theory._args import integer
 from theory._args import plain
+from theory._args import require
 
 __all__ = [
     "ClassMeans",
@@ -88,15 +89,31 @@ def check_labels(
         raise ValueError(
             f"labels must have one entry per column of H (N={N}), got shape {y.shape}"
         )
-    if y.dtype.kind == "f" and np.all(y == np.round(y)):
-        y = y.astype(np.int64)
-    if y.dtype.kind not in "iu":
+    # Values are checked before the int cast (inf and 1e20 do not fit int64) and
+    # before bincount allocates max(labels) + 1 counts.
+    if y.dtype.kind == "f":
+        require("labels", y, np.isfinite(y), "finite")
+        require("labels", y, y == np.round(y), "integers")
+    elif y.dtype.kind not in "iu":
         raise ValueError(f"labels must be integers, got dtype {y.dtype}")
     if y.min() < 0:
-        raise ValueError(f"labels must be >= 0, got label {int(y.min())}")
-    K = int(y.max()) + 1 if K is None else check_num_classes(K)
-    if y.max() >= K:
-        raise ValueError(f"labels must be < K={K}, got label {int(y.max())}")
+        raise ValueError(f"labels must be >= 0, got label {plain(y.min())!r}")
+    if K is not None:
+        K = check_num_classes(K)
+        if y.max() >= K:
+            raise ValueError(f"labels must be < K={K}, got label {plain(y.max())!r}")
+        if K > N:
+            raise ValueError(
+                f"every class needs a sample: K={K} classes but N={N} labels"
+            )
+    elif y.max() >= N:
+        # every class 0..max(labels) needs a sample, so max(labels) < N
+        raise ValueError(
+            f"labels must be < N={N} (every class 0..max(labels) needs a sample), "
+            f"got label {plain(y.max())!r}"
+        )
+    y = y.astype(np.int64)
+    K = int(y.max()) + 1 if K is None else K
     counts = np.bincount(y, minlength=K)
     if np.any(counts < 1):
         k = int(np.flatnonzero(counts < 1)[0])
@@ -116,6 +133,61 @@ def _normalized(X: np.ndarray) -> np.ndarray:
     if top == 0:
         return X
     return np.ldexp(X, -int(np.frexp(top)[1]))
+
+
+def _means_rounding(X: np.ndarray) -> np.ndarray:
+    """``(d, 1)``: a bound on the rounding of the centred class means of ``X``, per row.
+
+    A class mean sums at most ``N`` entries of a row and the global mean ``N``
+    (recursive or pairwise, each with error <= (terms - 1) eps/2 times the sum of
+    their sizes; Higham, *Accuracy and Stability*, §4.2), and a division and the
+    centring subtraction round once more: every centred mean is within
+    ``(N + 1) eps max|row|`` of its exact value.
+    """
+    eps = np.finfo(np.float64).eps
+    return (X.shape[1] + 1) * eps * np.max(np.abs(X), axis=1, keepdims=True)
+
+
+def _means_coincide(X: np.ndarray, centered: np.ndarray) -> bool:
+    """The centred class means of ``X`` are zero up to their rounding: their norm is
+    at most that of :func:`_means_rounding`'s bound (so Sigma_B is rounding noise).
+
+    Both are divided by the power of two nearest ``max|X|`` (exact), so the test is
+    the same for ``X`` and ``c X`` and the norms neither overflow nor underflow.
+    """
+    top = float(np.max(np.abs(X), initial=0.0))
+    if top == 0:
+        return True
+    e = -int(np.frexp(top)[1])
+    bound = np.broadcast_to(_means_rounding(np.ldexp(X, e)), centered.shape)
+    return not np.linalg.norm(np.ldexp(centered, e)) > np.linalg.norm(bound)
+
+
+# |R^T R - I| allowed of a rotation: a float64 orthonormalization (QR, SVD, eigh) of
+# a d x d matrix leaves ~d eps ~ 1e-13 at d = 1000, so 1e-10 accepts every such
+# matrix up to d ~ 1e5 and still refuses a float32 one (~1e-7) or a scaled one.
+_ROTATION_ATOL = 1e-10
+
+
+def check_rotation(rotation: ArrayLike, d: int, r: int, *, wider: bool) -> np.ndarray:
+    """``rotation`` as a float64 ``(d, r)`` matrix with orthonormal columns.
+
+    ``wider``: ``(d, m)``, ``r <= m <= d``, is accepted too (every column checked) and
+    its first ``r`` columns are returned; else the shape must be ``(d, r)``.
+    """
+    U = floats("rotation", rotation)
+    if U.ndim != 2 or U.shape[0] != d or (U.shape[1] < r if wider else U.shape[1] != r):
+        also = f" or ({d}, {d})" if wider else ""
+        raise ValueError(f"rotation must be ({d}, {r}){also}, got shape {U.shape}")
+    require("rotation", U, np.isfinite(U), "finite")
+    with np.errstate(over="ignore", invalid="ignore"):  # huge entries: err = inf
+        err = float(np.max(np.abs(U.T @ U - np.eye(U.shape[1]))))
+    if not err <= _ROTATION_ATOL:
+        raise ValueError(
+            f"rotation must have orthonormal columns (|R^T R - I| <= "
+            f"{_ROTATION_ATOL:g}), got max |R^T R - I| = {err:.3g}"
+        )
+    return U[:, :r]
 
 
 def _check_width(d: int, K: int, name: str = "d") -> None:
@@ -211,7 +283,9 @@ def nc1(
     squares their condition number): eigenvalues
     of :math:`\Sigma_B` below ``rcond`` times the largest are treated as zero (the
     Han-Papyan Colab instead inverts the top ``K-1`` directions; the two agree when
-    the class means span exactly ``K-1`` centered directions, e.g. balanced data).
+    the class means span exactly ``K-1`` centered directions, e.g. balanced data), and
+    so are directions whose singular value is within the float64 rounding of the
+    means (at most ``(N + 1) eps`` times each row's largest entry, per entry).
 
     Args:
       H: ``(d, N)`` features.
@@ -224,7 +298,7 @@ def nc1(
 
     Raises:
       ValueError: as :func:`class_means`, ``rcond`` outside ``(0, 1)``, or class
-        means that coincide (NC1 undefined).
+        means that coincide up to rounding (NC1 undefined).
 
     Examples:
       >>> H = np.array([[1.0, 3.0, -1.0, -1.0], [0.0, 0.0, 2.0, 4.0]])
@@ -232,16 +306,22 @@ def nc1(
       0.055555555556
     """
     rcond = bounded("rcond", rcond, low=0.0, high=1.0, low_open=True, high_open=True)
-    cm = class_means(_normalized(check_features(H)), labels, global_mean=global_mean)
+    Hn = _normalized(check_features(H))
+    cm = class_means(Hn, labels, global_mean=global_mean)
     # Sigma_B = C C^T / K with C the centred means: from the SVD C = U S V^T,
     # NC1 = sum_i u_i^T Sigma_W u_i / S_i^2, without forming Sigma_B (whose
     # eigenvectors carry the square of the means' condition number).
+    # Singular values within the means' rounding (Weyl: an error E moves each by at
+    # most |E|_2 <= |E|_F) carry no direction: dropped, and none left means the means
+    # coincide (this includes _means_coincide, as S[0] <= |C|_F).
+    floor = np.linalg.norm(np.broadcast_to(_means_rounding(Hn), cm.centered.shape))
     U, S, _ = np.linalg.svd(cm.centered, full_matrices=False)
-    if not S[0] > 0:
+    if not S[0] > floor:
         raise ValueError(
-            "nc1: the class means coincide (Sigma_B = 0); NC1 is undefined"
+            "nc1: the class means coincide (Sigma_B = 0 up to rounding); NC1 is "
+            "undefined"
         )
-    keep = (S / S[0]) ** 2 > rcond
+    keep = ((S / S[0]) ** 2 > rcond) & (S > floor)
     u = U[:, keep]
     return max(float(np.sum(np.sum((cm.sigma_w @ u) * u, axis=0) / S[keep] ** 2)), 0.0)
 
@@ -268,18 +348,21 @@ def nc1_tilde(
       :math:`\widetilde{\mathcal{NC}}_1 \ge 0`.
 
     Raises:
-      ValueError: as :func:`class_means`, or class means that coincide.
+      ValueError: as :func:`class_means`, or class means that coincide up to
+        rounding.
 
     Examples:
       >>> H = np.array([[1.0, 3.0, -1.0, -1.0], [0.0, 0.0, 2.0, 4.0]])
       >>> round(nc1_tilde(H, [0, 0, 1, 1]), 12)  # 1 / 4.5
       0.222222222222
     """
-    cm = class_means(_normalized(check_features(H)), labels, global_mean=global_mean)
+    Hn = _normalized(check_features(H))
+    cm = class_means(Hn, labels, global_mean=global_mean)
     tb = float(np.trace(cm.sigma_b))
-    if not tb > 0:
+    if _means_coincide(Hn, cm.centered) or not tb > 0:
         raise ValueError(
-            "nc1_tilde: the class means coincide (Sigma_B = 0); the ratio is undefined"
+            "nc1_tilde: the class means coincide (Sigma_B = 0 up to rounding); the "
+            "ratio is undefined"
         )
     return float(np.trace(cm.sigma_w)) / tb
 
@@ -324,14 +407,7 @@ def simplex_etf(K: int, d: int | None = None, *, rotation: ArrayLike | None = No
         U = np.zeros((d, K))
         U[:K] = np.eye(K)
     else:
-        U = np.asarray(rotation, dtype=np.float64)
-        if U.ndim != 2 or U.shape[0] != d or U.shape[1] < K:
-            raise ValueError(
-                f"rotation must be (d, K)=({d}, {K}) or (d, d), got shape {U.shape}"
-            )
-        U = U[:, :K]
-        if not np.allclose(U.T @ U, np.eye(K), atol=1e-10):
-            raise ValueError("rotation must have orthonormal columns")
+        U = check_rotation(rotation, d, K, wider=True)
     P = np.eye(K) - np.full((K, K), 1.0 / K)
     return np.sqrt(K / (K - 1)) * (U @ P)
 
@@ -440,7 +516,7 @@ def nc3(W: ArrayLike, M: ArrayLike, *, scale: ArrayLike | None = None) -> float:
     K = check_num_classes(W.shape[0])
     A = M.copy()
     if scale is not None:
-        s = np.asarray(scale, dtype=np.float64)
+        s = floats("scale", scale)
         if s.shape != (K,) or not np.all(np.isfinite(s)):
             raise ValueError(f"scale must be K={K} finite values, got {s}")
         A = _normalized(A) * _normalized(s)

@@ -30,10 +30,12 @@ from theory._args import positive
 from theory._nc_metrics import check_features
 from theory._nc_metrics import check_num_classes
 from theory._nc_ufm import _balanced
+from theory._nc_ufm import _check_separated
 from theory._nc_ufm import _classifier_pull
 from theory._nc_ufm import _finite_out
 from theory._nc_ufm import _labels_matrix
 from theory._nc_ufm import _one_minus_c
+from theory._nc_ufm import _split
 from theory._nc_ufm import _ufm_args
 from theory._nc_ufm import _ufm_sizes
 
@@ -101,7 +103,8 @@ def central_path_rates(
       :class:`FlowRates`.
 
     Raises:
-      ValueError: bad input, or collapsed means (:math:`\operatorname{Tr}\Sigma_B=0`).
+      ValueError: bad input, or collapsed means (:math:`\operatorname{Tr}\Sigma_B=0`
+        up to rounding).
 
     Examples:
       >>> rng = np.random.default_rng(1)
@@ -113,29 +116,21 @@ def central_path_rates(
     H, K, n = _balanced(H, K)
     lw = bounded("lam_w", lam_w, low=0.0, low_open=True)
     lh = bounded("lam_h", lam_h, low=0.0)
+    _check_separated(H, K, n)
     G = _classifier_pull(H, K, n, lw)
     V = G - lh * H
-    d = H.shape[0]
     N = K * n
-
-    def split(X):
-        Xc = X.reshape(d, K, n)
-        m = Xc.mean(axis=2)
-        return Xc - m[:, :, None], m - m.mean(axis=1, keepdims=True)
-
-    Hw, Hb = split(H)
-    Vw, Vb = split(V)
+    Hw, Hb = _split(H, K, n)
+    Vw, Vb = _split(V, K, n)
     sw, sb = np.sum(Hw**2) / N, np.sum(Hb**2) / K
     if not sb > 0:
-        if np.any(Hb):
-            raise ValueError("Tr Sigma_B underflows float64: H is too small")
-        raise ValueError("the class means of H coincide: Tr Sigma_B = 0")
+        raise ValueError("Tr Sigma_B underflows float64: H is too small")
     dsw, dsb = 2 * np.sum(Hw * Vw) / N, 2 * np.sum(Hb * Vb) / K
     ratio = sw / sb
     # d ratio = dsw/sb - sw dsb/sb^2 (no sb^2 underflow). The weight decay -lam_h H
     # scales H and leaves the ratio alone, so only G enters: with V it cancels, and
     # the error grew with lam_h (7.7e-8 relative at lam_h = 1e8).
-    Gw, Gb = split(G)
+    Gw, Gb = _split(G, K, n)
     gsw, gsb = 2 * np.sum(Hw * Gw) / N, 2 * np.sum(Hb * Gb) / K
     d_ratio = (gsw - ratio * gsb) / sb
     _finite_out("central_path_rates", V, sw, sb, dsw, dsb, ratio, d_ratio)

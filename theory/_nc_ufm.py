@@ -28,11 +28,14 @@ import numpy as np
 from numpy.typing import ArrayLike
 
 from theory._args import bounded
+from theory._args import floats
 from theory._args import integer
 from theory._exact import two_product
+from theory._nc_metrics import _means_coincide
 from theory._nc_metrics import _normalized
 from theory._nc_metrics import check_features
 from theory._nc_metrics import check_num_classes
+from theory._nc_metrics import check_rotation
 
 __all__ = [
     "CentralPath",
@@ -52,7 +55,7 @@ def _finite_out(name: str, *arrays) -> None:
         if not np.all(np.isfinite(a)):
             raise ValueError(
                 f"{name} exceeds the float64 range (|value| > 1.8e308): W, H or the "
-                f"weight decays are too large (or a step too small)"
+                f"weight decays are too large"
             )
 
 
@@ -83,7 +86,27 @@ def _labels_matrix(K: int, n: int) -> np.ndarray:
     return np.kron(np.eye(K), np.ones((1, n)))
 
 
+def _split(X: np.ndarray, K: int, n: int) -> tuple[np.ndarray, np.ndarray]:
+    """Within-class deviations ``(d, K, n)`` and centred class means ``(d, K)``."""
+    Xc = X.reshape(X.shape[0], K, n)
+    m = Xc.mean(axis=2)
+    return Xc - m[:, :, None], m - m.mean(axis=1, keepdims=True)
+
+
+def _check_separated(H: np.ndarray, K: int, n: int, name: str = "H") -> None:
+    """ValueError where the class means of ``H`` coincide up to their rounding
+    (Tr Sigma_B = 0: NC1~ and its rate are undefined)."""
+    if _means_coincide(H, _split(H, K, n)[1]):
+        raise ValueError(
+            f"the class means of {name} coincide: Tr Sigma_B = 0 (up to rounding)"
+        )
+
+
 _MAX_STEPS = 10**7  # central_path_flow: integration steps in one call
+# central_path_flow: largest h * (lam_h + 1/(4 lam_w)), the step times the fastest
+# decay rate of the linearized flow (see there); a quarter of Euler's real stability
+# limit 2 and under a fifth of RK4's 2.785.
+_STEP_RATE = 0.5
 
 
 class UFMMinimizer(NamedTuple):
@@ -179,12 +202,7 @@ def ufm_minimizer(
     if rotation is None:
         R = np.eye(d)[:, :K]
     else:
-        R = np.asarray(rotation, dtype=np.float64)
-        if R.ndim != 2 or R.shape[0] != d or R.shape[1] < K:
-            raise ValueError(f"rotation must be (d, K)=({d}, {K}), got {R.shape}")
-        R = R[:, :K]
-        if not np.allclose(R.T @ R, np.eye(K), atol=1e-10):
-            raise ValueError("rotation must have orthonormal columns")
+        R = check_rotation(rotation, d, K, wider=True)
     c = float(np.sqrt(lh) * np.sqrt(lw))  # sqrt(lh lw) overflows at 1e300
     gap = float(_one_minus_c(lh, lw))  # its sign decides, not the rounded c
     if not gap > 0:
@@ -447,7 +465,13 @@ def central_path_flow(
     (Eq. 4 of arXiv:2210.16658). Theorem 3.1: :math:`\widetilde{NC}_1(H_t)` strictly
     decreases, :math:`e^{2\lambda_H t}\operatorname{Tr}\Sigma_W(H_t)` decreases and
     :math:`e^{2\lambda_H t}\operatorname{Tr}\Sigma_B(H_t)` strictly increases.
-    Fixed steps of size at most ``dt`` land exactly on every requested time.
+    Each interval between requested times is cut into equal steps (at least one)
+    that land exactly on the times, of size at most ``dt`` and at most
+    :math:`1/(2(\lambda_H + 1/(4\lambda_W)))`: the flow is a gradient flow, so its
+    Jacobian is symmetric, and its decaying modes have rates at most
+    :math:`\lambda_H + \|W^*(H)\|_2^2 \le \lambda_H + 1/(4\lambda_W)`; a step of half
+    the inverse rate keeps them well inside the stability interval of RK4 (2.79)
+    and Euler (2), where a large ``lam_h * dt`` blew up.
 
     Args:
       H0: ``(d, Kn)`` initial features, columns grouped by class.
@@ -462,7 +486,10 @@ def central_path_flow(
       :class:`CentralPath` at the times ``t``.
 
     Raises:
-      ValueError: bad ``H0``, parameters, times or method.
+      ValueError: bad ``H0``, parameters, times or method; class means of ``H0``
+        that coincide (up to rounding); more than 10^7 steps; ``H`` leaving the
+        float64 range (it shrinks like :math:`e^{-\lambda_H t}` and underflows below
+        1e-308, or grows past 1.8e308).
 
     Examples:
       >>> rng = np.random.default_rng(0)
@@ -475,7 +502,7 @@ def central_path_flow(
     lw = bounded("lam_w", lam_w, low=0.0, low_open=True)
     lh = bounded("lam_h", lam_h, low=0.0)
     dt = bounded("dt", dt, low=0.0, low_open=True)
-    times = np.atleast_1d(np.asarray(t, dtype=np.float64))
+    times = np.atleast_1d(floats("t", t))
     if (
         times.ndim != 1
         or times.size == 0
@@ -485,25 +512,38 @@ def central_path_flow(
         raise ValueError(f"t must be finite times >= 0, got {times}")
     if np.any(np.diff(times) <= 0):
         raise ValueError("t must be strictly increasing")
-    total = float(times[-1]) / dt if times.size else 0.0
-    if total > _MAX_STEPS:
-        raise ValueError(
-            f"t[-1] / dt = {total:.3g} steps exceeds the supported {_MAX_STEPS:.0e}: "
-            f"increase dt (got dt={dt!r})"
-        )
     if method not in ("rk4", "euler"):
         raise ValueError(f"method must be 'rk4' or 'euler', got method={method!r}")
+    _check_separated(H, K, n, "H0")
+    # Steps per interval: at least one, each at most dt and at most _STEP_RATE / rate
+    # (docstring). rate is inf for lam_w below ~1e-308 (then too many steps).
+    rate = lh + 0.25 / lw
+    spans = np.diff(times, prepend=0.0)
+    need = np.maximum(spans / dt, spans * (rate / _STEP_RATE))
+    steps = np.where(spans > 0, np.maximum(1.0, np.ceil(need - 1e-9)), 0.0)
+    total = float(np.sum(steps))
+    if total > _MAX_STEPS:
+        stable = _STEP_RATE / rate
+        if dt <= stable:
+            raise ValueError(
+                f"t[-1] / dt = {total:.3g} steps exceeds the supported "
+                f"{_MAX_STEPS:.0e}: increase dt (got dt={dt!r})"
+            )
+        raise ValueError(
+            f"central_path_flow needs {total:.3g} steps, more than the supported "
+            f"{_MAX_STEPS:.0e}: a stable step is at most 1/(2 (lam_h + 1/(4 lam_w))) "
+            f"= {stable:.3g} at lam_h={lh!r}, lam_w={lw!r} (dt={dt!r} is larger); "
+            f"request an earlier t[-1]"
+        )
 
     def rhs(X):
         return _velocity(X, K, n, lw, lh)
 
     out = np.empty((times.size, *H.shape))
-    now = 0.0
     for i, target in enumerate(times):
-        span = target - now
-        steps = int(np.ceil(span / dt - 1e-9)) if span > 0 else 0
-        h = span / steps if steps else 0.0
-        for _ in range(steps):
+        steps_i = int(steps[i])
+        h = spans[i] / steps_i if steps_i else 0.0
+        for _ in range(steps_i):
             if method == "euler":
                 H = H + h * rhs(H)
             else:
@@ -512,9 +552,16 @@ def central_path_flow(
                 k3 = rhs(H + 0.5 * h * k2)
                 k4 = rhs(H + h * k3)
                 H = H + (h / 6) * (k1 + 2 * k2 + 2 * k3 + k4)
-        now = target
+        _finite_out("central_path_flow", H)
+        top = float(np.max(np.abs(H)))
+        if top < np.finfo(np.float64).tiny:
+            # subnormal H has lost its digits (and 0 has no NC1~)
+            raise ValueError(
+                f"central_path_flow: H underflows float64 (max |H| = {top:.3g} < "
+                f"2.2e-308) by t={target:g}: the weight decay shrinks it like "
+                f"exp(-lam_h t) at lam_h={lh!r}; request earlier times"
+            )
         out[i] = H
-    _finite_out("central_path_flow", out)
     tr = np.array([_traces(X, K, n) for X in out])
     _finite_out("central_path_flow", tr)
     # The ratio from power-of-two normalized H: the traces may underflow (H ~ 1e-300)
