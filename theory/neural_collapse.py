@@ -48,7 +48,6 @@ from theory._nc_perturbation import perturbation_operator
 from theory._nc_ufm import CentralPath
 from theory._nc_ufm import UFMMinimizer
 from theory._nc_ufm import central_path_flow
-from theory._nc_ufm import central_path_max_step
 from theory._nc_ufm import central_path_velocity
 from theory._nc_ufm import optimal_classifier
 from theory._nc_ufm import ufm_gradient
@@ -68,7 +67,6 @@ __all__ = [
     "UFMMinimizer",
     "block_singular_values",
     "central_path_flow",
-    "central_path_max_step",
     "central_path_rates",
     "central_path_velocity",
     "class_means",

@@ -34,7 +34,6 @@ from sims.neural_collapse._common import NAME
 from sims.neural_collapse._common import REFS_A
 from sims.neural_collapse._common import batched_metrics
 from sims.neural_collapse._common import minimize_f
-from theory.neural_collapse import central_path_max_step
 from theory.neural_collapse import central_path_rates
 
 __all__ = [
@@ -53,8 +52,7 @@ class CentralPathSweep(SweepConfig):
     """Central-path flow and proximal minimizers from random features H0.
 
     Attributes: documented in the ``param`` help strings (``--help`` lists them).
-    Theorem 3.1 allows λ_H = 0; width >= classes; t_max / dt <= 10^6 RK4 steps; dt
-    at most the flow's stable step (``theory.neural_collapse.central_path_max_step``).
+    Theorem 3.1 allows λ_H = 0; width >= classes; t_max / dt <= 10^6 RK4 steps.
     """
 
     lam_h: tuple[float, ...] = param(
@@ -87,17 +85,6 @@ class CentralPathSweep(SweepConfig):
     def validate(self) -> None:
         if self.width < self.classes:
             raise ValueError(f"width d={self.width} must be >= K={self.classes}")
-        stable = min(
-            central_path_max_step(lam_w=lw, lam_h=lh)
-            for lw in self.lam_w
-            for lh in self.lam_h
-        )
-        if self.dt > stable:
-            raise ValueError(
-                f"dt={self.dt!r} exceeds the central-path flow's stable step "
-                f"{stable:.3g} (central_path_max_step at the largest lam_h and the "
-                "smallest lam_w); lower dt"
-            )
         steps = self.t_max / self.dt
         if steps > MAX_RK4_STEPS:
             raise ValueError(
