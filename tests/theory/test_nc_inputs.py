@@ -44,6 +44,30 @@ def _orthonormal(d, r, seed=0):
 # ======================================================================================
 
 
+@pytest.mark.parametrize(("lam_w", "lam_h"), [(0.2, 0.1), (1e-3, 0.0), (5.0, 30.0)])
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_the_flows_decay_rates_are_within_the_step_bound(lam_w, lam_h, seed):
+    """central_path_flow's step bound rests on: decay rates <= lam_h + 1/(4 lam_w).
+    Checked against the spectrum of the velocity's Jacobian (central differences,
+    h = 1e-6: error ~1e-6 of the rate). The Jacobian is symmetric (a gradient flow);
+    its growing modes (the objective is not convex) need no bound for stability."""
+    K, n, d = 3, 2, 4
+    H = np.random.default_rng(seed).standard_normal((d, K * n))
+    rate = lam_h + 0.25 / lam_w
+    J = np.empty((H.size, H.size))
+    h = 1e-6
+    for i in range(H.size):
+        E = np.zeros(H.size)
+        E[i] = h
+        E = E.reshape(H.shape)
+        up = nc.central_path_velocity(H + E, K=K, lam_w=lam_w, lam_h=lam_h)
+        down = nc.central_path_velocity(H - E, K=K, lam_w=lam_w, lam_h=lam_h)
+        J[:, i] = ((up - down) / (2 * h)).ravel()
+    assert np.max(np.abs(J - J.T)) <= 1e-5 * rate
+    eig = np.linalg.eigvalsh((J + J.T) / 2)
+    assert -eig.min() <= rate * (1 + 1e-5)
+
+
 def test_flow_takes_a_step_when_dt_exceeds_the_interval():
     """dt is the largest step: dt = 1e9 took 0 steps per interval (H never moved).
     Any dt at least the interval length must give the same steps."""
