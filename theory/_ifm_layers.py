@@ -66,7 +66,7 @@ def check_dtype(dtype) -> torch.dtype:
 
 def check_scale(i: int, w: torch.Tensor, bias: torch.Tensor, what: str = "") -> None:
     """ValueError naming ``layers[i]`` (``what`` says at which stage) if its largest
-    |weight| or |bias| is outside the range of :data:`_SCALE_EXP` for its dtype."""
+    absolute weight or bias is outside the range of ``_SCALE_EXP`` for its dtype."""
     e = _SCALE_EXP[w.dtype]
     top = float(max(w.abs().max(), bias.abs().max()))
     if top and not 2.0**-e <= top <= 2.0**e:

@@ -213,10 +213,10 @@ def ifm(
       ValueError: naming ``beta`` (< 0 or not finite), ``mode``, ``max_ratio``
         (outside (0, 1]), ``tol``, ``dtype`` (not float64 or float32), or the
         offending layer (shapes that do not chain, non-finite weights, fewer than 2
-        layers, or a largest |weight| outside [2^-200, 2^200], 2^±25 in float32,
-        where the squared distances would overflow or underflow: checked on the
-        input, after folding BatchNorm, and in exact mode on each layer with the
-        unit norms of the layer before moved into it, so the layers' scales
+        layers, or a largest absolute weight outside [2^-200, 2^200], 2^±25 in
+        float32, where the squared distances would overflow or underflow: checked
+        on the input, after folding BatchNorm, and in exact mode on each layer with
+        the unit norms of the layer before moved into it, so the layers' scales
         multiply).
 
     Example:
