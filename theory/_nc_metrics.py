@@ -129,10 +129,13 @@ def _normalized(X: np.ndarray) -> np.ndarray:
     the normalized matrix gives the same value without overflowing or underflowing
     squares at entries near 1e±300.
     """
+    return np.ldexp(X, -_exponent(X))
+
+
+def _exponent(X: np.ndarray) -> int:
+    """The exponent of the power of two :func:`_normalized` divides by (0 for 0)."""
     top = float(np.max(np.abs(X), initial=0.0))
-    if top == 0:
-        return X
-    return np.ldexp(X, -int(np.frexp(top)[1]))
+    return int(np.frexp(top)[1]) if top else 0
 
 
 def _means_rounding(X: np.ndarray) -> np.ndarray:
@@ -564,13 +567,25 @@ def nc4(
     W = check_features(W, "W")
     if W.shape != (K, H.shape[0]):
         raise ValueError(f"W must be (K, d)=({K}, {H.shape[0]}), got {W.shape}")
+    # argmax_k (w_k . h + b_k) is unchanged by a positive scaling of all logits: W
+    # and H are divided by powers of two near their largest entries (exact) and b by
+    # their product, so W H neither underflows to ties (at W, H ~ 1e-170 every
+    # logit was 0) nor overflows. Where b / (that product) leaves float64, b
+    # outweighs W H by more than 2^900 and the unscaled sum is used.
+    shift = _exponent(W) + _exponent(H)
     with np.errstate(over="ignore", invalid="ignore"):
-        logits = W @ H
+        logits = np.ldexp(W, -_exponent(W)) @ np.ldexp(H, -_exponent(H))
     if b is not None:
         b = floats("b", b)
         if b.shape != (K,) or not np.all(np.isfinite(b)):
             raise ValueError(f"b must be ({K},) finite values, got b={plain(b)!r}")
-        logits = logits + b[:, None]
+        with np.errstate(over="ignore"):
+            bs = np.ldexp(b, -shift)
+        if np.all(np.isfinite(bs)):
+            logits = logits + bs[:, None]
+        else:
+            with np.errstate(over="ignore", invalid="ignore"):
+                logits = W @ H + b[:, None]
     if not np.all(np.isfinite(logits)):
         raise ValueError("nc4: the logits W @ H + b exceed the float64 range")
     # nearest class mean is invariant under scaling H and the means together

@@ -1,10 +1,12 @@
 r"""Input handling and numerical edge cases of :mod:`theory.neural_collapse`.
 
-Each test here failed on the code before its fix: the central-path flow with a step
-larger than an interval, a stiff weight decay, or coinciding class means; class means
-equal up to rounding; the cross-entropy of a large margin; rotations that are not
-orthonormal; labels that are not finite or out of range; non-numeric arguments; a
-depth beyond float64; an MSE objective beyond float64. Any RuntimeWarning is an error.
+Most tests here failed on the code before its fix (the others guard the fixes'
+boundaries): the central-path flow with a step larger than an interval, a stiff
+weight decay, or coinciding class means; class means equal up to rounding; the
+cross-entropy of a large margin; rotations that are not orthonormal; labels that are
+not finite or out of range; non-numeric arguments; a depth beyond float64; an MSE
+objective beyond float64; NC4 at scales where the logits underflow or overflow. Any
+RuntimeWarning is an error.
 
 References: 50-digit mpmath (cross-entropy), scipy ``solve_ivp`` on the scalar ODE
 of the class means and the exact exponential decay of the within-class part
@@ -409,3 +411,30 @@ def test_ce_objective_beyond_float64_raises():
     H = np.array([[1.2e154, -1e150]])
     with pytest.raises(ValueError, match="float64 range"):
         nc.deep_linear_ce_objective([W], H, [1, 0], lam_w=1.0, lam_h=1.0)
+
+
+# ======================================================================================
+# nc4 at the ends of float64
+# ======================================================================================
+
+
+@pytest.mark.parametrize(
+    ("c", "with_bias"),
+    [(1e-170, False), (1e160, False), (1e-100, True), (1e150, True)],
+)
+def test_nc4_is_scale_invariant(c, with_bias):
+    """argmax_k (w_k.h + b_k) and the nearest class mean are unchanged when W and H
+    are scaled by c and b by c^2. At c = 1e-170 the logits underflowed to ties (NC4
+    0.5 instead of 1.0); at 1e160 they overflowed (ValueError). With a bias, c^2 b
+    must stay a normal float64 for the scaled classifier to be the same one."""
+    rng = np.random.default_rng(3)
+    K, n, d = 3, 4, 5
+    y = np.repeat(np.arange(K), n)
+    means = np.repeat(rng.standard_normal((d, K)), n, axis=1)
+    H = rng.standard_normal((d, K * n)) + 2 * means
+    W = rng.standard_normal((K, d))
+    b = rng.standard_normal(K) if with_bias else None
+    ref = nc.nc4(H, y, W, b)
+    assert 0 < ref < 1  # some, not all, predictions disagree: the test can fail
+    scaled_b = None if b is None else b * c * c
+    assert nc.nc4(c * H, y, c * W, scaled_b) == ref
