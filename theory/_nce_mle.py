@@ -134,7 +134,9 @@ def gaussian_mean_nll(
         fixed 0.1-wide panels gave 1.4e-10 at :math:`s = 25`).
 
     Returns:
-      :class:`GaussianMeanNLL`, broadcast over the arguments.
+      :class:`GaussianMeanNLL`, broadcast over the arguments; ``nll`` and
+      ``nll_compositional`` are ``inf`` where they exceed the float64 range
+      (:math:`|\theta - \theta^*| \gtrsim 1.3\times10^{154}`).
 
     Raises:
       ValueError: non-finite input, ``noise_std`` outside its range, or shapes that
@@ -159,11 +161,13 @@ def gaussian_mean_nll(
             f"for the quadrature under q, got theta={plain(th.ravel()[i])!r}, "
             f"noise_mean={plain(m.ravel()[i])!r}, noise_std={plain(s.ravel()[i])!r}"
         )
-    nll = 0.5 * (th - mu_d) ** 2 + 0.5 * (1.0 + math.log(2.0 * math.pi))
+    with np.errstate(over="ignore"):  # inf where |theta - data_mean| > ~1.3e154
+        half_sq = 0.5 * (th - mu_d) ** 2
+    nll = half_sq + 0.5 * (1.0 + math.log(2.0 * math.pi))
     shape = th.shape
     log_g, ratio = _log_g_and_ratio(th.ravel(), m.ravel(), s.ravel())
     log_g, ratio = log_g.reshape(shape), ratio.reshape(shape)
-    data_term = 0.5 * (th - mu_d) ** 2 + 0.5
+    data_term = half_sq + 0.5
     return GaussianMeanNLL(
         nll=nll,
         nll_grad=th - mu_d,

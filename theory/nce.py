@@ -470,4 +470,6 @@ def nce_flatness(
         grad = -(r - 2.0 * a) * np.exp(-a * (r - a) / 2.0)
     with np.errstate(divide="ignore", invalid="ignore"):
         ratio = np.where(r != a, np.abs(grad) / np.abs(r - a), np.inf)
-    return NCEFlatness(grad, np.exp(-(r**2) / 8.0), ratio)
+    with np.errstate(over="ignore"):  # r^2 = inf: a plateau of exactly 0
+        plateau = np.exp(-(r**2) / 8.0)
+    return NCEFlatness(grad, plateau, ratio)

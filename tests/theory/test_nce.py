@@ -556,6 +556,16 @@ def test_chi2_near_its_cancellations_matches_50_digits(theta, s):
         assert abs(mp.mpf(float(r.chi2)) - chi2) <= NCE_CANCELLATION_RTOL * chi2
 
 
+@pytest.mark.filterwarnings("error::RuntimeWarning")
+def test_values_beyond_float64_are_inf_or_zero_without_warnings():
+    """At |theta - theta*| = 1e200 the NLL (5e399) is beyond float64: inf, as
+    documented, and the plateau exp(-R^2/8) is 0; both leaked an overflow warning."""
+    r = gaussian_mean_nll(0.0, data_mean=1e200)
+    assert r.nll == np.inf and r.nll_compositional == np.inf
+    assert r.nll_grad == -1e200
+    assert nce_flatness(0.0, data_mean=1e200).plateau == 0.0
+
+
 @pytest.mark.parametrize(
     ("theta", "m", "s"),
     [
