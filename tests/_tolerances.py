@@ -115,8 +115,9 @@ NC_CE_MPMATH_RTOL = 4 * np.finfo(np.float64).eps
 # NC1 of 1 + delta A vs NC1 of A: the shifted means and deviations carry absolute
 # rounding ~N eps (Higham, recursive summation) against separations ~delta, i.e.
 # relative N eps / delta, amplified by NC1's O(1) condition (a ratio of quadratic
-# forms, so a few times; 100 covers it): this many N eps / delta, relative.
-NC_SEPARATION_ROUNDINGS = 100
+# forms): this many N eps / delta, relative. Measured at most 0.11 of it (nc1,
+# delta = 1e-10 and 1e-6, tests/theory/test_nc_inputs.py); 2 leaves a factor 18.
+NC_SEPARATION_ROUNDINGS = 2
 
 # Neural collapse (simulations).
 # Two float64 implementations of the same formula (torch batched vs numpy).

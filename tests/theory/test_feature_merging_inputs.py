@@ -203,9 +203,22 @@ def test_trace_refuses_what_it_cannot_replay():
     ]
     with pytest.raises(ValueError, match="official-mode run with BatchNorm"):
         ifm_error_trace(ifm(conv, beta=0.3, mode="official"), _x(3))
-    # exact mode folds it: the trace replays the input's function
+    # exact mode folds it: the trace starts from the input's function and ends at
+    # the merged network's
+    x = _x(3)
+    w1, w2 = conv[0].weight, conv[1].weight
+    pre = (x @ w1.T - bn.running_mean) / torch.sqrt(bn.running_var + bn.eps)
+    f_in = torch.relu(pre * bn.weight + bn.bias) @ w2.T
     exact = ifm(conv, beta=0.3)
-    assert ifm_error_trace(exact, _x(3)).total_deviation.shape == (5,)
+    assert _max_rel(mlp_forward(exact.start, x), f_in) <= IFM_FN_RTOL
+    assert sum(exact.merges) > 0
+    f_out = mlp_forward([(layer.weight, layer.bias) for layer in exact.layers], x)
+    trace = ifm_error_trace(exact, x)
+    expected = torch.linalg.norm(f_out - f_in, dim=1)
+    scale = float(f_in.abs().max())
+    assert torch.allclose(
+        trace.total_deviation, expected, rtol=0, atol=IFM_FN_RTOL * scale
+    )
 
 
 def test_trace_refuses_a_bound_beyond_float64():
