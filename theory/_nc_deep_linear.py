@@ -376,6 +376,11 @@ def deep_linear_mse_minimizer(
       >>> np.round(s.a2, 6).tolist(), round(s.objective, 7)
       ([13.942136, 9.8, 6.871068, 6.871068], 0.0189421)
     """
+    return _minimize(class_sizes, depth, lam_w, lam_h, bias, branch)[0]
+
+
+def _minimize(class_sizes, depth, lam_w, lam_h, bias, branch):
+    """The minimizer and eta_k^2 per class direction (|hbar_k|^2 before the frame)."""
     n = _class_sizes(class_sizes)
     M = _depth(depth)
     lw = _layer_lams(lam_w, M)
@@ -427,7 +432,7 @@ def deep_linear_mse_minimizer(
         gram_w, gram_h, w_hbar = np.diag(s2), np.diag(eta2), np.diag(wh_s)
         objective = float(np.sum(gk))
         b = np.zeros(K)
-    return DeepLinearMSEMinimizer(
+    sol = DeepLinearMSEMinimizer(
         a2=np.diag(gram_w).copy(),
         layer_sv2=layer,
         mean_norm2=np.diag(gram_h).copy(),
@@ -442,6 +447,7 @@ def deep_linear_mse_minimizer(
         class_objective=gk,
         residual=res,
     )
+    return sol, eta2
 
 
 class DeepLinearPoint(NamedTuple):
@@ -569,17 +575,13 @@ def deep_linear_mse_point(
       >>> [w.shape for w in p.weights], p.H.shape
       ([(2, 2)], (2, 3))
     """
-    sol = deep_linear_mse_minimizer(
-        class_sizes, depth=depth, lam_w=lam_w, lam_h=lam_h, bias=bias, branch=branch
-    )
+    sol, eta2 = _minimize(class_sizes, depth, lam_w, lam_h, bias, branch)
     n = _class_sizes(class_sizes)
     r = n.size - 1 if bias else n.size
-    s2 = np.prod(sol.layer_sv2, axis=0)[:r]
-    eta = np.sqrt(s2) / (s2 + n.sum() * float(lam_h))
     return _point(
         n,
         np.sqrt(sol.layer_sv2[:, :r]),
-        eta,
+        np.sqrt(eta2[:r]),
         width=width,
         frame="etf" if bias else "of",
         b=sol.b,

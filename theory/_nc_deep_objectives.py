@@ -25,6 +25,8 @@ from theory._nc_deep_linear import _layer_lams
 # used by the docstring examples (doctests run in this module's namespace)
 from theory._nc_deep_linear import deep_linear_mse_minimizer  # noqa: F401
 from theory._nc_deep_linear import deep_linear_mse_point  # noqa: F401
+from theory._nc_metrics import _exponent
+from theory._nc_metrics import _finite_out
 from theory._nc_metrics import check_features
 from theory._nc_metrics import check_labels
 
@@ -32,6 +34,8 @@ __all__ = [
     "deep_linear_ce_objective",
     "deep_linear_mse_objective",
 ]
+
+_OBJECTIVE, _INPUTS = "the deep linear objective", "the weights, H or the weight decays"
 
 
 def _model_args(weights, H, labels, lam_w, lam_h, b):
@@ -63,22 +67,14 @@ def _model_args(weights, H, labels, lam_w, lam_h, b):
             out = out + b[:, None]
         reg = 0.5 * sum(lam * np.sum(w * w) for lam, w in zip(lw, Ws, strict=True))
         reg += 0.5 * lh * np.sum(H * H)
-    _check_range(out, reg)
+    _finite_out(_OBJECTIVE, out, reg, inputs=_INPUTS)
     return out, y, K, reg
 
 
-def _check_range(*values) -> None:
-    if not all(np.all(np.isfinite(v)) for v in values):
-        raise ValueError(
-            "the deep linear objective exceeds the float64 range (|value| > 1.8e308):"
-            " weights, H or the weight decays are too large"
-        )
-
-
-@np.errstate(over="ignore")  # checked by _check_range
+@np.errstate(over="ignore")  # checked by _finite_out
 def _total(loss, reg) -> float:
     total = loss + reg
-    _check_range(total)
+    _finite_out(_OBJECTIVE, total, inputs=_INPUTS)
     return float(total)
 
 
@@ -127,8 +123,7 @@ def deep_linear_mse_objective(
     R[y, np.arange(N)] -= 1.0
     # sum(R^2) / (2N) as s^2 (sum((R/s)^2) / (2N)) with s the power of two nearest
     # max|R| (exact): R^2 overflows at |R| > 1.3e154 though the mean may not.
-    top = float(np.max(np.abs(R)))
-    e = int(np.frexp(top)[1]) if top > 0 else 0
+    e = _exponent(R)
     Rs = np.ldexp(R, -e)
     with np.errstate(over="ignore"):  # checked by _total
         loss = np.ldexp(0.5 * np.sum(Rs * Rs) / N, 2 * e)

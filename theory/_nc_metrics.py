@@ -65,6 +65,16 @@ class ClassMeans(NamedTuple):
     sigma_b: np.ndarray
 
 
+def _finite_out(name: str, *arrays, inputs: str = "W, H or the weight decays") -> None:
+    """ValueError where a result left float64 (the inputs are too large)."""
+    for a in arrays:
+        if not np.all(np.isfinite(a)):
+            raise ValueError(
+                f"{name} exceeds the float64 range (|value| > 1.8e308): {inputs} too "
+                "large"
+            )
+
+
 def check_num_classes(K) -> int:
     """``K`` as an int >= 2, else ``ValueError`` naming it."""
     return integer("K", K, 2)
@@ -158,10 +168,9 @@ def _means_coincide(X: np.ndarray, centered: np.ndarray) -> bool:
     Both are divided by the power of two nearest ``max|X|`` (exact), so the test is
     the same for ``X`` and ``c X`` and the norms neither overflow nor underflow.
     """
-    top = float(np.max(np.abs(X), initial=0.0))
-    if top == 0:
+    if not np.any(X):
         return True
-    e = -int(np.frexp(top)[1])
+    e = -_exponent(X)
     bound = np.broadcast_to(_means_rounding(np.ldexp(X, e)), centered.shape)
     return not np.linalg.norm(np.ldexp(centered, e)) > np.linalg.norm(bound)
 

@@ -27,12 +27,13 @@ from numpy.typing import ArrayLike
 from theory._args import bounded
 from theory._args import plain
 from theory._args import positive
+from theory._nc_metrics import _exponent
+from theory._nc_metrics import _finite_out
 from theory._nc_metrics import check_features
 from theory._nc_metrics import check_num_classes
 from theory._nc_ufm import _balanced
 from theory._nc_ufm import _check_separated
 from theory._nc_ufm import _classifier_pull
-from theory._nc_ufm import _finite_out
 from theory._nc_ufm import _labels_matrix
 from theory._nc_ufm import _one_minus_c
 from theory._nc_ufm import _split
@@ -120,19 +121,25 @@ def central_path_rates(
     G = _classifier_pull(H, K, n, lw)
     V = G - lh * H
     N = K * n
-    Hw, Hb = _split(H, K, n)
-    Vw, Vb = _split(V, K, n)
+    # Sums of squares and products of H, V and G divided by powers of two (exact),
+    # scaled back at the end: at |H| ~ 1e-160 the squares are subnormal, and the
+    # ratio was 3e-5 relative off.
+    eh, ev, eg = _exponent(H), _exponent(V), _exponent(G)
+    Hw, Hb = _split(np.ldexp(H, -eh), K, n)
+    Vw, Vb = _split(np.ldexp(V, -ev), K, n)
+    Gw, Gb = _split(np.ldexp(G, -eg), K, n)
     sw, sb = np.sum(Hw**2) / N, np.sum(Hb**2) / K
-    if not sb > 0:
-        raise ValueError("Tr Sigma_B underflows float64: H is too small")
-    dsw, dsb = 2 * np.sum(Hw * Vw) / N, 2 * np.sum(Hb * Vb) / K
     ratio = sw / sb
     # d ratio = dsw/sb - sw dsb/sb^2 (no sb^2 underflow). The weight decay -lam_h H
     # scales H and leaves the ratio alone, so only G enters: with V it cancels, and
     # the error grew with lam_h (7.7e-8 relative at lam_h = 1e8).
-    Gw, Gb = _split(G, K, n)
     gsw, gsb = 2 * np.sum(Hw * Gw) / N, 2 * np.sum(Hb * Gb) / K
-    d_ratio = (gsw - ratio * gsb) / sb
+    d_ratio = np.ldexp((gsw - ratio * gsb) / sb, eg - eh)
+    dsw = np.ldexp(2 * np.sum(Hw * Vw) / N, eh + ev)
+    dsb = np.ldexp(2 * np.sum(Hb * Vb) / K, eh + ev)
+    sw, sb = np.ldexp(sw, 2 * eh), np.ldexp(sb, 2 * eh)
+    if not sb > 0:
+        raise ValueError("Tr Sigma_B underflows float64: H is too small")
     _finite_out("central_path_rates", V, sw, sb, dsw, dsb, ratio, d_ratio)
     return FlowRates(
         float(ratio),
@@ -205,7 +212,8 @@ def perturbation_operator(
 
     Raises:
       ValueError: bad shapes or parameters, or a Schur complement that is not
-        positive definite (the point is not a strict local minimizer).
+        positive definite (the point is not a strict local minimizer, or the weight
+        decays are too far apart for float64 to resolve the Hessian).
 
     Examples:
       >>> m = ufm_minimizer(2, 2, 3, lam_w=0.5, lam_h=0.4)
@@ -227,14 +235,33 @@ def perturbation_operator(
     hhh = hhh.reshape(N * d, N * d)
     hwh = (np.einsum("ak,ij->iajk", W, H) + np.einsum("ik,aj->iajk", ed, R)) / N
     hwh = hwh.reshape(K * d, N * d)
-    coupling = np.linalg.solve(hww, hwh)
-    S = hhh - hwh.T @ coupling
+    try:  # hww >= lam_w/K > 0 exactly; singular only when float64 cannot resolve it
+        coupling = np.linalg.solve(hww, hwh)
+    except np.linalg.LinAlgError:
+        raise ValueError(
+            "the Hessian's W block is singular in float64: lam_w/K = "
+            f"{lw / K:.3g} is lost against its largest entry {np.abs(hww).max():.3g}"
+            f" (lam_w={lw!r}, lam_h={lh!r})"
+        ) from None
+    schur = hwh.T @ coupling
+    S = hhh - schur
     S = 0.5 * (S + S.T)
     evals, evecs = np.linalg.eigh(S)
     if not evals[0] > 0:
+        # S is a difference of two terms, each rounded to ~ size * eps of its size
+        # (and the solve to its condition number): below that the sign is undecided.
+        with np.errstate(over="ignore"):  # inf: certainly not resolved
+            scale = np.abs(hhh).max() + np.abs(schur).max() * np.linalg.cond(hww)
+            err = S.shape[0] * np.finfo(np.float64).eps * scale
+        why = (
+            f"float64 cannot resolve S, whose rounding error is up to {err:.3g} "
+            f"(lam_w={lw!r}, lam_h={lh!r} and the scales of W and H too far apart)"
+            if abs(evals[0]) <= err
+            else "(W, H) is not a strict local minimizer of f(.; H0)"
+        )
         raise ValueError(
-            "the Schur complement is not positive definite: (W, H) is not a strict "
-            "local minimizer of f(.; H0)"
+            "the Schur complement is not positive definite (eigenvalues "
+            f"{evals[0]:.3g} .. {evals[-1]:.3g}): {why}"
         )
     F = (b / N) * (evecs / evals) @ evecs.T
     G = -coupling @ F
@@ -270,7 +297,8 @@ def block_singular_values(F: ArrayLike, *, K: int) -> BlockSpectrum:
       :class:`BlockSpectrum`.
 
     Raises:
-      ValueError: ``F`` not square or its size not a multiple of ``K``.
+      ValueError: ``F`` not square or its size not a multiple of ``K``, or a singular
+        value beyond the float64 range.
 
     Examples:
       >>> bs = block_singular_values(np.eye(6), K=2)
@@ -285,10 +313,11 @@ def block_singular_values(F: ArrayLike, *, K: int) -> BlockSpectrum:
         )
     m = F.shape[0] // K
     # singular values scale with F: take them of F / 2^e (exact) and scale back
-    top = float(np.abs(F).max(initial=0.0))
-    e = int(np.frexp(top)[1]) if top > 0 else 0
+    e = _exponent(F)
     blocks = np.ldexp(F, -e).reshape(K, m, K, m).transpose(0, 2, 1, 3)
-    sv = np.ldexp(np.linalg.svd(blocks, compute_uv=False), e)
+    with np.errstate(over="ignore"):
+        sv = np.ldexp(np.linalg.svd(blocks, compute_uv=False), e)
+    _finite_out("block_singular_values", sv, inputs="F")
     intra = sv[np.arange(K), np.arange(K)]
     inter = sv.copy()
     inter[np.arange(K), np.arange(K)] = np.nan

@@ -31,6 +31,8 @@ from theory._args import bounded
 from theory._args import floats
 from theory._args import integer
 from theory._exact import two_product
+from theory._nc_metrics import _exponent
+from theory._nc_metrics import _finite_out
 from theory._nc_metrics import _means_coincide
 from theory._nc_metrics import _normalized
 from theory._nc_metrics import check_features
@@ -47,16 +49,6 @@ __all__ = [
     "ufm_minimizer",
     "ufm_objective",
 ]
-
-
-def _finite_out(name: str, *arrays) -> None:
-    """ValueError where a result left float64 (the inputs are too large)."""
-    for a in arrays:
-        if not np.all(np.isfinite(a)):
-            raise ValueError(
-                f"{name} exceeds the float64 range (|value| > 1.8e308): W, H or the "
-                f"weight decays are too large"
-            )
 
 
 def _ufm_sizes(K, n, d) -> tuple[int, int, int]:
@@ -364,9 +356,18 @@ def optimal_classifier(H: ArrayLike, *, K: int, lam_w: float) -> np.ndarray:
 
 
 def _optimal_classifier(H, K, n, lw):
-    d = H.shape[0]
-    A = H @ H.T + n * lw * np.eye(d)
-    return np.linalg.solve(A, H @ _labels_matrix(K, n).T).T
+    # W*(2^e H; 4^e lw) = 2^-e W*(H; lw): solve at the normalized H (exact powers of
+    # two) so that H H^T neither underflows nor overflows. Where lw/4^e is beyond
+    # 2^500 the ridge swamps H H^T (its rounding does not matter) and the plain form
+    # is kept, as it is where lw/4^e would be subnormal.
+    e = _exponent(H)
+    with np.errstate(over="ignore", under="ignore"):
+        lw_n = np.ldexp(lw, -2 * e)
+    if not np.finfo(np.float64).tiny <= lw_n <= 2.0**500:
+        e, lw_n = 0, lw
+    Hn = np.ldexp(H, -e)
+    A = Hn @ Hn.T + n * lw_n * np.eye(H.shape[0])
+    return np.ldexp(np.linalg.solve(A, Hn @ _labels_matrix(K, n).T).T, -e)
 
 
 @np.errstate(over="ignore", invalid="ignore")  # checked by _finite_out

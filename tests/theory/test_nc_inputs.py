@@ -316,6 +316,27 @@ def test_orthonormal_rotation_gives_the_same_minimum():
     assert abs(v - s.objective) <= NC_EXACT_ATOL
 
 
+@pytest.mark.parametrize("bias", [False, True])
+def test_point_with_layer_decays_whose_product_leaves_float64(bias):
+    """Per-layer weight decays 1e-200, 1e-200, 1e190, 1e190: each layer's singular
+    values are finite, but their running product overflowed, so the point's features
+    were inf/inf = NaN. They are now the minimizer's, and the point attains its
+    objective."""
+    sizes = [4, 4, 4] if bias else [3, 5, 4]
+    lam_w = [1e-200, 1e-200, 1e190, 1e190]
+    s = nc.deep_linear_mse_minimizer(sizes, depth=4, lam_w=lam_w, lam_h=1e-3, bias=bias)
+    assert np.all(s.a2 > 1)  # the non-zero branch, where the features are not 0
+    p = nc.deep_linear_mse_point(
+        sizes, depth=4, lam_w=lam_w, lam_h=1e-3, width=5, bias=bias
+    )
+    means = nc.class_means(p.H, p.labels).means
+    np.testing.assert_allclose(means.T @ means, s.gram_h, rtol=1e-13, atol=1e-18)
+    v = nc.deep_linear_mse_objective(
+        p.weights, p.H, p.labels, lam_w=lam_w, lam_h=1e-3, b=p.b
+    )
+    assert abs(v - s.objective) <= 1e-12 * s.objective
+
+
 # ======================================================================================
 # labels, non-numeric arguments, depth, overflow
 # ======================================================================================
@@ -438,3 +459,54 @@ def test_nc4_is_scale_invariant(c, with_bias):
     assert 0 < ref < 1  # some, not all, predictions disagree: the test can fail
     scaled_b = None if b is None else b * c * c
     assert nc.nc4(c * H, y, c * W, scaled_b) == ref
+
+
+# ======================================================================================
+# the perturbation operator where float64 cannot resolve the Hessian
+# ======================================================================================
+
+
+@pytest.mark.parametrize(
+    ("lam_w", "why"),
+    [
+        (5e-324, "W block is singular in float64"),  # lam_w/K underflows: LinAlgError
+        (1e-100, "float64 cannot resolve S"),  # said "not a strict local minimizer"
+    ],
+)
+def test_perturbation_operator_names_what_float64_cannot_resolve(lam_w, why):
+    """At the closed-form minimizer with lam_w / lam_h = 1e-97 or below: |W|^2 ~ 1e48
+    and the Schur complement is a difference of terms far beyond its smallest
+    eigenvalue (at lam_w = 1e-30 it is still resolved: lambda_min/lambda_max =
+    3e-14). Before, 5e-324 raised LinAlgError and 1e-100 blamed the point."""
+    m = nc.ufm_minimizer(3, 2, 4, lam_w=lam_w, lam_h=1e-3)
+    with pytest.raises(ValueError, match=why):
+        nc.perturbation_operator(m.W, m.H, K=3, beta=1.0, lam_w=lam_w, lam_h=1e-3)
+
+
+def test_perturbation_operator_refuses_a_point_that_is_not_a_minimizer():
+    """A random (W, H): the Schur complement has a clearly negative eigenvalue."""
+    with pytest.raises(ValueError, match="not a strict local minimizer"):
+        nc.perturbation_operator(W34, H6, K=3, beta=1.0, lam_w=1e-3, lam_h=1e-3)
+
+
+def test_block_singular_values_beyond_float64_are_refused():
+    """Blocks of 1.7e308 have the singular value 2 x 1.7e308: it was returned as inf
+    (with an overflow warning). Just inside the range it is exact."""
+    with pytest.raises(ValueError, match="block_singular_values exceeds the float64"):
+        nc.block_singular_values(np.full((4, 4), 1.7e308), K=2)
+    bs = nc.block_singular_values(np.full((4, 4), 2.0**1022), K=2)
+    np.testing.assert_allclose(bs.intra[:, 0], 2.0**1023, rtol=4 * EPS)
+
+
+@pytest.mark.parametrize("k", [480, 530])
+def test_central_path_rates_are_scale_covariant_down_to_subnormal_squares(k):
+    """H -> cH and lam_w -> c^2 lam_w (lam_h = 0) scale W* by 1/c and the flow by 1/c,
+    so NC1~ is unchanged and its rate scales by 1/c^2; with c = 2^-k this is exact in
+    float64. At k = 530 (|H| ~ 1e-160) the squares of H are subnormal: NC1~ was
+    2.6e-5 and its rate 4.8e-5 relative off."""
+    H = np.random.default_rng(1).standard_normal((6, 12))
+    ref = nc.central_path_rates(H, K=3, lam_w=2.0**40, lam_h=0.0)
+    c = 2.0**-k
+    got = nc.central_path_rates(c * H, K=3, lam_w=2.0**40 * c * c, lam_h=0.0)
+    assert got.nc1_tilde == ref.nc1_tilde
+    assert got.d_nc1_tilde == ref.d_nc1_tilde / (c * c)
