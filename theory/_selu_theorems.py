@@ -89,7 +89,11 @@ OMEGA_MINUS_B = Domain(
 )
 
 
-def _grid(domain: Domain, points: tuple[int, int, int, int]):
+#: Grid points evaluated at once: bounds the memory of a scan at any ``points``.
+_CHUNK = 2**16
+
+
+def _axes(domain: Domain, points: tuple[int, int, int, int]) -> list[np.ndarray]:
     if not isinstance(domain, Domain):
         raise ValueError(f"domain must be a Domain, got domain={domain!r}")
     if (
@@ -100,27 +104,54 @@ def _grid(domain: Domain, points: tuple[int, int, int, int]):
         raise ValueError(
             f"points must be four integers >= 2, got points={plain(points)!r}"
         )
+    if math.prod(int(p) for p in points) > 2**62:
+        raise ValueError(
+            f"points must make at most 2^62 grid points, got points={plain(points)!r}"
+        )
     for name, (lo, hi) in domain._asdict().items():
         ok = all(
             isinstance(x, float | int) and not isinstance(x, bool) for x in (lo, hi)
         )
         if not (ok and math.isfinite(lo) and math.isfinite(hi) and lo <= hi):
             raise ValueError(f"domain.{name} must be finite lo <= hi, got {(lo, hi)}")
-    axes = [np.linspace(lo, hi, p) for (lo, hi), p in zip(domain, points, strict=True)]
-    return axes, np.meshgrid(*axes, indexing="ij")
+    return [np.linspace(lo, hi, p) for (lo, hi), p in zip(domain, points, strict=True)]
 
 
-def _grid_map(domain: Domain, points, alpha, lam):
-    """The (μ, ω, ν, τ) grid of ``domain`` and the moment map on it."""
-    _, grids = _grid(domain, points)
-    mu, omega, nu, tau = grids
-    return tuple(grids), moment_map(mu, nu, omega=omega, tau=tau, alpha=alpha, lam=lam)
+def _scan(domain, points, values, kinds) -> list[Extreme]:
+    """Extremes of ``values(mu, omega, nu, tau)`` (a tuple of arrays) over the grid.
+
+    ``kinds[j]`` is ``"max"`` or ``"min"`` for the ``j``-th array. The grid is walked
+    in C order, ``_CHUNK`` points at a time; a tie goes to the first point, as
+    ``argmax`` over the whole grid would give it.
+    """
+    axes = _axes(domain, points)
+    shape = tuple(int(p) for p in points)
+    total = math.prod(shape)
+    best: list[Extreme | None] = [None] * len(kinds)
+    for start in range(0, total, _CHUNK):
+        flat = np.arange(start, min(start + _CHUNK, total), dtype=np.int64)
+        coords = [
+            a[i] for a, i in zip(axes, np.unravel_index(flat, shape), strict=True)
+        ]
+        for j, (v, kind) in enumerate(zip(values(*coords), kinds, strict=True)):
+            k = int(np.argmax(v) if kind == "max" else np.argmin(v))
+            here = Extreme(float(v[k]), *(float(c[k]) for c in coords))
+            old = best[j]
+            if old is None or (
+                here.value > old.value if kind == "max" else here.value < old.value
+            ):
+                best[j] = here
+    return best
 
 
-def _extreme(values: np.ndarray, grids, kind: str) -> Extreme:
-    flat = int(np.argmax(values) if kind == "max" else np.argmin(values))
-    idx = np.unravel_index(flat, values.shape)
-    return Extreme(float(values[idx]), *(float(g[idx]) for g in grids))
+def _nu_change(alpha, lam):
+    """``(mu, omega, nu, tau) -> (nu_tilde - nu,)`` for :func:`_scan`."""
+
+    def values(mu, omega, nu, tau):
+        out = moment_map(mu, nu, omega=omega, tau=tau, alpha=alpha, lam=lam)
+        return (out.nu_tilde - nu,)
+
+    return values
 
 
 def theorem1_extremes(
@@ -161,16 +192,14 @@ def theorem1_extremes(
       >>> round(ext.spectral_norm_max.value, 7), ext.spectral_norm_max[1:]
       (0.8976084, (-0.1, -0.1, 0.8, 1.1))
     """
-    grids, out = _grid_map(domain, points, alpha, lam)
-    mu, omega, nu, tau = grids
-    norm = moment_jacobian(mu, nu, omega=omega, tau=tau, alpha=alpha, lam=lam)
-    return Theorem1Extremes(
-        _extreme(norm.spectral_norm, grids, "max"),
-        _extreme(out.mu_tilde, grids, "min"),
-        _extreme(out.mu_tilde, grids, "max"),
-        _extreme(out.nu_tilde, grids, "min"),
-        _extreme(out.nu_tilde, grids, "max"),
-    )
+
+    def values(mu, omega, nu, tau):
+        out = moment_map(mu, nu, omega=omega, tau=tau, alpha=alpha, lam=lam)
+        jac = moment_jacobian(mu, nu, omega=omega, tau=tau, alpha=alpha, lam=lam)
+        return jac.spectral_norm, out.mu_tilde, out.mu_tilde, out.nu_tilde, out.nu_tilde
+
+    kinds = ("max", "min", "max", "min", "max")
+    return Theorem1Extremes(*_scan(domain, points, values, kinds))
 
 
 def theorem2_extreme(
@@ -199,8 +228,7 @@ def theorem2_extreme(
       >>> round(ext.value, 6), ext[1:]
       (-0.119744, (-1.0, -0.1, 3.0, 1.25))
     """
-    grids, out = _grid_map(domain, points, alpha, lam)
-    return _extreme(out.nu_tilde - grids[2], grids, "max")
+    return _scan(domain, points, _nu_change(alpha, lam), ("max",))[0]
 
 
 def theorem3_extremes(
@@ -232,8 +260,5 @@ def theorem3_extremes(
     """
     if not isinstance(domains, tuple | list) or len(domains) != 2:
         raise ValueError(f"domains must be two Domain boxes, got domains={domains!r}")
-    found = []
-    for domain in domains:
-        grids, out = _grid_map(domain, points, alpha, lam)
-        found.append(_extreme(out.nu_tilde - grids[2], grids, "min"))
-    return Theorem3Extremes(*found)
+    values = _nu_change(alpha, lam)
+    return Theorem3Extremes(*(_scan(d, points, values, ("min",))[0] for d in domains))

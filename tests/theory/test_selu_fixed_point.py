@@ -106,6 +106,31 @@ def test_theorem1_extremes_function():
         assert (got.nu, got.tau) == (nu, tau), name
 
 
+def test_theorem1_extremes_match_one_whole_grid_argmax():
+    """theorem1_extremes walks the grid 2^16 points at a time (so that its memory is
+    bounded at any ``points``); on 21x21x12x16 = 84,672 points (two chunks) it finds
+    what one argmax/argmin over the whole grid finds, ties (mu*omega is all that
+    matters) going to the first point in C order."""
+    points = (21, 21, 12, 16)
+    axes = [np.linspace(lo, hi, p) for (lo, hi), p in zip(OMEGA, points, strict=True)]
+    mu, omega, nu, tau = np.meshgrid(*axes, indexing="ij")
+    out = moment_map(mu, nu, omega=omega, tau=tau)
+    norm = moment_jacobian(mu, nu, omega=omega, tau=tau).spectral_norm
+    ext = theorem1_extremes(points=points)
+    cases = {
+        "spectral_norm_max": (norm, np.argmax),
+        "mu_tilde_min": (out.mu_tilde, np.argmin),
+        "mu_tilde_max": (out.mu_tilde, np.argmax),
+        "nu_tilde_min": (out.nu_tilde, np.argmin),
+        "nu_tilde_max": (out.nu_tilde, np.argmax),
+    }
+    for name, (values, arg) in cases.items():
+        at = np.unravel_index(arg(values), values.shape)
+        got = getattr(ext, name)
+        assert got[1:] == tuple(float(g[at]) for g in (mu, omega, nu, tau)), name
+        assert math.isclose(got.value, float(values[at]), rel_tol=4e-16), name
+
+
 def test_theorem2_extreme():
     """[SNB] max(ν̃ − ν) over Ω⁺ = −0.119744 at (−1, −0.1, 3, 1.25) (§12.6)."""
     ext = theorem2_extreme()
@@ -328,6 +353,8 @@ def test_selu_parameters_make_a_fixed_point(mu_f, nu_f):
         (lambda: tanh_moment_map(0.0, -1.0), "nu"),
         (lambda: population_moment_map(0.0, 1.0, activation="gelu"), "activation"),
         (lambda: theorem1_extremes(points=(1, 3, 3, 3)), "points"),
+        # 2^64 grid points: was a MemoryError naming the allocation
+        (lambda: theorem1_extremes(points=(2**31, 2**31, 2, 2)), "points"),
     ],
 )
 def test_bad_input_raises_value_error_naming_it(call, name):
