@@ -229,7 +229,8 @@ def importance_weight_moments(
       variance is infinite (:math:`s^2 \le 1/2`) or exceeds the float64 range.
 
     Raises:
-      ValueError: non-finite input, ``noise_std <= 0``, ``batch_size < 1``.
+      ValueError: non-finite input, ``noise_std <= 0``, ``batch_size`` not an
+        integer >= 1.
 
     Example:
       >>> r = importance_weight_moments(4.0)
@@ -242,7 +243,7 @@ def importance_weight_moments(
         noise_std=noise_std,
         batch_size=batch_size,
     )
-    require("batch_size", b, b >= 1, ">= 1")
+    require("batch_size", b, (b >= 1) & (b == np.floor(b)), "an integer >= 1")
     l1p = gaussian_chi2_log1p(th, m, s)
     with np.errstate(over="ignore"):
         chi2 = np.expm1(l1p)

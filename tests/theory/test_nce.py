@@ -462,6 +462,9 @@ def test_bad_tracker_and_weights_raise():
         importance_weight_moments(np.nan)
     with pytest.raises(ValueError, match="batch_size"):
         importance_weight_moments(0.0, batch_size=0)
+    # a noise batch is a count: 2.5 was accepted (only divided by)
+    with pytest.raises(ValueError, match=r"batch_size=2\.5"):
+        importance_weight_moments(0.0, batch_size=[1, 2.5])
     with pytest.raises(ValueError, match="theta"):
         nce_gaussian_mean(np.inf, 0.0, data_mean=1.0)
     with pytest.raises(ValueError, match="noise_std"):
