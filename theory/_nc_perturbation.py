@@ -160,7 +160,11 @@ class PerturbationOperator(NamedTuple):
       G: ``(dK, dKn)``, :math:`\operatorname{vec}(\delta W) = G
         \operatorname{vec}(\delta H_0)`.
       hessian_norm_ratio: :math:`\lambda_{\min}(S)/\lambda_{\max}(S)` of the Schur
-        complement; positive at a strict local minimum.
+        complement; positive at a strict local minimum. ``F`` is accurate to about
+        float64's eps divided by it (S's condition number): against a 60-digit
+        reference at the UFM minimizer (K=3, n=2, d=4, lam_h=1e-3, beta=1), 1.4e-15
+        relative at lam_w=1e-3 (ratio 0.5), 9e-8 at 1e-20 (3.2e-9) and 3.8e-3 at
+        1e-30 (3.1e-14).
     """
 
     F: np.ndarray
