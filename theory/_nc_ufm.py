@@ -356,18 +356,19 @@ def optimal_classifier(H: ArrayLike, *, K: int, lam_w: float) -> np.ndarray:
 
 
 def _optimal_classifier(H, K, n, lw):
-    # W*(2^e H; 4^e lw) = 2^-e W*(H; lw): solve at the normalized H (exact powers of
-    # two) so that H H^T neither underflows nor overflows. Where lw/4^e is beyond
-    # 2^500 the ridge swamps H H^T (its rounding does not matter) and the plain form
-    # is kept, as it is where lw/4^e would be subnormal.
+    # W*(2^e H; 4^e lw) = 2^-e W*(H; lw): where max|H| is beyond 2^±400, solve at the
+    # normalized H (exact powers of two) so that H H^T neither underflows nor
+    # overflows. Where lw/4^e is beyond 2^500 the ridge swamps H H^T (its rounding
+    # does not matter) and the plain form is kept, as it is where lw/4^e would be
+    # subnormal.
     e = _exponent(H)
-    with np.errstate(over="ignore", under="ignore"):
-        lw_n = np.ldexp(lw, -2 * e)
-    if not np.finfo(np.float64).tiny <= lw_n <= 2.0**500:
-        e, lw_n = 0, lw
-    Hn = np.ldexp(H, -e)
-    A = Hn @ Hn.T + n * lw_n * np.eye(H.shape[0])
-    return np.ldexp(np.linalg.solve(A, Hn @ _labels_matrix(K, n).T).T, -e)
+    if abs(e) > 400:
+        with np.errstate(over="ignore", under="ignore"):
+            lw_n = np.ldexp(lw, -2 * e)
+        if np.finfo(np.float64).tiny <= lw_n <= 2.0**500:
+            return np.ldexp(_optimal_classifier(np.ldexp(H, -e), K, n, lw_n), -e)
+    A = H @ H.T + n * lw * np.eye(H.shape[0])
+    return np.linalg.solve(A, H @ _labels_matrix(K, n).T).T
 
 
 @np.errstate(over="ignore", invalid="ignore")  # checked by _finite_out
