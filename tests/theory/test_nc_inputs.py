@@ -5,12 +5,17 @@ boundaries): the central-path flow with a step larger than an interval, a stiff
 weight decay, or coinciding class means; class means equal up to rounding; the
 cross-entropy of a large margin; rotations that are not orthonormal; labels that are
 not finite or out of range; non-numeric arguments; a depth beyond float64; an MSE
-objective beyond float64; NC4 at scales where the logits underflow or overflow. Any
-RuntimeWarning is an error.
+objective beyond float64; NC4 at scales where the logits underflow or overflow; a
+deep-linear point whose per-layer decays' product leaves float64; the central-path
+rates where the squares of H are subnormal; block singular values beyond float64;
+the perturbation operator where float64 cannot resolve its Hessian, and its
+accuracy. Any RuntimeWarning is an error.
 
 References: 50-digit mpmath (cross-entropy), scipy ``solve_ivp`` on the scalar ODE
 of the class means and the exact exponential decay of the within-class part
-(central-path flow from a start where the two decouple).
+(central-path flow from a start where the two decouple), exact power-of-two scale
+covariance (central-path rates), and a 60-digit mpmath Schur complement built from
+the Hessian's quadratic form (perturbation operator).
 """
 
 from __future__ import annotations
