@@ -62,9 +62,9 @@ def mlp_forward(layers, x: torch.Tensor) -> torch.Tensor:
     r""":math:`f(x) = W_L\sigma(\dots\sigma(W_1x+b_1)\dots)+b_L`, ReLU :math:`\sigma`.
 
     Args:
-      layers: ``(weight, bias)`` pairs, ``weight`` of shape ``(out, in)`` (tensors or
-        arrays; ``bias`` ``(out,)`` or ``None``); computed in the first weight's
-        dtype (float64 if it is not floating), keeping autograd.
+      layers: ``(weight, bias)`` pairs, ``weight`` of shape ``(out, in)`` (finite
+        tensors or arrays; ``bias`` ``(out,)`` or ``None``); computed in the first
+        weight's dtype (float64 if it is not floating), keeping autograd.
       x: ``(B, in)`` finite inputs.
 
     Raises:
@@ -83,8 +83,6 @@ def mlp_forward(layers, x: torch.Tensor) -> torch.Tensor:
     h = _like("x", x, w0)
     if h.ndim != 2 or h.shape[1] != w0.shape[1]:
         raise ValueError(f"x must have shape (B, {w0.shape[1]}), got {tuple(h.shape)}")
-    if not torch.isfinite(h).all():
-        raise ValueError("x has non-finite entries")
     for i, (w, b) in enumerate(pairs):
         h = h @ w.T + b
         if i < len(pairs) - 1:
@@ -97,6 +95,8 @@ def _like(name: str, v, ref: torch.Tensor | None) -> torch.Tensor:
     ``ref=None``: its own floating dtype, else float64); a tensor is converted, not
     copied, so autograd flows through it."""
     if isinstance(v, torch.Tensor) and v.is_floating_point():
+        if not torch.isfinite(v).all():
+            raise ValueError(f"{name} has non-finite entries")
         return v if ref is None else v.to(dtype=ref.dtype, device=ref.device)
     if ref is None:
         device = v.device if isinstance(v, torch.Tensor) else torch.device("cpu")

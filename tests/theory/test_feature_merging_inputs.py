@@ -133,6 +133,13 @@ def test_mlp_forward_converts_like_ifm_and_keeps_autograd():
     assert w.grad is not None and w.grad.abs().sum() > 0
 
 
+def _nan_at(layers, i, part):
+    """``layers`` with a NaN in the weight (``part`` 0) or bias (1) of layer ``i``."""
+    t = layers[i][part]
+    t.view(-1)[0] = float("nan")
+    return layers
+
+
 @pytest.mark.parametrize(
     ("layers", "x", "match"),
     [
@@ -146,6 +153,9 @@ def test_mlp_forward_converts_like_ifm_and_keeps_autograd():
         ([(torch.ones(4, dtype=D64), None)], _x(3), "2-D"),
         ([(torch.ones(4, 3, dtype=D64), torch.ones(3, dtype=D64))], _x(3), "bias"),
         ([torch.ones(4, 3, dtype=D64)], _x(3), r"layers\[0\] must be a \(weight"),
+        # a tensor weight or bias was used as given: NaN in, NaN out
+        (_nan_at(_net(1.0, [3, 4, 2]), 1, 0), _x(3), r"layers\[1\].weight has non"),
+        (_nan_at(_net(1.0, [3, 4, 2]), 0, 1), _x(3), r"layers\[0\].bias has non"),
     ],
 )
 def test_mlp_forward_names_bad_input(layers, x, match):
