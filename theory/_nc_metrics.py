@@ -583,7 +583,7 @@ def nc4(
     # outweighs W H by more than 2^900 and the unscaled sum is used.
     shift = _exponent(W) + _exponent(H)
     with np.errstate(over="ignore", invalid="ignore"):
-        logits = np.ldexp(W, -_exponent(W)) @ np.ldexp(H, -_exponent(H))
+        logits = _normalized(W) @ _normalized(H)
     if b is not None:
         b = floats("b", b)
         if b.shape != (K,) or not np.all(np.isfinite(b)):
