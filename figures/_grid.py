@@ -78,22 +78,38 @@ def _writers() -> dict[tuple[str, frozenset[str]], tuple[str, ...]]:
     return out
 
 
+@functools.cache
+def _keys() -> dict[str, frozenset[str]]:
+    """``{sim module: its experiment keys}``."""
+    from sims._registry import all_experiments
+
+    return {m: frozenset(e.key for e in es) for m, es in all_experiments().items()}
+
+
 def grid_module(ds: xr.Dataset) -> str | None:
     """The sim module (``sims.<name>``) whose sweep wrote ``ds``, or ``None`` when its
     attrs do not tell.
 
-    A grid records its experiment key (attr ``experiment``) and config
-    (``config_json``); two modules may share a key (``sims.rf_risk`` and
-    ``sims.rf_real`` both have ``rf``), so the module is the one declaring an
-    experiment of that key with exactly those config fields. A grid made by other
-    code, or by a code version whose config fields have changed since, gives ``None``.
+    A grid records its module (attr ``module``), its experiment key (``experiment``)
+    and its config (``config_json``); the module is the one of attr ``module`` when
+    that module declares an experiment of that key. A grid written before grids named
+    their module is told apart by key and config: two modules may share a key
+    (``sims.rf_risk`` and ``sims.rf_real`` both have ``rf``), so the module is the one
+    declaring an experiment of that key with exactly those config fields. A grid made
+    by other code, or by a code version whose config fields have changed since, gives
+    ``None``.
     """
-    key = ds.attrs.get("experiment")
+    key, named = ds.attrs.get("experiment"), ds.attrs.get("module")
+    if not isinstance(key, str):
+        return None
+    if named is not None:
+        known = isinstance(named, str) and key in _keys().get(named, ())
+        return named if known else None
     try:
         fields = json.loads(ds.attrs.get("config_json", ""))
     except (TypeError, ValueError):
         return None
-    if not isinstance(key, str) or not isinstance(fields, dict):
+    if not isinstance(fields, dict):
         return None
     modules = _writers().get((key, frozenset(fields)), ())
     return modules[0] if len(modules) == 1 else None

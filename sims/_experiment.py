@@ -269,6 +269,7 @@ class Experiment:
         attrs = {"title": self.title, "references": self.references}
         attrs = {key: text for key, text in attrs.items() if text}
         attrs["experiment"] = self.key
+        attrs["module"] = f"sims.{self.name}"
         attrs.update(self.grid_attrs)
         for field in self.config_attrs:
             value = getattr(config, field)

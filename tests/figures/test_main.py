@@ -212,7 +212,28 @@ def test_every_experiment_is_told_apart_by_its_grid_attrs():
                 attrs={"experiment": e.key, "config_json": e.presets["smoke"].to_json()}
             )
             assert grid_module(ds) == module, (module, e.key)
+            smoke = e.presets["smoke"]
+            named = xr.Dataset(attrs=e._grid_attrs(smoke))
+            assert named.attrs["module"] == module, (module, e.key)
+            assert grid_module(named) == module, (module, e.key)
     assert grid_module(xr.Dataset(attrs={"experiment": "rf"})) is None
+
+
+@pytest.mark.parametrize(
+    ("module", "expected"),
+    [
+        ("sims.rf_real", "sims.rf_real"),  # the attr wins over the config's fields
+        ("sims.selu", None),  # no experiment "rf" there
+        ("sims.nowhere", None),
+        (3, None),
+    ],
+)
+def test_a_grid_naming_its_module_is_taken_at_its_word(module, expected):
+    from sims.rf_risk import EXPERIMENT
+
+    config = EXPERIMENT.presets["smoke"].to_json()
+    attrs = {"experiment": "rf", "config_json": config, "module": module}
+    assert grid_module(xr.Dataset(attrs=attrs)) == expected
 
 
 def test_a_grid_of_another_module_is_refused_in_one_line(tmp_path, capsys):

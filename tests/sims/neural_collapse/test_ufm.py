@@ -147,6 +147,7 @@ def test_ufm_grid_structure_matches_the_closed_form(ufm_grid):
 def test_ufm_grid_layout_and_attrs(ufm_grid):
     ds = ufm_grid
     assert ds.attrs["experiment"] == "ufm"
+    assert ds.attrs["module"] == "sims.neural_collapse"
     for dim in ("depth", "profile", "lam", "bias", "loss", "trial", "step", "class"):
         assert dim in ds.dims
     assert list(ds["loss"].values) == ["mse", "ce"]  # string labels survive the merge

@@ -49,6 +49,7 @@ def test_cli_smoke_writes_labelled_grid(tmp_path, capsys, experiment):
     }[experiment]
     assert set(ds.dims) == set(expected_dims)
     assert ds.attrs["experiment"] == experiment
+    assert ds.attrs["module"] == "sims.selu"
     for name in ds.data_vars:
         assert set(ds[name].attrs) >= {
             "long_name",
