@@ -41,14 +41,15 @@ def _logits(theta, cprime, mu_d, m, s, nu, *, model_and_noise=True):
     expectations (each in its standardized variable z, ``docs/derivations/nce.md``
     §3.1). In every variable G is the quadratic :math:`a z^2 + b z + c`; its poles
     place the breakpoints, and in the noise variable the model's width :math:`1/s`
-    does too. Returns ``{"d"|"m"|"q": (z, log_w, G)}`` and ``x - theta`` at the data
-    nodes."""
+    does too. Returns ``{"d"|"m"|"q": (z, log_w, G + c')}`` (the logit without its
+    :math:`-c'` term, so that callers can cancel :math:`c'` exactly) and
+    ``x - theta`` at the data nodes."""
     th, md, mm, ss = (a[:, None] for a in (theta, mu_d, m, s))
     shift1 = -cprime - np.log(nu) + np.log(s)
     inv = 1.0 / s**2
     a_x = 0.5 * (inv - 1.0)
     u, v, w = mu_d - theta, mu_d - m, theta - m
-    shift = shift1[:, None]
+    shift = (np.log(s) - np.log(nu))[:, None]
     out = {}
     poles = logit_poles(a_x, v * inv - u, 0.5 * v * v * inv - 0.5 * u * u + shift1)
     z, lw = _standard_nodes([pole_breaks(p) for p in poles])
@@ -95,13 +96,15 @@ def nce_terms_flat(theta, cprime, mu_d, m, s, nu):
     for sl in blocks(n):
         args = (theta[sl], cprime[sl], mu_d[sl], m[sl], s[sl], nu[sl])
         nodes, dx_d = _logits(*args)
-        (_, lw_d, g_d), (z_m, lw_m, g_m), (_, lw_q, g_q) = (nodes[k] for k in "dmq")
+        (_, lw_d, g0_d), (z_m, lw_m, g0_m), (_, lw_q, g0_q) = (nodes[k] for k in "dmq")
         nu_b, cp = args[5], args[1][:, None]
+        g_d, g_m, g_q = g0_d - cp, g0_m - cp, g0_q - cp
         e_d, e_m, e_q = (_log1p_exp_neg_abs(g) for g in (g_d, g_m, g_q))
         loss = np.sum(np.exp(lw_d) * (np.maximum(-g_d, 0.0) + e_d), 1)
         loss += nu_b * np.sum(np.exp(lw_q) * (np.maximum(g_q, 0.0) + e_q), 1)
-        # e^{-c'} sigma(-G) and sigma(-G) on the model and data nodes, in log space.
-        wm = np.exp(lw_m - cp - np.maximum(g_m, 0.0) - e_m)
+        # e^{-c'} sigma(-G) and sigma(-G) on the model and data nodes, in log space;
+        # for G > 0, -c' - G = -(G + c') exactly (c' may be -1e15: no cancellation).
+        wm = np.exp(lw_m - e_m - np.where(g_m > 0.0, g0_m, cp))
         wd = np.exp(lw_d - np.maximum(g_d, 0.0) - e_d)
         grad_t = np.sum(wm * z_m, 1) - np.sum(wd * dx_d, 1)
         grad_c = np.sum(wd, 1) - np.sum(wm, 1)

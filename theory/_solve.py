@@ -2,10 +2,11 @@ r"""The one shared root solver for every fixed point in :mod:`theory`.
 
 A vectorized, bracket-checked bisection with Newton acceleration. Each element of the
 input arrays is an independent scalar problem ``f(x) = 0`` with a sign change between
-``lo`` and ``hi``. Steps are Newton steps when ``fun`` supplies a derivative and the
-step stays strictly inside the current bracket; otherwise they bisect. The bracket
-shrinks monotonically, so the method converges whenever bisection does, and it is
-quadratic near a simple root.
+``lo`` and ``hi``. Steps are Newton steps when ``fun`` supplies a derivative, the
+step stays strictly inside the current bracket and it is at most half the step before
+the last one (the safeguard of Numerical Recipes' ``rtsafe``); otherwise they bisect.
+The bracket shrinks monotonically and a slow Newton run gives way to bisection, so the
+method converges whenever bisection does, and it is quadratic near a simple root.
 
 With ``log=True`` the unknown is ``t = log x`` and ``fun`` receives ``x = exp(t)``;
 the derivative it returns must then be ``df/dt = x df/dx``. Order parameters such as
@@ -120,6 +121,8 @@ def solve_bracketed(
         start = np.clip(np.log(x0) if log else x0, np.minimum(a, b), np.maximum(a, b))
     root = np.where(fa == 0, a, np.where(fb == 0, b, start))
     done = (fa == 0) | (fb == 0)
+    # The last step and the one before it (Numerical Recipes' rtsafe safeguard).
+    step = step_before = np.abs(b - a)
     iterations = 0
     while iterations < maxiter:
         iterations += 1
@@ -144,7 +147,14 @@ def solve_bracketed(
             # bracket edge; larger steps are taken only strictly inside the bracket.
             conv |= np.abs(newton - root) <= xtol * scale
             inside = (newton > np.minimum(a, b)) & (newton < np.maximum(a, b))
-            new = np.where(conv | inside, newton, mid)
+            # A Newton step must also halve the step before the last one: on an
+            # exponential tail Newton creeps (steps of ~1 across a bracket of 1e5)
+            # and would run out of iterations; bisection keeps the cap safe.
+            fast = np.abs(newton - root) <= 0.5 * step_before
+            newton_ok = conv | (inside & fast)
+            new = np.where(newton_ok, newton, mid)
+            taken = np.where(newton_ok, np.abs(newton - root), 0.5 * np.abs(b - a))
+            step, step_before = taken, step
         root = np.where(done, root, new)
         done |= conv
         if done.all():

@@ -42,6 +42,7 @@ from tests._tolerances import NCE_FD_ATOL
 from tests._tolerances import NCE_FLATNESS_BAND
 from tests._tolerances import NCE_G_RATIO_ATOL
 from tests._tolerances import NCE_JENSEN_ALLOWANCE
+from tests._tolerances import NCE_MPMATH_RTOL
 from tests._tolerances import NCE_QUAD_ATOL
 from tests._tolerances import NCE_QUAD_RTOL
 from tests._tolerances import NCE_TABLE_RTOL
@@ -567,6 +568,34 @@ def test_values_beyond_float64_are_inf_or_zero_without_warnings():
     assert r.nll == np.inf and r.nll_compositional == np.inf
     assert r.nll_grad == -1e200
     assert nce_flatness(0.0, data_mean=1e200).plateau == 0.0
+    # a = R = 1e308: the asymptote -(R - 2a) e^0 = 1e308 (R - 2a overflowed to -inf);
+    # R - a = -2e308: the ratio inf/inf is the exponential's inf (was NaN).
+    assert nce_flatness(1e308, data_mean=1e308).profiled_grad == 1e308
+    assert nce_flatness(1e308, data_mean=-1e308).ratio_to_nll == np.inf
+    z = importance_weight_moments(1e154, noise_std=1.0)
+    assert z.variance == np.inf
+
+
+def test_flatness_refuses_distances_beyond_float64():
+    with pytest.raises(ValueError, match="theta - noise_mean must be within"):
+        nce_flatness(1e308, data_mean=0.0, noise_mean=-1e308)
+
+
+@pytest.mark.parametrize("cprime", [-1e6, -1e12, -1e15, -1e300])
+@pytest.mark.parametrize(
+    ("theta", "md", "m", "s", "nu"), [(1, 2, 0, 2, 1), (3, -2, 1, 0.5, 5)]
+)
+def test_nce_gradient_at_a_huge_model_is_the_noise_expectation(
+    cprime, theta, md, m, s, nu
+):
+    """As c' -> -inf, sigma(-G) p_m -> nu q, so grad L -> nu (m - theta, -1) up to
+    e^{-|c'|}. The model's weight e^{-c'} sigma(-G) was formed as e^{-c' - G} with
+    G ~ -c' rounded: 3.7e-5 off at c' = -1e12, 300 times too large at -1e300."""
+    r = nce_gaussian_mean(
+        theta, cprime + HALF_LOG_2PI, data_mean=md, noise_mean=m, noise_std=s, nu=nu
+    )
+    assert r.grad_theta == pytest.approx(nu * (m - theta), rel=NCE_MPMATH_RTOL)
+    assert r.grad_c == pytest.approx(-nu, rel=NCE_MPMATH_RTOL)
 
 
 @pytest.mark.parametrize(
@@ -605,6 +634,22 @@ def test_chi2_at_the_ends_of_float64_matches_50_digits(theta, m, s):
         # relative: the tolerance scales with l1p (~700 here).
         assert abs(mp.mpf(float(r.chi2)) - chi2) <= NCE_CANCELLATION_RTOL * l1p * chi2
         assert r.variance > 0
+
+
+@pytest.mark.parametrize(
+    ("t", "gamma", "g", "u0"),
+    [(1.0, 1e-12, 1.0, 1e-10), (3.0, 1e-15, -1.0, 1e-12), (50.0, 0.01, 1e8, -3.0)],
+)
+def test_tracker_mean_far_below_g_matches_50_digits(t, gamma, g, u0):
+    """E u_t = (1 - gamma)^t u0 + (1 - (1 - gamma)^t) g has no cancellation, but
+    g + decay (u0 - g) lost it: 1.4e-7 and 2e-5 relative at the first two."""
+    mpmath = pytest.importorskip("mpmath")
+    mp = mpmath.mp.clone()
+    mp.dps = 50
+    decay = (1 - mp.mpf(gamma)) ** mp.mpf(t)
+    want = decay * mp.mpf(u0) + (1 - decay) * mp.mpf(g)
+    r = tracker_moments(t, gamma=gamma, g=g, var_ghat=1.0, u0=u0)
+    assert abs(mp.mpf(float(r.mean)) - want) <= NCE_CANCELLATION_RTOL * abs(want)
 
 
 @pytest.mark.parametrize(

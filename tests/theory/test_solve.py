@@ -113,6 +113,22 @@ def test_wrong_derivative_still_converges_by_bisection():
     np.testing.assert_allclose(out.root, np.sqrt(a), rtol=10 * XTOL)
 
 
+def test_newton_creeping_up_an_exponential_tail_gives_way_to_bisection():
+    # f = 1 - e^(c - x): from the midpoint 0 of [-1e5, 1e5] each Newton step is
+    # 1 - e^(x - c) ~ +1, always inside the bracket. Without the safeguard reaching
+    # c = 250 took 250 steps, past maxiter = 200 (the NCE offset at c'* ~ 200 raised).
+    c = np.array([250.0, 1000.0, -700.0])
+
+    def fun(x):
+        with np.errstate(over="ignore", invalid="ignore"):
+            e = np.exp(c - x)
+            return 1.0 - e, e
+
+    out = solve_bracketed(fun, -1e5, 1e5, log=False, xtol=1e-13)
+    np.testing.assert_allclose(out.root, c, rtol=1e-13)
+    assert out.iterations < 100
+
+
 def test_ftol_stops_early_with_small_residual():
     a = np.array([2.0, 7.0])
     ftol = 1e-3
