@@ -7,6 +7,7 @@ as a user writes it (``nu=nan``, ``beta=-1.0``; never ``np.float64(nan)``).
 from __future__ import annotations
 
 import math
+import numbers
 
 import numpy as np
 
@@ -29,14 +30,26 @@ def plain(value):
 
 
 def floats(name: str, value) -> np.ndarray:
-    """``value`` as a float64 array, or ValueError if it is not numeric (``None``
-    included, which numpy would turn into NaN)."""
+    """``value`` as a float64 array, or ValueError if it is not real numbers: ``None``
+    (which numpy would turn into NaN), strings and booleans (which it would turn into
+    numbers) are refused, and so are integers beyond the float64 range."""
     try:
-        if value is not None:
+        raw = np.asarray(value)
+        if raw.dtype.kind in "iuf":
+            return raw.astype(np.float64, copy=False)
+        if raw.dtype.kind == "O" and all(map(_real_number, raw.flat)):
             return np.asarray(value, dtype=np.float64)
+    except OverflowError:  # a Python int beyond float64
+        raise ValueError(
+            f"{name} must be within the float64 range, got {name}={plain(value)!r}"
+        ) from None
     except (TypeError, ValueError):
         pass
     raise ValueError(f"{name} must be numeric, got {name}={plain(value)!r}")
+
+
+def _real_number(v) -> bool:
+    return isinstance(v, numbers.Real) and not isinstance(v, bool | np.bool_)
 
 
 def require(name: str, value: np.ndarray, ok, rule: str) -> None:

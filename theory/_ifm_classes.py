@@ -45,9 +45,9 @@ def tolerance_classes(C: torch.Tensor, idx: list[int], tol: float) -> list[list[
 
     Bit-identical rows are grouped first (``torch.unique``); the remaining distinct
     rows are compared only within a window of a fixed projection (two rows within
-    ``tol`` in max-norm differ by at most ``tol * |r|_1`` in ``C @ r``), so the cost is
-    near-linear for generic rows. Classes are returned with sorted members, ordered by
-    their smallest member.
+    ``tol`` in max-norm differ by at most ``tol * |r|_1`` in ``C @ r``, plus the
+    rounding of the projection), so the cost is near-linear for generic rows.
+    Classes are returned with sorted members, ordered by their smallest member.
     """
     if not idx:
         return []
@@ -69,7 +69,12 @@ def tolerance_classes(C: torch.Tensor, idx: list[int], tol: float) -> list[list[
         key = uniq @ r
         order = torch.argsort(key)
         ks = key[order]
-        width = tol * float(r.abs().sum()) * (1 + 1e-9)
+        # Each key is off by at most d eps sum_j |C_j| r_j (a dot product's rounding):
+        # the window takes that twice on top of tol |r|_1, else a pair within a tol
+        # below ~1e-15 could fall outside it.
+        d, eps = uniq.shape[1], torch.finfo(uniq.dtype).eps
+        slack = 2 * d * eps * float((uniq.abs() @ r).max())
+        width = tol * float(r.abs().sum()) * (1 + 1e-9) + slack
         ends = torch.searchsorted(ks, ks + width, right=True).tolist()
         for p in range(m):
             if ends[p] <= p + 1:

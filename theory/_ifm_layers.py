@@ -46,6 +46,7 @@ class Chain(NamedTuple):
     bn: list  # BatchNorm or None per layer
     shapes: list  # original weight shapes
     conv: bool  # whether the layers were given as ConvLayer
+    no_bias: tuple = ()  # per layer, whether it was given with bias None
 
 
 # The largest |entry| of a layer's weights and bias must lie in [2^-e, 2^e] for the
@@ -86,7 +87,7 @@ def _tensor(name, x, dtype, device):
             raise ValueError(
                 f"{name} must be a tensor, got {type(x).__name__}"
             ) from None
-    if not (x.is_floating_point() or x.dtype in (torch.int32, torch.int64)):
+    if x.is_complex() or x.dtype == torch.bool:
         raise ValueError(f"{name} must be real, got dtype {x.dtype}")
     x = x.detach().to(dtype=dtype, device=device)
     if not torch.isfinite(x).all():
@@ -106,7 +107,7 @@ def to_chain(layers, dtype=torch.float64) -> Chain:
         )
     check_dtype(dtype)
     conv = any(isinstance(layer, ConvLayer) for layer in layers)
-    W, b, bns, shapes = [], [], [], []
+    W, b, bns, shapes, no_bias = [], [], [], [], []
     device = None
     for i, layer in enumerate(layers):
         if isinstance(layer, ConvLayer):
@@ -134,6 +135,7 @@ def to_chain(layers, dtype=torch.float64) -> Chain:
         if min(w.shape) < 1:
             raise ValueError(f"layers[{i}].weight is empty, shape {tuple(w.shape)}")
         n = w.shape[0]
+        no_bias.append(bias is None)
         if bias is None:
             bias = torch.zeros(n, dtype=dtype, device=device)
         bias = _tensor(f"layers[{i}].bias", bias, dtype, device)
@@ -187,11 +189,15 @@ def to_chain(layers, dtype=torch.float64) -> Chain:
         W.append(w3.contiguous())
         b.append(bias)
         bns.append(bn)
-    return Chain(W, b, bns, shapes, conv)
+    return Chain(W, b, bns, shapes, conv, tuple(no_bias))
 
 
 def from_chain(chain: Chain, order: list, bn: list):
-    """Rebuild the layer list keeping the units ``order[h]`` of each hidden layer."""
+    """Rebuild the layer list keeping the units ``order[h]`` of each hidden layer.
+
+    A layer given with bias ``None`` (``chain.no_bias``) gets ``None`` back while its
+    bias is still all zero, so that no parameter appears that the input did not have.
+    """
     out = []
     L = len(chain.W)
     for i in range(L):
@@ -211,8 +217,11 @@ def from_chain(chain: Chain, order: list, bn: list):
         if layer_bn is not None and i < L - 1:
             idx = torch.as_tensor(order[i], dtype=torch.long, device=w.device)
             layer_bn = BatchNorm(*(t[idx] for t in layer_bn[:4]), layer_bn.eps)
+        bias = bias.contiguous()
+        if chain.no_bias and chain.no_bias[i] and not bias.any():
+            bias = None
         if chain.conv:
-            out.append(ConvLayer(w.contiguous(), bias.contiguous(), layer_bn))
+            out.append(ConvLayer(w.contiguous(), bias, layer_bn))
         else:
-            out.append((w.contiguous(), bias.contiguous()))
+            out.append((w.contiguous(), bias))
     return out

@@ -38,6 +38,7 @@ from theory._ifm_engine import _State
 from theory._ifm_engine import run_greedy
 from theory._ifm_layers import BatchNorm
 from theory._ifm_layers import ConvLayer
+from theory._ifm_layers import check_dtype
 from theory._ifm_layers import check_scale
 from theory._ifm_layers import from_chain
 from theory._ifm_layers import to_chain
@@ -66,9 +67,11 @@ __all__ = [
 
 _MODES = ("exact", "official")
 _CANONICAL = " with the unit norms of the layer before moved into it"
-# Canonical incoming vectors (unit norm) closer than this in max-norm are one class:
-# scaled copies computed in float64 differ by a few ulps (~1e-16) after normalising.
-_TOL = 1e-12
+# Canonical incoming vectors (unit norm) closer than this in max-norm are one class
+# (the default of ``tol``, by working dtype): scaled copies differ by a few ulps after
+# normalising (measured <= 1.8e-7 in float32 for 4 to 50,000 inputs, scales e^±7;
+# ~1e-16 in float64), so each default leaves a margin of 50 or more.
+_TOL = {torch.float64: 1e-12, torch.float32: 1e-5}
 
 
 class IFMResult(NamedTuple):
@@ -101,13 +104,17 @@ class IFMResult(NamedTuple):
     passes: int
 
 
-def _check(beta, mode, max_ratio, tol):
+def _check(beta, mode, max_ratio, tol, dtype):
     beta = bounded("beta", beta, low=0.0)
     if mode not in _MODES:
         raise ValueError(f"mode must be one of {_MODES}, got mode={mode!r}")
     max_ratio = bounded("max_ratio", max_ratio, low=0.0, high=1.0, low_open=True)
-    tol = bounded("tol", tol, low=0.0)
-    return beta, max_ratio, tol
+    return beta, max_ratio, _tol(tol, dtype)
+
+
+def _tol(tol, dtype) -> float:
+    """``tol`` checked, or the default of the working ``dtype`` when ``None``."""
+    return _TOL[check_dtype(dtype)] if tol is None else bounded("tol", tol, low=0.0)
 
 
 def _checked_chain(layers, dtype):
@@ -166,7 +173,7 @@ def ifm(
     beta: float,
     mode: str = "exact",
     max_ratio: float = 1.0,
-    tol: float = _TOL,
+    tol: float | None = None,
     dtype: torch.dtype = torch.float64,
 ) -> IFMResult:
     r"""Iterative Feature Merging of a ReLU network (arXiv:2310.06756, Sec. 4).
@@ -203,7 +210,9 @@ def ifm(
       beta: relative threshold :math:`\beta \ge 0` (the authors' ``--threshold``).
       mode: ``"exact"`` or ``"official"``.
       max_ratio: in ``(0, 1]``, the authors' cap on passes per layer.
-      tol: max-norm tolerance of the exact classes (exact mode).
+      tol: max-norm tolerance of the exact classes (exact mode); ``None``: 1e-12
+        in float64, 1e-5 in float32 (a margin of 50 or more over the few ulps that
+        normalising leaves between scaled copies).
       dtype: working dtype (float64 by default).
 
     Returns:
@@ -230,7 +239,7 @@ def ifm(
       ...     mode="official").widths
       (3,)
     """
-    beta, max_ratio, tol = _check(beta, mode, max_ratio, tol)
+    beta, max_ratio, tol = _check(beta, mode, max_ratio, tol, dtype)
     return _ifm(layers, beta, mode, max_ratio, tol, dtype, greedy=True)
 
 
@@ -287,7 +296,9 @@ def _ifm(layers, beta, mode, max_ratio, tol, dtype, *, greedy):
     widths = tuple(len(o) for o in order)
     merges = tuple(W[h].shape[0] - widths[h] for h in range(L - 1))
     start_layers = from_chain(
-        chain._replace(W=[s[0] for s in start], b=[s[1] for s in start], conv=False),
+        chain._replace(
+            W=[s[0] for s in start], b=[s[1] for s in start], conv=False, no_bias=()
+        ),
         [list(range(W[h].shape[0])) for h in range(L - 1)],
         [None] * L,
     )
@@ -296,7 +307,9 @@ def _ifm(layers, beta, mode, max_ratio, tol, dtype, *, greedy):
     )
 
 
-def functional_classes(layers, *, tol: float = _TOL, dtype=torch.float64) -> list:
+def functional_classes(
+    layers, *, tol: float | None = None, dtype=torch.float64
+) -> list:
     r"""The exact partition of each hidden layer into functionally equivalent units.
 
     Layer by layer from the input, after the classes of the previous layer have been
@@ -305,6 +318,7 @@ def functional_classes(layers, *, tol: float = _TOL, dtype=torch.float64) -> lis
     (:math:`z_j = c\,z_i` with :math:`c > 0`, arXiv:2310.06756 Sec. 3 with the
     ReLU scaling symmetry added, ``docs/derivations/ifm.md`` §2); all units with
     :math:`w_k = 0, b_k \le 0` are the zero feature. BatchNorm is folded first.
+    ``tol`` as in :func:`ifm`.
 
     Returns:
       per hidden layer, a list of classes (sorted lists of unit indices), ordered by
@@ -317,7 +331,7 @@ def functional_classes(layers, *, tol: float = _TOL, dtype=torch.float64) -> lis
       >>> functional_classes([(W1, b1), (torch.ones(1, 4), torch.zeros(1))])
       [[[0, 1], [2], [3]]]
     """
-    tol = bounded("tol", tol, low=0.0)
+    tol = _tol(tol, dtype)
     return _ifm(layers, 0.0, "exact", 1.0, tol, dtype, greedy=False).groups
 
 
@@ -352,7 +366,12 @@ def canonicalize(layers, *, dtype=torch.float64) -> list:
 
 
 def feature_complexity(
-    layers, *, beta: float = 0.0, mode: str = "exact", max_ratio: float = 1.0, tol=_TOL
+    layers,
+    *,
+    beta: float = 0.0,
+    mode: str = "exact",
+    max_ratio: float = 1.0,
+    tol: float | None = None,
 ) -> tuple:
     r"""Feature complexity per hidden layer: the width left by :func:`ifm`.
 

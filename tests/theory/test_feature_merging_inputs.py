@@ -114,6 +114,68 @@ def test_float32_has_its_own_range(scale, mode):
         ifm(_net(scale, [3, 4, 4, 2]), beta=0.3, mode=mode, dtype=torch.float32)
 
 
+def test_float32_collapses_scaled_copies_by_default():
+    """Canonical rows of 3x copies differ by ~1 float32 ulp (6e-8): the float64
+    default tol = 1e-12 kept them apart (193 of 200 random pairs)."""
+    g = torch.Generator().manual_seed(3)
+    w = torch.randn(1, 40, generator=g)
+    c = torch.exp(torch.empty(30).uniform_(-7.0, 7.0, generator=g))
+    layers = [
+        (torch.cat([w, c[:, None] * w]), torch.zeros(31)),
+        (torch.ones(1, 31), None),
+    ]
+    assert ifm(layers, beta=0.0, dtype=torch.float32).widths == (1,)
+    assert functional_classes(layers, dtype=torch.float32) == [[list(range(31))]]
+    # an explicit tol is taken as given
+    assert ifm(layers, beta=0.0, dtype=torch.float32, tol=0.0).widths[0] > 1
+
+
+def test_a_pair_within_a_tiny_tol_is_found_despite_rounding_of_the_projection():
+    """Rows 5.6e-17 apart (max-norm) at tol = 1e-16: the projection that pre-filters
+    the pairs rounds by more than tol |r|_1, and the pair fell outside its window."""
+    w = torch.tensor([[-0.44, -0.35], [-0.44, -0.35]], dtype=D64)
+    b = torch.tensor([-0.71, -0.7099999999999999], dtype=D64)
+    layers = [(w, b), (torch.ones(1, 2, dtype=D64), None)]
+    assert functional_classes(layers, tol=1e-16) == [[[0, 1]]]
+    assert functional_classes(layers, tol=0.0) == [[[0], [1]]]
+
+
+@pytest.mark.parametrize("mode", ["exact", "official"])
+@pytest.mark.parametrize("conv", [False, True])
+def test_no_bias_in_gives_no_bias_out(mode, conv):
+    """Layers given with bias None came back with zero biases, which param_count
+    counted: 20 parameters in, 26 out, with nothing merged."""
+    g = torch.Generator().manual_seed(0)
+    ws = [torch.randn(4, 3, generator=g, dtype=D64), torch.randn(2, 4, generator=g)]
+    layers = [ConvLayer(w) for w in ws] if conv else [(w, None) for w in ws]
+    res = ifm(layers, beta=0.0, mode=mode)
+    assert res.merges == (0,)
+    assert param_count(res.layers) == param_count(layers) == 20
+    assert all(layer[1] is None for layer in res.layers)
+    assert all(layer[1] is None for layer in canonicalize(layers))
+
+
+def test_integer_weights_of_any_width_are_taken_and_bool_is_refused():
+    w = torch.tensor([[1, 2], [2, 4]], dtype=torch.int16)
+    head = (torch.ones(1, 2, dtype=torch.int8), None)
+    assert ifm([(w, None), head], beta=0.0).widths == (1,)
+    with pytest.raises(ValueError, match=r"layers\[0\].weight must be real"):
+        ifm([(w.bool(), None), head], beta=0.0)
+
+
+@pytest.mark.parametrize("value", ["0.1", True])
+def test_strings_and_bools_are_not_numbers(value):
+    """numpy turned "0.1" into 0.1 and True into 1 (which merged everything)."""
+    layers = _net(1.0, [3, 4, 2])
+    for call in (
+        lambda: ifm(layers, beta=value),
+        lambda: ifm(layers, beta=0.1, tol=value),
+        lambda: ifm(layers, beta=0.1, max_ratio=value),
+    ):
+        with pytest.raises(ValueError, match="must be numeric"):
+            call()
+
+
 # ----------------------------------------------------------------- mlp_forward
 
 

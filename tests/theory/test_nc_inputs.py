@@ -393,7 +393,7 @@ _NUMERIC_ARGS = [
 
 
 @pytest.mark.parametrize(("name", "call"), _NUMERIC_ARGS)
-@pytest.mark.parametrize("value", [{}, "abc"])
+@pytest.mark.parametrize("value", [{}, "abc", "0.5", True, [1.0, None]])
 def test_non_numeric_arguments_are_named(name, call, value):
     with pytest.raises(ValueError, match=f"{name} must be numeric, got {name}="):
         call(value)
