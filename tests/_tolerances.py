@@ -185,6 +185,10 @@ POWERLAW_RATIO_TOL_N1E4 = 2e-4
 # rf_powerlaw.md §4: the discrete framework's argmin over ridge reproduces R* to
 # +-0.005 (measured 9e-4).
 POWERLAW_RSTAR_TOL = 0.005
+# powerlaw_test_risk taken as exp(log E) where a factor under- or overflows: exp
+# turns the ~|log E| eps absolute rounding of the log (|log E| <= 745) into as much
+# relative error, <= 1.7e-13.
+POWERLAW_LOG_RTOL = 1e-12
 # Ratio error at 8n over that at n against the predicted 8^-min(1, 2a+1-b): the
 # subleading corrections moved it by at most 14% in 300 random cases.
 POWERLAW_CONVERGENCE_SLACK = 1.5

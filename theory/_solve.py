@@ -137,7 +137,10 @@ def solve_bracketed(
         b = np.where(done | same, b, root)
         mid = 0.5 * (a + b)
         scale = 1.0 if log else np.maximum(1.0, np.abs(root))
-        conv = np.abs(b - a) <= xtol * scale
+        # Never below two float64 spacings of the root: at log x ~ -80, xtol = 1e-14
+        # is finer than float64 resolves and the bracket could not shrink to it.
+        step_tol = np.maximum(xtol * scale, 2.0 * np.spacing(np.abs(root)))
+        conv = np.abs(b - a) <= step_tol
         if df is None:
             new = mid
         else:
@@ -145,7 +148,7 @@ def solve_bracketed(
                 newton = root - f / df  # inf/NaN: not inside, bisect instead
             # A Newton step below xtol has converged even if rounding puts it on the
             # bracket edge; larger steps are taken only strictly inside the bracket.
-            conv |= np.abs(newton - root) <= xtol * scale
+            conv |= np.abs(newton - root) <= step_tol
             inside = (newton > np.minimum(a, b)) & (newton < np.maximum(a, b))
             # A Newton step must also halve the step before the last one: on an
             # exponential tail Newton creeps (steps of ~1 across a bracket of 1e5)

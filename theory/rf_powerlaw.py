@@ -273,12 +273,16 @@ def powerlaw_test_risk(
     s = np.sqrt(R)
     C = powerlaw_constant(a, b)
     with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
-        risk = C * n ** (1 - b) * ((1 - s) ** (1 - b) + a * noise) / (1 + (a - 1) * s)
-        # Where a factor alone overflows (alpha ~ 1e300, noise ~ 1e308, R -> 1) the
-        # product may still be representable: take it in logarithms there.
+        scale = C * n ** (1 - b)
+        risk = scale * ((1 - s) ** (1 - b) + a * noise) / (1 + (a - 1) * s)
+        # Where a factor alone overflows (alpha ~ 1e300, noise ~ 1e308, R -> 1) or
+        # underflows or loses digits as a subnormal (C n^(1-beta) at n = 1e300) the
+        # product may still be a normal float64: take it in logarithms there.
         log_num = np.logaddexp((1 - b) * np.log1p(-s), np.log(a) + np.log(noise))
         log_risk = np.log(C) + (1 - b) * np.log(n) + log_num - np.log1p((a - 1) * s)
-        risk = np.where(np.isfinite(risk), risk, np.exp(log_risk))
+        tiny = np.finfo(np.float64).tiny
+        plain = np.isfinite(risk) & (risk >= tiny) & (scale >= tiny)
+        risk = np.where(plain, risk, np.exp(log_risk))
     require("powerlaw_test_risk", risk, np.isfinite(risk), "below 1.8e308 (float64)")
     return risk
 

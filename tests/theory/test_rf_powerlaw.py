@@ -33,6 +33,7 @@ from scipy import integrate
 
 from tests._tolerances import F64_RTOL
 from tests._tolerances import POWERLAW_CONVERGENCE_SLACK as CONVERGENCE_SLACK
+from tests._tolerances import POWERLAW_LOG_RTOL
 from tests._tolerances import POWERLAW_RATIO_TOL_N1E3 as RATIO_TOL_N1E3
 from tests._tolerances import POWERLAW_RATIO_TOL_N1E4 as RATIO_TOL_N1E4
 from tests._tolerances import POWERLAW_RSTAR_TOL as RSTAR_TOL
@@ -179,6 +180,39 @@ def test_test_risk_equals_the_kappa_form(ab, R, n, noise):
     assert float(got) == pytest.approx(want, rel=F64_RTOL)
     base = powerlaw_test_risk(0.0, alpha=alpha, beta=beta, n=n, noise_rel=0.0)
     assert float(base) == pytest.approx(C * n ** (1 - beta), rel=F64_RTOL)
+
+
+@pytest.mark.parametrize(
+    ("R", "alpha", "beta", "n", "noise"),
+    [
+        (0.0, 1.5, 2.5, 1e300, 1e300),
+        (0.0, 1.12, 2.12, 1e300, 1e100),
+        (0.5, 3.0, 6.0, 1e64, 1e20),
+    ],
+)
+def test_test_risk_whose_factors_underflow_is_taken_in_logs(R, alpha, beta, n, noise):
+    """C n^(1-beta) underflowed to 0 before the large noise term multiplied it: the
+    risk came out 0.0 where it is 5.6e-150 (first case) and 1.2e-235; in the last
+    it is a subnormal ~1e-320 that keeps only a few digits."""
+    mpmath = pytest.importorskip("mpmath")
+    mp = mpmath.mp.clone()
+    mp.dps = 50
+    C = mp.mpf(float(powerlaw_constant(alpha, beta)))
+    a, b, s = mp.mpf(alpha), mp.mpf(beta), mp.sqrt(mp.mpf(R))
+    want = (
+        C * mp.mpf(n) ** (1 - b) * ((1 - s) ** (1 - b) + a * noise) / (1 + (a - 1) * s)
+    )
+    got = powerlaw_test_risk(R, alpha=alpha, beta=beta, n=n, noise_rel=noise)
+    assert abs(mp.mpf(float(got)) - want) <= POWERLAW_LOG_RTOL * want
+
+
+def test_optimal_fitting_ratio_near_one_at_huge_noise_converges():
+    """R* = 1 - 1.3e-35 (1.0 in float64) at noise 3.4e92: the solver's xtol on
+    log w (1e-14) was finer than float64 resolves at log w ~ -80, and it raised."""
+    r = optimal_fitting_ratio(
+        1.0946297735751653, 2.595110866204215, 3.4256097314896333e92
+    )
+    assert float(r) == 1.0
 
 
 def test_test_risk_broadcasts():

@@ -129,6 +129,15 @@ def test_newton_creeping_up_an_exponential_tail_gives_way_to_bisection():
     assert out.iterations < 100
 
 
+def test_a_root_far_from_one_in_log_space_converges_by_bisection():
+    # At log x ~ -80 float64 spaces log x 1.4e-14 apart, so the bracket cannot shrink
+    # to xtol = 1e-14: bisection ran out of iterations (the optimal fitting ratio at
+    # noise 3e92 raised). Two spacings of log x is as far as float64 resolves.
+    root = np.array([6.5e-36, 3e40])
+    out = solve_bracketed(lambda x: x - root, 1e-60, 1e60, xtol=1e-14)
+    np.testing.assert_allclose(out.root, root, rtol=1e-13)
+
+
 def test_ftol_stops_early_with_small_residual():
     a = np.array([2.0, 7.0])
     ftol = 1e-3
