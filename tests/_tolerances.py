@@ -189,6 +189,10 @@ POWERLAW_RSTAR_TOL = 0.005
 # turns the ~|log E| eps absolute rounding of the log (|log E| <= 745) into as much
 # relative error, <= 1.7e-13.
 POWERLAW_LOG_RTOL = 1e-12
+# optimal_fitting_ratio's root against 60 digits at large alpha: the rounding of the
+# coefficients c0 = beta - alpha, c1, c2 (a few eps each) times the root's condition
+# (measured <= 1.4e-14 at alpha = 1e6; (1 - s)^beta was off by beta eps, 2.1e-8).
+POWERLAW_ROOT_RTOL = 1e-13
 # Ratio error at 8n over that at n against the predicted 8^-min(1, 2a+1-b): the
 # subleading corrections moved it by at most 14% in 300 random cases.
 POWERLAW_CONVERGENCE_SLACK = 1.5

@@ -47,7 +47,7 @@ __all__ = [
 _RCOND = 1e-12
 # A kernel matrix built in float64 is symmetric and positive semi-definite only up to
 # rounding: its entries carry relative errors of a few eps (neural-tangents' Myrtle
-# NTK: up to ~4e-10 on nearly parallel pairs, docs/derivations/kernels.md §4), which
+# NTK: up to ~1e-9 on nearly parallel pairs, docs/derivations/kernels.md §4), which
 # move its eigenvalues by at most about n max|error|. Asymmetry up to _SYM_RTOL max|K|
 # and eigenvalues down to -_PSD_RTOL times the largest are accepted as rounding;
 # beyond that the matrix is not a kernel matrix and the functions raise.
@@ -117,18 +117,26 @@ def check_kernel_matrix(name: str, kernel) -> np.ndarray:
     if not np.all(np.isfinite(K)):
         raise ValueError(f"{name} must be finite, got a NaN or inf entry")
     scale = float(np.abs(K).max())
-    asym = float(np.abs(K - K.T).max())
+    # Halves first where K + K.T would overflow (entries beyond ~9e307); elsewhere
+    # not, since halving a subnormal entry rounds it.
+    half = K / 2 if scale > 2.0**1022 else K
+    asym = float(np.abs(half - half.T).max()) * (2 if half is not K else 1)
     if asym > _SYM_RTOL * scale:
         raise ValueError(
             f"{name} must be symmetric to {_SYM_RTOL:g} relative, got "
             f"max|K - K.T| = {asym:.3g} with max|K| = {scale:.3g}"
         )
-    return (K + K.T) / 2
+    return half + half.T if half is not K else (K + K.T) / 2
 
 
 def check_psd(name: str, mu: np.ndarray) -> None:
     """ValueError naming ``name`` unless the ascending eigenvalues ``mu`` are those of
     a positive semi-definite matrix up to rounding: ``mu[0] >= -_PSD_RTOL mu[-1]``."""
+    if not np.all(np.isfinite(mu)):
+        raise ValueError(
+            f"{name}: its eigenvalues are not finite in float64 (entries too large); "
+            "rescale the kernel"
+        )
     if mu[0] < -_PSD_RTOL * max(float(mu[-1]), 0.0):
         raise ValueError(
             f"{name} must be positive semi-definite (smallest eigenvalue >= "

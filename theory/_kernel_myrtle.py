@@ -126,9 +126,11 @@ def myrtle_ntk(
     are recomputed op by op, exact to ~1e-15 relative (measured against a float128
     evaluation); the other entries agree with it to ~5e-16 of
     :math:`\sqrt{K_{xx}K_{x'x'}}`, except for nearly parallel distinct images,
-    where neural-tangents' own angle formula leaves errors of up to ~4e-10 of
-    :math:`\sqrt{K_{xx}K_{x'x'}}` (measured: :math:`x' = x + 10^{-7}` noise, and
-    :math:`x' = 2x`; 7e-12 for :math:`x' = -x`); docs/derivations/kernels.md §4.
+    where neural-tangents' own angle formula leaves errors of up to ~1e-9 of
+    :math:`\sqrt{K_{xx}K_{x'x'}}` (measured: 2e-10 to 6.5e-10 for
+    :math:`x' = x + 10^{-7}` noise and :math:`x' = 2x` at the default depths,
+    1.6e-9 for 4x4x2 images with one layer per stage; 7e-12 to 5e-11 for
+    :math:`x' = -x`); docs/derivations/kernels.md §4.
     The result is exactly symmetric when ``x2`` is None. A convolutional kernel keeps
     the covariance of every pair of pixels, ``(H W)^2`` numbers per pair of
     images: on a CPU, budget about a millisecond per pair of 8×8 images, plus

@@ -259,8 +259,8 @@ class PowerLawTail:
     31 f^{(5)}(X)/967680`. The summands decay like :math:`x^{-c}` at most,
     :math:`c = \alpha + \max(\alpha, \beta)`, so the first omitted term is at
     most :math:`|B_8(\tfrac12)|/8!\,(c)_7\, c/X^8` of the sum; K is the smallest
-    :math:`K \ge M` that makes this bound <= 1e-15 (K + 1/2 = 54 at c = 2, 68 at
-    c = 3, 293 at c = 20, about 13 c beyond), so any ``M >= 1`` is accurate and
+    :math:`K \ge M` that makes this bound <= 1e-15 (K + 1/2 = 53.5 at c = 2, 68.5
+    at c = 3, 293.5 at c = 20, about 13 c beyond), so any ``M >= 1`` is accurate and
     modes below K cost one term per ridge each. Measured against
     ``math.fsum`` of the modes up to K + 600 plus a 30-digit mpmath tail beyond
     (``betainc`` integral plus corrections), worst over the four sums and over

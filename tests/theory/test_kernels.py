@@ -481,6 +481,17 @@ def test_non_kernel_matrices_raise(call, match):
         call()
 
 
+def test_kernel_matrices_with_entries_near_the_float64_limit():
+    """K + K.T overflowed for entries of 1e308: NaN eigenvalues, a ridgeless MSE of
+    1 instead of 0, and ZeroDivisionError. Diagonal K = c I: eigenvalues c/n, and
+    1/Tr(K_n^+) = c/n; the targets are interpolated exactly."""
+    K = 1e308 * np.eye(2)
+    assert kernel_eigendata(K, [1.0, 2.0]).eigvals.tolist() == [5e307, 5e307]
+    assert trace_inverse_scale(K, [1, 2]).tolist() == [1e308, 5e307]
+    mse = ridgeless_test_mse(K, K[:1], [1.0, 2.0], [1.0], [1, 2])
+    np.testing.assert_allclose(mse, 0.0, atol=F64_RTOL)
+
+
 def test_kernels_symmetric_and_psd_to_rounding_are_accepted():
     """A Gram matrix of rank 3 < n, with asymmetry and negative eigenvalues at the
     rounding level, gives what its symmetrized version gives."""

@@ -36,6 +36,7 @@ from tests._tolerances import POWERLAW_CONVERGENCE_SLACK as CONVERGENCE_SLACK
 from tests._tolerances import POWERLAW_LOG_RTOL
 from tests._tolerances import POWERLAW_RATIO_TOL_N1E3 as RATIO_TOL_N1E3
 from tests._tolerances import POWERLAW_RATIO_TOL_N1E4 as RATIO_TOL_N1E4
+from tests._tolerances import POWERLAW_ROOT_RTOL
 from tests._tolerances import POWERLAW_RSTAR_TOL as RSTAR_TOL
 from tests.theory._powerlaw_helpers import _ex
 from tests.theory._powerlaw_helpers import alphas
@@ -204,6 +205,27 @@ def test_test_risk_whose_factors_underflow_is_taken_in_logs(R, alpha, beta, n, n
     )
     got = powerlaw_test_risk(R, alpha=alpha, beta=beta, n=n, noise_rel=noise)
     assert abs(mp.mpf(float(got)) - want) <= POWERLAW_LOG_RTOL * want
+
+
+@pytest.mark.parametrize(
+    ("alpha", "beta", "noise"),
+    [
+        (1e6, 2000000.998, 1.010002017982018e-06),
+        (1e6, 1.5e6, 1e-6),
+        (1e3, 1801.0, 8.098198198198198e-4),
+    ],
+)
+def test_optimal_fitting_ratio_at_large_alpha_matches_60_digits(alpha, beta, noise):
+    """The root s of g(s) = c0 + c1 s - c2 (1 - s)^beta (R* = s^2) against mpmath;
+    (1 - s)**beta lost beta eps relative: 2.1e-8, 2.7e-10 and 2e-11 off before."""
+    mpmath = pytest.importorskip("mpmath")
+    mp = mpmath.mp.clone()
+    mp.dps = 60
+    got = float(optimal_fitting_ratio(alpha, beta, noise))
+    a, b, nz = mp.mpf(alpha), mp.mpf(beta), mp.mpf(noise)
+    c0, c1, c2 = b - a, b * (a - 1), a * (a - 1) * nz
+    s = mp.findroot(lambda x: c0 + c1 * x - c2 * (1 - x) ** b, mp.sqrt(got))
+    assert abs(got - s**2) <= POWERLAW_ROOT_RTOL * s**2
 
 
 def test_optimal_fitting_ratio_near_one_at_huge_noise_converges():
